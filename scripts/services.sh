@@ -1,0 +1,475 @@
+#!/usr/bin/env bash
+# Real services for the integration tests: Mosquitto, RabbitMQ and InfluxDB 1.x from Debian
+# packages, started by hand (no systemd, no Docker), bound to 127.0.0.1 on non-default ports,
+# with configuration, data, logs and PID files in one state folder, and stopped by PID.
+#
+#   scripts/services.sh start      DIR          install what is missing, start all three, write DIR/env
+#   scripts/services.sh stop       DIR          stop everything started in DIR (idempotent, never fails)
+#   scripts/services.sh stop-one   DIR NAME     SIGTERM one service and wait for it to exit
+#   scripts/services.sh kill-one   DIR NAME     SIGKILL one service
+#   scripts/services.sh start-one  DIR NAME     start one service again, same config and data
+#
+# NAME is mosquitto | rabbitmq | influxd.
+# Ports (chosen by `start`, remembered in DIR/ports for the *-one commands):
+#   TELEMETRY_TEST_MQTT_PORT            31883  anonymous MQTT listener
+#   TELEMETRY_TEST_MQTT_AUTH_PORT       31884  MQTT listener with passwords and the device ACL
+#   TELEMETRY_TEST_RABBITMQ_PORT        35672  AMQP
+#   TELEMETRY_TEST_RABBITMQ_DIST_PORT   35673  Erlang distribution
+#   TELEMETRY_TEST_EPMD_PORT            34369  epmd (a private one, so `epmd -kill` only hits ours)
+#   TELEMETRY_TEST_INFLUX_PORT          38086  InfluxDB HTTP
+#   TELEMETRY_TEST_INFLUX_RPC_PORT      38088  InfluxDB RPC (backup/restore)
+# TELEMETRY_TEST_SERVICES_TIMEOUT (seconds, default 60): how long to wait for each service.
+set -euo pipefail
+
+SCRIPT="$(readlink -f "${BASH_SOURCE[0]}")"
+SERVICES=(mosquitto rabbitmq influxd)
+RABBIT_BIN=/usr/lib/rabbitmq/bin
+TIMEOUT="${TELEMETRY_TEST_SERVICES_TIMEOUT:-60}"
+
+# Test users on the authenticated listener: every Jiyang bin (password test-<id>) and the
+# ingestion user.
+INGEST_USER=telemetry-ingest
+INGEST_PASSWORD=test-ingest
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    sed -n '2,24p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+raise_nofile() {
+    # As high as allowed: many simulated devices, one connection each.
+    ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- packages
+
+ensure_packages() {
+    local missing=()
+    command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
+    command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto_pub)
+    [[ -x $RABBIT_BIN/rabbitmq-server ]] || missing+=(rabbitmq-server)
+    command -v influxd >/dev/null 2>&1 || missing+=(influxd)
+    command -v influx >/dev/null 2>&1 || missing+=(influx)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+
+    log "missing: ${missing[*]}; installing from Debian's archive"
+    [[ $(id -u) -eq 0 ]] || die "must run as root to install packages (missing: ${missing[*]})"
+    # Installing a server package must not start its daemon on the default ports.
+    if [[ ! -x /usr/sbin/policy-rc.d ]] || ! grep -q 'exit 101' /usr/sbin/policy-rc.d 2>/dev/null; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+    fi
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        mosquitto mosquitto-clients rabbitmq-server influxdb influxdb-client curl ca-certificates
+}
+
+# ---------------------------------------------------------------- ports
+
+choose_ports() {
+    local dir=$1
+    cat > "$dir/ports" <<EOF
+MQTT_PORT=${TELEMETRY_TEST_MQTT_PORT:-31883}
+MQTT_AUTH_PORT=${TELEMETRY_TEST_MQTT_AUTH_PORT:-31884}
+RABBIT_PORT=${TELEMETRY_TEST_RABBITMQ_PORT:-35672}
+RABBIT_DIST_PORT=${TELEMETRY_TEST_RABBITMQ_DIST_PORT:-35673}
+EPMD_PORT=${TELEMETRY_TEST_EPMD_PORT:-34369}
+INFLUX_PORT=${TELEMETRY_TEST_INFLUX_PORT:-38086}
+INFLUX_RPC_PORT=${TELEMETRY_TEST_INFLUX_RPC_PORT:-38088}
+EOF
+}
+
+load_ports() {
+    local dir=$1
+    [[ -f $dir/ports ]] || die "$dir/ports not found: run '$SCRIPT start $dir' first"
+    # shellcheck disable=SC1091
+    source "$dir/ports"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+require_free_port() {
+    local port=$1 what=$2 var=$3
+    if port_open "$port"; then
+        die "port $port ($what) on 127.0.0.1 is already in use; stop whatever holds it or set $var"
+    fi
+}
+
+# ---------------------------------------------------------------- processes
+
+read_pid() {
+    local f=$1/$2.pid
+    [[ -s $f ]] || return 1
+    local pid
+    pid=$(tr -dc '0-9' < "$f")
+    [[ -n $pid ]] || return 1
+    printf '%s' "$pid"
+}
+
+# The process name a service's PID must have (guards against a recycled PID).
+comm_of() {
+    case $1 in
+        mosquitto) echo mosquitto ;;
+        rabbitmq) echo beam.smp ;;
+        influxd) echo influxd ;;
+    esac
+}
+
+# Prints the PID if the service is running.
+running_pid() {
+    local dir=$1 name=$2 pid comm
+    pid=$(read_pid "$dir" "$name") || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+    [[ -z $comm || $comm == "$(comm_of "$name")" ]] || return 1
+    printf '%s' "$pid"
+}
+
+wait_exit() {
+    local pid=$1 seconds=$2 i
+    for ((i = 0; i < seconds * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_pid() {
+    local dir=$1 name=$2 pid
+    pid=$(running_pid "$dir" "$name") || return 0
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_exit "$pid" 15; then
+        log "$name (pid $pid) did not stop within 15 s; SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_exit "$pid" 5 || true
+    fi
+}
+
+fail_start() {
+    local name=$1 logfile=$2 why=$3
+    printf '[services] ERROR: %s did not become ready: %s\n' "$name" "$why" >&2
+    if [[ -f $logfile ]]; then
+        printf '[services] last lines of %s:\n' "$logfile" >&2
+        tail -n 30 "$logfile" >&2 || true
+    fi
+    exit 1
+}
+
+# ---------------------------------------------------------------- mosquitto
+
+mosquitto_configure() {
+    local dir=$1 m=$1/mosquitto
+    mkdir -p "$m/data"
+    if [[ ! -s $m/passwords ]]; then
+        : > "$m/passwords"
+        local i id
+        for i in $(seq 1 55); do
+            printf -v id 'JY-%03d' "$i"
+            mosquitto_passwd -b "$m/passwords" "$id" "test-$id"
+        done
+        mosquitto_passwd -b "$m/passwords" "$INGEST_USER" "$INGEST_PASSWORD"
+        chmod 600 "$m/passwords"
+    fi
+    cat > "$m/acl" <<EOF
+# Devices: username = client id = bin id; each may publish only under its own bins/{id}/.
+pattern write bins/%u/#
+pattern read bins/%u/#
+
+# Ingestion reads every bin (also through shared subscriptions \$share/<group>/bins/...).
+user $INGEST_USER
+topic read bins/#
+topic read \$share/#
+EOF
+    cat > "$m/mosquitto.conf" <<EOF
+# Generated by scripts/services.sh for the tests.
+per_listener_settings true
+user root
+pid_file $dir/mosquitto.pid
+log_dest file $dir/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+log_type information
+connection_messages true
+log_timestamp_format %Y-%m-%dT%H:%M:%S
+
+persistence true
+persistence_location $m/data/
+persistence_file mosquitto.db
+autosave_interval 30
+
+# The default (1000) silently drops QoS 1 messages queued for an offline or slow
+# subscriber; the ingestion backlog must survive.
+max_queued_messages 2000000
+max_inflight_messages 1000
+
+# Anonymous listener.
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+
+# Authenticated listener: per-device passwords and the production ACL.
+listener $MQTT_AUTH_PORT 127.0.0.1
+allow_anonymous false
+password_file $m/passwords
+acl_file $m/acl
+EOF
+}
+
+mosquitto_start() {
+    local dir=$1 pid
+    if pid=$(running_pid "$dir" mosquitto); then
+        log "mosquitto already running (pid $pid)"
+        return 0
+    fi
+    require_free_port "$MQTT_PORT" "MQTT" TELEMETRY_TEST_MQTT_PORT
+    require_free_port "$MQTT_AUTH_PORT" "MQTT with authentication" TELEMETRY_TEST_MQTT_AUTH_PORT
+    rm -f "$dir/mosquitto.pid"
+    /usr/sbin/mosquitto -d -c "$dir/mosquitto/mosquitto.conf" </dev/null >>"$dir/mosquitto.out" 2>&1 \
+        || fail_start mosquitto "$dir/mosquitto.log" "mosquitto -d exited with $? (see also $dir/mosquitto.out)"
+    local i
+    for ((i = 0; i < TIMEOUT * 10; i++)); do
+        if [[ -s $dir/mosquitto.pid ]] && port_open "$MQTT_PORT" && port_open "$MQTT_AUTH_PORT"; then
+            # A real MQTT round trip on each listener: the retained $SYS version topic.
+            if mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 5 >/dev/null 2>&1 &&
+                mosquitto_sub -h 127.0.0.1 -p "$MQTT_AUTH_PORT" -u "$INGEST_USER" -P "$INGEST_PASSWORD" \
+                    -t '$SYS/broker/version' -C 1 -W 5 >/dev/null 2>&1; then
+                log "mosquitto ready on 127.0.0.1:$MQTT_PORT (anonymous) and :$MQTT_AUTH_PORT (authenticated), pid $(read_pid "$dir" mosquitto)"
+                return 0
+            fi
+        fi
+        if [[ -s $dir/mosquitto.pid ]] && ! running_pid "$dir" mosquitto >/dev/null; then
+            fail_start mosquitto "$dir/mosquitto.log" "the process exited"
+        fi
+        sleep 0.1
+    done
+    fail_start mosquitto "$dir/mosquitto.log" "no MQTT answer within ${TIMEOUT} s"
+}
+
+# ---------------------------------------------------------------- rabbitmq
+
+# Runs a RabbitMQ command with rabbit's environment (HOME only for these commands, so that
+# NuGet's cache and everything else keeps the caller's HOME).
+rabbit_env() {
+    local dir=$1; shift
+    local r=$dir/rabbitmq
+    env HOME="$r/home" \
+        RABBITMQ_NODENAME=rabbit@localhost \
+        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+        RABBITMQ_NODE_PORT="$RABBIT_PORT" \
+        RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" \
+        ERL_EPMD_ADDRESS=127.0.0.1 \
+        ERL_EPMD_PORT="$EPMD_PORT" \
+        RABBITMQ_MNESIA_BASE="$r/mnesia" \
+        RABBITMQ_LOG_BASE="$r/log" \
+        RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
+        RABBITMQ_CONFIG_FILE="$r/rabbitmq.conf" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins" \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+        "$@"
+}
+
+rabbit_configure() {
+    local dir=$1 r=$1/rabbitmq
+    mkdir -p "$r/home" "$r/mnesia" "$r/log"
+    cat > "$r/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$RABBIT_PORT
+# guest/guest over loopback only (the default), which is all the tests use.
+loopback_users.guest = true
+log.file.level = info
+log.console = false
+EOF
+    echo '[].' > "$r/enabled_plugins"
+}
+
+rabbit_start() {
+    local dir=$1 pid
+    if pid=$(running_pid "$dir" rabbitmq); then
+        log "rabbitmq already running (pid $pid)"
+        return 0
+    fi
+    require_free_port "$RABBIT_PORT" "AMQP" TELEMETRY_TEST_RABBITMQ_PORT
+    require_free_port "$RABBIT_DIST_PORT" "Erlang distribution" TELEMETRY_TEST_RABBITMQ_DIST_PORT
+    rm -f "$dir/rabbitmq.pid"
+    rabbit_env "$dir" "$RABBIT_BIN/rabbitmq-server" -detached </dev/null >>"$dir/rabbitmq.out" 2>&1 \
+        || fail_start rabbitmq "$dir/rabbitmq.out" "rabbitmq-server -detached exited with $?"
+    # `rabbitmqctl wait PIDFILE` waits for the PID file, then for the app to boot.
+    if ! rabbit_env "$dir" timeout "$TIMEOUT" "$RABBIT_BIN/rabbitmqctl" wait --timeout "$TIMEOUT" "$dir/rabbitmq.pid" \
+        >>"$dir/rabbitmq.out" 2>&1; then
+        cat "$dir"/rabbitmq/log/*.log >> "$dir/rabbitmq.out" 2>/dev/null || true
+        fail_start rabbitmq "$dir/rabbitmq.out" "rabbitmqctl wait failed or timed out after ${TIMEOUT} s"
+    fi
+    port_open "$RABBIT_PORT" || fail_start rabbitmq "$dir/rabbitmq.out" "AMQP port $RABBIT_PORT is not open"
+    log "rabbitmq ready on 127.0.0.1:$RABBIT_PORT, pid $(read_pid "$dir" rabbitmq)"
+}
+
+rabbit_stop() {
+    local dir=$1 pid
+    if pid=$(running_pid "$dir" rabbitmq); then
+        log "stopping rabbitmq (pid $pid)"
+        rabbit_env "$dir" timeout 30 "$RABBIT_BIN/rabbitmqctl" shutdown >>"$dir/rabbitmq.out" 2>&1 || true
+        stop_pid "$dir" rabbitmq
+    fi
+}
+
+epmd_kill() {
+    local dir=$1
+    # Our private epmd (ERL_EPMD_PORT); it outlives `rabbitmqctl shutdown`.
+    if [[ -n ${EPMD_PORT:-} ]] && command -v epmd >/dev/null 2>&1; then
+        ERL_EPMD_PORT=$EPMD_PORT timeout 10 epmd -kill >/dev/null 2>&1 || true
+    fi
+}
+
+# ---------------------------------------------------------------- influxd
+
+influx_configure() {
+    local dir=$1 x=$1/influxdb
+    mkdir -p "$x/meta" "$x/data" "$x/wal"
+    cat > "$x/influxdb.conf" <<EOF
+reporting-disabled = true
+bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
+
+[meta]
+  dir = "$x/meta"
+
+[data]
+  dir = "$x/data"
+  wal-dir = "$x/wal"
+  query-log-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+  auth-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[continuous_queries]
+  log-enabled = false
+EOF
+}
+
+influx_start() {
+    local dir=$1 pid
+    if pid=$(running_pid "$dir" influxd); then
+        log "influxd already running (pid $pid)"
+        return 0
+    fi
+    require_free_port "$INFLUX_PORT" "InfluxDB HTTP" TELEMETRY_TEST_INFLUX_PORT
+    require_free_port "$INFLUX_RPC_PORT" "InfluxDB RPC" TELEMETRY_TEST_INFLUX_RPC_PORT
+    rm -f "$dir/influxd.pid"
+    # Its own session: a Ctrl+C in the caller's terminal or the end of a test process that
+    # ran start-one does not take it down; `stop` does, by PID.
+    setsid influxd run -config "$dir/influxdb/influxdb.conf" -pidfile "$dir/influxd.pid" \
+        </dev/null >>"$dir/influxd.log" 2>&1 &
+    local i code
+    for ((i = 0; i < TIMEOUT * 10; i++)); do
+        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$INFLUX_PORT/ping" 2>/dev/null || true)
+        if [[ $code == 204 ]]; then
+            local out
+            out=$(curl -sS -m 10 -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
+                --data-urlencode 'q=CREATE DATABASE telemetry' 2>&1) \
+                || fail_start influxd "$dir/influxd.log" "CREATE DATABASE telemetry failed: $out"
+            [[ $out != *'"error"'* ]] || fail_start influxd "$dir/influxd.log" "CREATE DATABASE telemetry failed: $out"
+            for ((i = 0; i < 50; i++)); do [[ -s $dir/influxd.pid ]] && break; sleep 0.1; done
+            log "influxd ready on http://127.0.0.1:$INFLUX_PORT (database telemetry), pid $(read_pid "$dir" influxd || echo '?')"
+            return 0
+        fi
+        if [[ -s $dir/influxd.pid ]] && ! running_pid "$dir" influxd >/dev/null; then
+            fail_start influxd "$dir/influxd.log" "the process exited"
+        fi
+        sleep 0.1
+    done
+    fail_start influxd "$dir/influxd.log" "/ping did not answer 204 within ${TIMEOUT} s"
+}
+
+# ---------------------------------------------------------------- commands
+
+write_env() {
+    local dir=$1
+    cat > "$dir/env" <<EOF
+export TELEMETRY_TEST_MQTT=mqtt://127.0.0.1:$MQTT_PORT
+export TELEMETRY_TEST_MQTT_AUTH=mqtt://127.0.0.1:$MQTT_AUTH_PORT
+export TELEMETRY_TEST_RABBITMQ_HOST=127.0.0.1
+export TELEMETRY_TEST_RABBITMQ_PORT=$RABBIT_PORT
+export TELEMETRY_TEST_INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
+export TELEMETRY_TEST_SERVICES_DIR=$dir
+export TELEMETRY_TEST_SERVICES_SCRIPT=$SCRIPT
+EOF
+}
+
+start_one() {
+    local dir=$1 name=$2
+    case $name in
+        mosquitto) mosquitto_configure "$dir"; mosquitto_start "$dir" ;;
+        rabbitmq) rabbit_configure "$dir"; rabbit_start "$dir" ;;
+        influxd) influx_configure "$dir"; influx_start "$dir" ;;
+        *) die "unknown service '$name' (mosquitto, rabbitmq or influxd)" ;;
+    esac
+}
+
+stop_one() {
+    local dir=$1 name=$2
+    case $name in
+        mosquitto | influxd) stop_pid "$dir" "$name" ;;
+        rabbitmq) rabbit_stop "$dir" ;;
+        *) die "unknown service '$name' (mosquitto, rabbitmq or influxd)" ;;
+    esac
+}
+
+kill_one() {
+    local dir=$1 name=$2 pid
+    case $name in mosquitto | rabbitmq | influxd) ;; *) die "unknown service '$name'" ;; esac
+    pid=$(running_pid "$dir" "$name") || { log "$name is not running"; return 0; }
+    log "killing $name (pid $pid)"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_exit "$pid" 10 || die "$name (pid $pid) survived SIGKILL"
+}
+
+cmd=${1:-}
+[[ -n $cmd && -n ${2:-} ]] || usage
+mkdir -p "$2"
+DIR=$(readlink -f "$2")
+raise_nofile
+
+case $cmd in
+    start)
+        [[ $# -eq 2 ]] || usage
+        ensure_packages
+        choose_ports "$DIR"
+        load_ports "$DIR"
+        for s in "${SERVICES[@]}"; do start_one "$DIR" "$s"; done
+        write_env "$DIR"
+        log "all services ready; environment in $DIR/env"
+        ;;
+    stop)
+        [[ $# -eq 2 ]] || usage
+        # Never fails the caller: whatever is already gone is skipped.
+        set +e
+        if [[ -f $DIR/ports ]]; then
+            # shellcheck disable=SC1091
+            source "$DIR/ports"
+            rabbit_stop "$DIR"
+            stop_pid "$DIR" influxd
+            stop_pid "$DIR" mosquitto
+            epmd_kill "$DIR"
+        fi
+        exit 0
+        ;;
+    start-one | stop-one | kill-one)
+        [[ $# -eq 3 ]] || usage
+        load_ports "$DIR"
+        case $cmd in
+            start-one) start_one "$DIR" "$3" ;;
+            stop-one) stop_one "$DIR" "$3" ;;
+            kill-one) kill_one "$DIR" "$3" ;;
+        esac
+        ;;
+    *) usage ;;
+esac
