@@ -14,7 +14,7 @@
 #   TELEMETRY_TEST_MQTT_PORT            31883  anonymous MQTT listener
 #   TELEMETRY_TEST_MQTT_AUTH_PORT       31884  MQTT listener with passwords and the device ACL
 #   TELEMETRY_TEST_RABBITMQ_PORT        35672  AMQP
-#   TELEMETRY_TEST_RABBITMQ_DIST_PORT   35673  Erlang distribution
+#   TELEMETRY_TEST_RABBITMQ_DIST_PORT   35673  Erlang distribution (rabbitmqctl: the next 10 ports)
 #   TELEMETRY_TEST_EPMD_PORT            34369  epmd (a private one, so `epmd -kill` only hits ours)
 #   TELEMETRY_TEST_INFLUX_PORT          38086  InfluxDB HTTP
 #   TELEMETRY_TEST_INFLUX_RPC_PORT      38088  InfluxDB RPC (backup/restore)
@@ -35,7 +35,7 @@ log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,24p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SCRIPT" >&2
     exit 2
 }
 
@@ -231,13 +231,14 @@ mosquitto_start() {
     rm -f "$dir/mosquitto.pid"
     /usr/sbin/mosquitto -d -c "$dir/mosquitto/mosquitto.conf" </dev/null >>"$dir/mosquitto.out" 2>&1 \
         || fail_start mosquitto "$dir/mosquitto.log" "mosquitto -d exited with $? (see also $dir/mosquitto.out)"
-    local i
-    for ((i = 0; i < TIMEOUT * 10; i++)); do
+    local deadline=$((SECONDS + TIMEOUT))
+    while ((SECONDS < deadline)); do
         if [[ -s $dir/mosquitto.pid ]] && port_open "$MQTT_PORT" && port_open "$MQTT_AUTH_PORT"; then
-            # A real MQTT round trip on each listener: the retained $SYS version topic.
-            if mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/version' -C 1 -W 5 >/dev/null 2>&1 &&
-                mosquitto_sub -h 127.0.0.1 -p "$MQTT_AUTH_PORT" -u "$INGEST_USER" -P "$INGEST_PASSWORD" \
-                    -t '$SYS/broker/version' -C 1 -W 5 >/dev/null 2>&1; then
+            # A real MQTT exchange on each listener (CONNECT/SUBSCRIBE, -E: exit on SUBACK),
+            # the second one authenticated.
+            if timeout 5 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t telemetry/ready -E >/dev/null 2>&1 &&
+                timeout 5 mosquitto_sub -h 127.0.0.1 -p "$MQTT_AUTH_PORT" -u "$INGEST_USER" -P "$INGEST_PASSWORD" \
+                    -t bins/ready -E >/dev/null 2>&1; then
                 log "mosquitto ready on 127.0.0.1:$MQTT_PORT (anonymous) and :$MQTT_AUTH_PORT (authenticated), pid $(read_pid "$dir" mosquitto)"
                 return 0
             fi
@@ -253,15 +254,18 @@ mosquitto_start() {
 # ---------------------------------------------------------------- rabbitmq
 
 # Runs a RabbitMQ command with rabbit's environment (HOME only for these commands, so that
-# NuGet's cache and everything else keeps the caller's HOME).
+# NuGet's cache and everything else keeps the caller's HOME). The CLI tools (rabbitmqctl)
+# are Erlang nodes too and by default listen on 35672-35682, our AMQP port: they get the ten
+# ports after the server's distribution port instead.
 rabbit_env() {
     local dir=$1; shift
     local r=$dir/rabbitmq
     env HOME="$r/home" \
         RABBITMQ_NODENAME=rabbit@localhost \
         RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-        RABBITMQ_NODE_PORT="$RABBIT_PORT" \
         RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" \
+        RABBITMQ_CTL_DIST_PORT_MIN="$((RABBIT_DIST_PORT + 1))" \
+        RABBITMQ_CTL_DIST_PORT_MAX="$((RABBIT_DIST_PORT + 10))" \
         ERL_EPMD_ADDRESS=127.0.0.1 \
         ERL_EPMD_PORT="$EPMD_PORT" \
         RABBITMQ_MNESIA_BASE="$r/mnesia" \
@@ -301,7 +305,7 @@ rabbit_start() {
     if ! rabbit_env "$dir" timeout "$TIMEOUT" "$RABBIT_BIN/rabbitmqctl" wait --timeout "$TIMEOUT" "$dir/rabbitmq.pid" \
         >>"$dir/rabbitmq.out" 2>&1; then
         cat "$dir"/rabbitmq/log/*.log >> "$dir/rabbitmq.out" 2>/dev/null || true
-        fail_start rabbitmq "$dir/rabbitmq.out" "rabbitmqctl wait failed or timed out after ${TIMEOUT} s"
+        fail_start rabbitmq "$dir/rabbitmq.out" "rabbitmqctl wait failed (the node did not boot within ${TIMEOUT} s)"
     fi
     port_open "$RABBIT_PORT" || fail_start rabbitmq "$dir/rabbitmq.out" "AMQP port $RABBIT_PORT is not open"
     log "rabbitmq ready on 127.0.0.1:$RABBIT_PORT, pid $(read_pid "$dir" rabbitmq)"
@@ -310,7 +314,7 @@ rabbit_start() {
 rabbit_stop() {
     local dir=$1 pid
     if pid=$(running_pid "$dir" rabbitmq); then
-        log "stopping rabbitmq (pid $pid)"
+        log "stopping rabbitmq (pid $pid) with rabbitmqctl shutdown"
         rabbit_env "$dir" timeout 30 "$RABBIT_BIN/rabbitmqctl" shutdown >>"$dir/rabbitmq.out" 2>&1 || true
         stop_pid "$dir" rabbitmq
     fi
@@ -368,8 +372,8 @@ influx_start() {
     # ran start-one does not take it down; `stop` does, by PID.
     setsid influxd run -config "$dir/influxdb/influxdb.conf" -pidfile "$dir/influxd.pid" \
         </dev/null >>"$dir/influxd.log" 2>&1 &
-    local i code
-    for ((i = 0; i < TIMEOUT * 10; i++)); do
+    local i code deadline=$((SECONDS + TIMEOUT))
+    while ((SECONDS < deadline)); do
         code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$INFLUX_PORT/ping" 2>/dev/null || true)
         if [[ $code == 204 ]]; then
             local out
@@ -434,18 +438,22 @@ kill_one() {
 
 cmd=${1:-}
 [[ -n $cmd && -n ${2:-} ]] || usage
-mkdir -p "$2"
-DIR=$(readlink -f "$2")
+[[ $cmd == start ]] && mkdir -p "$2"
+DIR=$(readlink -m "$2")
 raise_nofile
 
 case $cmd in
     start)
         [[ $# -eq 2 ]] || usage
         ensure_packages
+        # If any service fails to start, stop the ones already started.
+        trap '[[ -f $DIR/env ]] || "$SCRIPT" stop "$DIR"' EXIT
         choose_ports "$DIR"
         load_ports "$DIR"
+        rm -f "$DIR/env"
         for s in "${SERVICES[@]}"; do start_one "$DIR" "$s"; done
         write_env "$DIR"
+        trap - EXIT
         log "all services ready; environment in $DIR/env"
         ;;
     stop)

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Configuration;
+using Telemetry.Contracts.Configuration;
+using Telemetry.Fleet;
+
+namespace Telemetry.Host.Hosting;
+
+/// <summary>Reads and checks the public settings of CONTRACT §4 that the commands share.</summary>
+internal static class Settings
+{
+    public const string FleetRegistryKey = "Fleet:Registry";
+    public const string MqttServerKey = "Mqtt:Server";
+
+    /// <summary>The registry named by <c>Fleet:Registry</c> (the shipped Jiyang one by default).</summary>
+    public static FleetRegistry LoadRegistry(IConfiguration config)
+    {
+        var path = config[FleetRegistryKey];
+        try
+        {
+            return FleetRegistryLoader.Load(path);
+        }
+        catch (RegistryException ex)
+        {
+            throw new ConfigurationException(FleetRegistryKey, ex.Message);
+        }
+    }
+
+    public static MqttEndpoint MqttServer(IConfiguration config) =>
+        MqttEndpoint.TryParse(config[MqttServerKey], out var endpoint, out var error)
+            ? endpoint
+            : throw new ConfigurationException(MqttServerKey, error);
+}

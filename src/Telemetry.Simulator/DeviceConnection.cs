@@ -1,0 +1,297 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using Telemetry.Contracts.Devices;
+
+namespace Telemetry.Simulator;
+
+/// <summary>
+/// One MQTT connection of the simulator: a real device (one bin, client id = username = bin id,
+/// retained online status on connect, retained Last Will) or, for load tests, a connection shared
+/// by many bins. Publishes its outbox in order at QoS 1 and keeps every message until the broker
+/// acknowledges it: what a dropped connection left unacknowledged is published again after
+/// reconnecting.
+/// </summary>
+internal sealed class DeviceConnection : IAsyncDisposable
+{
+    private readonly string _clientId;
+    private readonly IReadOnlyList<string> _binIds;
+    private readonly bool _isDevice;
+    private readonly FleetSimulation _simulation;
+    private readonly TimeProvider _clock;
+    private readonly SimulatorConnectionOptions _options;
+    private readonly SimulatorStats _stats;
+    private readonly SemaphoreSlim _connectGate;
+    private readonly ILogger _logger;
+    private readonly IMqttClient _client;
+    private readonly Channel<SimulatedOutput> _outbox = Channel.CreateUnbounded<SimulatedOutput>();
+    private readonly List<SimulatedOutput> _unacknowledged = [];
+    private bool _silent;
+    private bool _wasConnected;
+
+    public DeviceConnection(string clientId, IReadOnlyList<string> binIds, bool isDevice, FleetSimulation simulation, TimeProvider clock,
+        SimulatorConnectionOptions options, SimulatorStats stats, SemaphoreSlim connectGate, ILogger logger)
+    {
+        _clientId = clientId;
+        _binIds = binIds;
+        _isDevice = isDevice;
+        _simulation = simulation;
+        _clock = clock;
+        _options = options;
+        _stats = stats;
+        _connectGate = connectGate;
+        _logger = logger;
+        _client = new MqttClientFactory().CreateMqttClient();
+    }
+
+    public void Enqueue(SimulatedOutput output) => _outbox.Writer.TryWrite(output);
+
+    public void Complete() => _outbox.Writer.TryComplete();
+
+    /// <summary>Publishes until the outbox is completed and drained, or <paramref name="ct"/> is cancelled.</summary>
+    public async Task PumpAsync(CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        var batch = new List<SimulatedOutput>(_options.MaxInFlight);
+        while (!ct.IsCancellationRequested)
+        {
+            if (_silent)
+            {
+                // Offline: keep what is queued until the device comes back.
+                if (!await _outbox.Reader.WaitToReadAsync(ct))
+                {
+                    return;
+                }
+                while (_silent && _outbox.Reader.TryRead(out var queued))
+                {
+                    if (queued.Kind == SimulatedOutputKind.Message)
+                    {
+                        _unacknowledged.Add(queued);
+                    }
+                    else
+                    {
+                        await HandleControlAsync(queued, ct);
+                    }
+                }
+                continue;
+            }
+
+            if (_unacknowledged.Count == 0)
+            {
+                if (!await _outbox.Reader.WaitToReadAsync(ct))
+                {
+                    return;
+                }
+            }
+
+            if (!_client.IsConnected)
+            {
+                if (!await TryConnectAsync(ct))
+                {
+                    await Task.Delay(backoff, ct);
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                    continue;
+                }
+                backoff = TimeSpan.FromMilliseconds(200);
+            }
+
+            batch.Clear();
+            batch.AddRange(_unacknowledged);
+            _unacknowledged.Clear();
+            SimulatedOutput? control = null;
+            while (batch.Count < _options.MaxInFlight && _outbox.Reader.TryRead(out var next))
+            {
+                if (next.Kind != SimulatedOutputKind.Message)
+                {
+                    control = next;
+                    break;
+                }
+                batch.Add(next);
+            }
+
+            if (batch.Count > 0)
+            {
+                await PublishBatchAsync(batch, ct);
+            }
+            if (control is not null)
+            {
+                await HandleControlAsync(control, ct);
+            }
+        }
+    }
+
+    private async Task PublishBatchAsync(List<SimulatedOutput> batch, CancellationToken ct)
+    {
+        var tasks = new Task<MqttClientPublishResult>[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            tasks[i] = PublishAsync(batch[i].Topic!, batch[i].Payload!, batch[i].Retain, ct);
+        }
+        var failed = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                var result = await tasks[i];
+                if (result.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers)
+                {
+                    _stats.AddPublished();
+                }
+                else
+                {
+                    _stats.AddRefused();
+                    _logger.LogWarning("{Client}: broker refused {Topic}: {Reason}", _clientId, batch[i].Topic, result.ReasonCode);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // Not acknowledged: keep it for after the reconnect.
+                _unacknowledged.Add(batch[i]);
+                failed++;
+            }
+        }
+        if (failed > 0)
+        {
+            _stats.AddRepublished(failed);
+        }
+    }
+
+    private async Task HandleControlAsync(SimulatedOutput control, CancellationToken ct)
+    {
+        if (!_isDevice)
+        {
+            return;
+        }
+        if (control.Kind == SimulatedOutputKind.WentSilent)
+        {
+            _silent = true;
+            _stats.AddSilence();
+            await DisconnectAsync(withWill: true, ct);
+        }
+        else if (control.Kind == SimulatedOutputKind.CameBack)
+        {
+            _silent = false;
+        }
+    }
+
+    private async Task<bool> TryConnectAsync(CancellationToken ct)
+    {
+        await _connectGate.WaitAsync(ct);
+        try
+        {
+            var builder = new MqttClientOptionsBuilder()
+                .WithTcpServer(_options.Broker.Host, _options.Broker.Port)
+                .WithClientId(_clientId)
+                .WithProtocolVersion(MqttProtocolVersion.V500)
+                .WithCleanStart(true)
+                .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))
+                .WithTimeout(TimeSpan.FromSeconds(15));
+            if (_options.Broker.Tls)
+            {
+                builder = builder.WithTlsOptions(o => o.UseTls());
+            }
+            if (_isDevice)
+            {
+                var binId = _binIds[0];
+                var password = _options.DevicePasswordFormat?.Replace("{id}", binId, StringComparison.Ordinal);
+                builder = builder
+                    .WithCredentials(binId, password)
+                    .WithWillTopic(DeviceTopics.Status(binId))
+                    .WithWillPayload(FleetSimulation.LastWill.ToArray())
+                    .WithWillRetain(true)
+                    .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            }
+            else if (_options.Username is not null)
+            {
+                builder = builder.WithCredentials(_options.Username, _options.Password);
+            }
+
+            var result = await _client.ConnectAsync(builder.Build(), ct);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                _logger.LogWarning("{Client}: connection refused: {Code} {Reason}", _clientId, result.ResultCode, result.ReasonString);
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            _logger.LogDebug("{Client}: connect failed: {Error}", _clientId, ex.Message);
+            return false;
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+
+        _stats.AddConnected(1);
+        if (_wasConnected)
+        {
+            _stats.AddReconnect();
+        }
+        _wasConnected = true;
+        _client.DisconnectedAsync -= OnDisconnectedAsync;
+        _client.DisconnectedAsync += OnDisconnectedAsync;
+
+        // Every device announces itself with a retained online status on connecting.
+        foreach (var binId in _binIds)
+        {
+            var status = new SimulatedOutput(SimulatedOutputKind.Message, _clock.GetUtcNow(), binId, DeviceTopics.Status(binId),
+                _simulation.OnlineStatus(binId, _clock.GetUtcNow()), Retain: true);
+            _stats.AddProduced();
+            _unacknowledged.Add(status);
+        }
+        return true;
+    }
+
+    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
+    {
+        if (e.ClientWasConnected)
+        {
+            _stats.AddConnected(-1);
+        }
+        return Task.CompletedTask;
+    }
+
+    private Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag(retain)
+            .Build();
+        return _client.PublishAsync(message, ct);
+    }
+
+    private async Task DisconnectAsync(bool withWill, CancellationToken ct)
+    {
+        if (!_client.IsConnected)
+        {
+            return;
+        }
+        try
+        {
+            var options = new MqttClientDisconnectOptionsBuilder()
+                .WithReason(withWill ? MqttClientDisconnectOptionsReason.DisconnectWithWillMessage : MqttClientDisconnectOptionsReason.NormalDisconnection)
+                .Build();
+            await _client.DisconnectAsync(options, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogDebug("{Client}: disconnect failed: {Error}", _clientId, ex.Message);
+        }
+    }
+
+    /// <summary>Messages still waiting for an acknowledgement (after a stop).</summary>
+    public int Unacknowledged => _unacknowledged.Count + _outbox.Reader.Count;
+
+    /// <summary>Leaves like a device being switched off: its Last Will marks it offline.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await DisconnectAsync(withWill: _isDevice, timeout.Token);
+        _client.Dispose();
+    }
+}

@@ -1,0 +1,31 @@
+using Telemetry.Contracts.Configuration;
+
+namespace Telemetry.Simulator;
+
+/// <summary>How the simulated devices reach the broker.</summary>
+public sealed record SimulatorConnectionOptions
+{
+    public required MqttEndpoint Broker { get; init; }
+
+    /// <summary>
+    /// 0: one connection per bin, client id = username = bin id, with its Last Will (real devices).
+    /// N &gt; 0: the bins share N connections (load tests); no per-bin Last Will or silence then.
+    /// </summary>
+    public int Connections { get; init; }
+
+    /// <summary>Device password, with <c>{id}</c> replaced by the bin id (brokers with per-device passwords). None when null.</summary>
+    public string? DevicePasswordFormat { get; init; }
+
+    /// <summary>Credentials of shared connections.</summary>
+    public string? Username { get; init; }
+    public string? Password { get; init; }
+
+    /// <summary>Unacknowledged publishes per connection.</summary>
+    public int MaxInFlight { get; init; } = 16;
+
+    /// <summary>Messages produced but not yet acknowledged, fleet-wide; the simulation waits above it.</summary>
+    public int MaxPending { get; init; } = 200_000;
+
+    /// <summary>Connection attempts at once (a burst of thousands of handshakes chokes a broker).</summary>
+    public int ConnectConcurrency { get; init; } = 64;
+}
