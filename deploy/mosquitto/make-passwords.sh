@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Generates deploy/mosquitto/passwords (hashed, for the broker) and credentials.csv (plain
+# text, to provision the devices and the .env; keep it out of the repository and away from
+# the broker host once used) with a random password per user.
+#
+#   deploy/mosquitto/make-passwords.sh [USER ...]
+#
+# Default users: JY-001 ... JY-055, telemetry-ingest, telemetry-monitor. Needs mosquitto_passwd
+# (Debian: mosquitto; or: docker run --rm -v "$PWD:/w" eclipse-mosquitto:2 mosquitto_passwd ...).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
+users=("$@")
+if [[ ${#users[@]} -eq 0 ]]; then
+    for i in $(seq 1 55); do users+=("$(printf 'JY-%03d' "$i")"); done
+    users+=(telemetry-ingest telemetry-monitor)
+fi
+umask 077
+: > passwords.new
+echo "username,password" > credentials.csv
+for u in "${users[@]}"; do
+    p="$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
+    mosquitto_passwd -b passwords.new "$u" "$p"
+    echo "$u,$p" >> credentials.csv
+done
+mv passwords.new passwords
+echo "wrote $(pwd)/passwords (${#users[@]} users) and $(pwd)/credentials.csv"
+echo "the eclipse-mosquitto image runs as uid 1883: chown 1883:1883 passwords"
