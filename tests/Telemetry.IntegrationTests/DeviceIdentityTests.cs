@@ -1,0 +1,41 @@
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace Telemetry.IntegrationTests;
+
+/// <summary>deploy/ enforces that a device publishes only under bins/{its id}/; the test broker runs the same ACL.</summary>
+public class DeviceIdentityTests
+{
+    [Fact]
+    public async Task A_device_cannot_publish_for_another_bin()
+    {
+        var broker = TestServices.MosquittoWithAcl;
+        using var device = new MqttClientFactory().CreateMqttClient();
+        await device.ConnectAsync(new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Host, broker.Port)
+            .WithClientId("JY-001").WithCredentials("JY-001", "test-JY-001")
+            .WithProtocolVersion(MqttProtocolVersion.V500).Build());
+
+        var own = await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("bins/JY-001/status")
+            .WithPayload("""{"v":1,"online":true}""").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        var other = await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("bins/JY-002/status")
+            .WithPayload("""{"v":1,"online":false}""").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+
+        Assert.Contains(own.ReasonCode, new[] { MqttClientPublishReasonCode.Success, MqttClientPublishReasonCode.NoMatchingSubscribers });
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, other.ReasonCode);
+    }
+
+    [Fact]
+    public async Task A_device_with_a_wrong_password_is_refused()
+    {
+        var broker = TestServices.MosquittoWithAcl;
+        using var device = new MqttClientFactory().CreateMqttClient();
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => device.ConnectAsync(new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Host, broker.Port)
+            .WithClientId("JY-001").WithCredentials("JY-001", "wrong")
+            .WithProtocolVersion(MqttProtocolVersion.V500).Build()));
+        Assert.False(device.IsConnected);
+        Assert.NotNull(ex);
+    }
+}

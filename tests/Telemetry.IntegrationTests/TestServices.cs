@@ -1,0 +1,36 @@
+using System.Net;
+using System.Net.Sockets;
+using Telemetry.Contracts.Configuration;
+
+namespace Telemetry.IntegrationTests;
+
+/// <summary>
+/// The real services scripts/test.sh started for this run. A missing one fails the test that needs
+/// it: integration tests are never skipped silently.
+/// </summary>
+internal static class TestServices
+{
+    public static MqttEndpoint Mosquitto => MqttEndpoint.Parse(Required("TELEMETRY_TEST_MQTT"));
+
+    /// <summary>The Mosquitto listener with per-device passwords (test-{binId}) and the bins/%u/# ACL.</summary>
+    public static MqttEndpoint MosquittoWithAcl => MqttEndpoint.Parse(Required("TELEMETRY_TEST_MQTT_AUTH"));
+
+    public static string RabbitMqHost => Required("TELEMETRY_TEST_RABBITMQ_HOST");
+
+    public static ushort RabbitMqPort => ushort.Parse(Required("TELEMETRY_TEST_RABBITMQ_PORT"), System.Globalization.CultureInfo.InvariantCulture);
+
+    public static Uri InfluxUrl => new(Required("TELEMETRY_TEST_INFLUX_URL"));
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static string Required(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException(
+                $"{name} is not set. Integration tests need real services: run them through scripts/test.sh, which installs and starts Mosquitto, RabbitMQ and InfluxDB.");
+}

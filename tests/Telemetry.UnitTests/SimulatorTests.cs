@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using Telemetry.Contracts.Readings;
+using Telemetry.Fleet;
+using Telemetry.Ingestion.Decoding;
+using Telemetry.Simulator;
+
+namespace Telemetry.UnitTests;
+
+public class SimulatorTests
+{
+    private static readonly FleetRegistry Registry = FleetRegistryLoader.LoadDefault();
+    private static readonly DateTimeOffset Start = new(2026, 11, 23, 16, 0, 0, TimeSpan.Zero); // Tuesday 00:00 in Jinan
+
+    [Fact]
+    public void Same_seed_and_start_give_the_same_messages()
+    {
+        static List<string> Run(int seed) => new FleetSimulation(Registry, seed, Start).RunUntil(Start.AddHours(6))
+            .Select(o => $"{o.Kind} {o.At:O} {o.Topic} {(o.Payload is null ? "" : System.Text.Encoding.UTF8.GetString(o.Payload))}").ToList();
+        var a = Run(7);
+        Assert.True(a.Count > 1000);
+        Assert.Equal(a, Run(7));
+        Assert.NotEqual(a, Run(8));
+    }
+
+    [Fact]
+    public void A_simulated_week_is_accepted_whole_by_the_decoder_and_covers_every_compartment()
+    {
+        var decoder = new DeviceMessageDecoder(Registry, new DecoderSettings());
+        var outputs = new FleetSimulation(Registry, 3, Start).RunUntil(Start.AddDays(7));
+        var messages = outputs.Where(o => o.Kind == SimulatedOutputKind.Message).ToList();
+        var fills = new HashSet<(string, string)>();
+        var deposits = 0;
+        foreach (var m in messages)
+        {
+            var r = decoder.Decode(m.Topic!, m.Payload!, m.At);
+            Assert.True(r.IsAccepted, $"{m.Topic} {System.Text.Encoding.UTF8.GetString(m.Payload!)}: {r}");
+            foreach (var reading in r.Readings)
+            {
+                if (reading is FillReading f)
+                {
+                    fills.Add((f.BinId, f.Compartment));
+                }
+                if (reading is WeightReading { DepositKg: not null })
+                {
+                    deposits++;
+                }
+            }
+        }
+        Assert.Equal(Registry.AllCompartments().Select(x => (x.Bin.Id, x.Compartment.Id)).ToHashSet(), fills);
+        Assert.True(deposits > 55 * 100 * 7, $"only {deposits} deposits in a week");
+        // Faults happen but stay rare.
+        Assert.Contains(outputs, o => o.Kind == SimulatedOutputKind.WentSilent);
+        var silent = outputs.Count(o => o.Kind == SimulatedOutputKind.WentSilent);
+        Assert.InRange(outputs.Count(o => o.Kind == SimulatedOutputKind.CameBack), Math.Max(0, silent - 3), silent);
+        Assert.True(silent < 55 * 7 * 0.05, $"{silent} silences");
+    }
+
+    [Fact]
+    public void Deposits_follow_the_daily_and_weekly_rhythm()
+    {
+        var outputs = new FleetSimulation(Registry, 5, Start, new SimulationOptions { Faults = false }).RunUntil(Start.AddDays(7));
+        var perLocalHour = new int[24];
+        var weekday = 0;
+        var weekend = 0;
+        foreach (var o in outputs.Where(o => o.Topic?.EndsWith("/weight", StringComparison.Ordinal) == true))
+        {
+            using var doc = JsonDocument.Parse(o.Payload);
+            if (!doc.RootElement.GetProperty("compartments")[0].TryGetProperty("depositKg", out _))
+            {
+                continue;
+            }
+            var local = TimeZoneInfo.ConvertTime(o.At, Registry.TimeZone);
+            perLocalHour[local.Hour]++;
+            if (local.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
+            {
+                weekend++;
+            }
+            else
+            {
+                weekday++;
+            }
+        }
+        var evening = perLocalHour[18] + perLocalHour[19] + perLocalHour[20];
+        var night = perLocalHour[1] + perLocalHour[2] + perLocalHour[3];
+        Assert.True(evening > 20 * night, $"evening {evening}, night {night}");
+        Assert.True(weekend / 2.0 > weekday / 5.0 * 1.1, $"weekend/day {weekend / 2.0}, weekday/day {weekday / 5.0}");
+    }
+
+    [Fact]
+    public void Fill_rises_with_deposits_and_collections_empty_the_stream()
+    {
+        var sim = new FleetSimulation(Registry, 11, Start, new SimulationOptions { Faults = false, Outliers = false });
+        var outputs = sim.RunUntil(Start.AddDays(3));
+        var decoder = new DeviceMessageDecoder(Registry, new DecoderSettings());
+        var kitchen = outputs.Where(o => o.Kind == SimulatedOutputKind.Message)
+            .SelectMany(o => decoder.Decode(o.Topic!, o.Payload!, o.At).Readings)
+            .OfType<WeightReading>().Where(w => w.Compartment == "kitchen").ToList();
+        // Kitchen compartments fill within days and the simulated trucks empty them.
+        var emptiedBins = kitchen.Where(w => w.DepositKg is null && w.NetKg < 0.5).Select(w => w.BinId).Distinct().ToList();
+        Assert.True(emptiedBins.Count > 10, $"{emptiedBins.Count} kitchen compartments emptied");
+        Assert.Contains(kitchen, w => w.NetKg > 50);
+
+        var emptied = new List<SimulatedOutput>();
+        Assert.True(sim.Empty("JY-002", WasteStream.Recyclable, sim.Now, emptied.Add));
+        var weight = decoder.Decode(emptied[0].Topic!, emptied[0].Payload!, emptied[0].At).Readings.OfType<WeightReading>().ToList();
+        Assert.Equal(Registry.FindBin("JY-002")!.Compartments.Where(c => c.Stream == WasteStream.Recyclable).Select(c => c.Id), weight.Select(w => w.Compartment));
+        Assert.All(weight, w => Assert.InRange(w.NetKg, 0, 0.2));
+        Assert.False(sim.Empty("JY-999", WasteStream.Kitchen, sim.Now, emptied.Add));
+    }
+
+    [Fact]
+    public void Seq_increases_per_device_across_topics()
+    {
+        var outputs = new FleetSimulation(Registry, 2, Start, new SimulationOptions { Faults = false }).RunUntil(Start.AddHours(12));
+        var seqs = outputs.Where(o => o.BinId == "JY-010").Select(o => JsonDocument.Parse(o.Payload!).RootElement.GetProperty("seq").GetInt64()).ToList();
+        Assert.True(seqs.Count > 50);
+        Assert.Equal(seqs.OrderBy(s => s), seqs);
+        Assert.Equal(seqs.Count, seqs.Distinct().Count());
+    }
+
+    [Fact]
+    public void Accelerated_clock_runs_faster_then_follows_real_time_after_catching_up()
+    {
+        var real = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        var clock = new AcceleratedClock(real, real.GetUtcNow().AddHours(-1), 3600, catchUp: true);
+        Assert.Equal(real.GetUtcNow().AddHours(-1), clock.GetUtcNow());
+        real.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(real.GetUtcNow().AddMilliseconds(-500).AddHours(-1).AddMinutes(30), clock.GetUtcNow());
+        real.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(real.GetUtcNow(), clock.GetUtcNow());
+        Assert.True(clock.CaughtUp);
+        Assert.Equal(1, clock.CurrentSpeed);
+
+        var ahead = new AcceleratedClock(real, real.GetUtcNow(), 60, catchUp: false);
+        real.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(real.GetUtcNow().AddSeconds(590), ahead.GetUtcNow());
+        Assert.Equal(TimeSpan.FromSeconds(1), ahead.ToReal(TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public void Accelerated_clock_refuses_a_speed_below_one() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AcceleratedClock(TimeProvider.System, DateTimeOffset.UtcNow, 0.5, false));
+}
