@@ -1,0 +1,61 @@
+using Telemetry.Contracts.Readings;
+
+namespace Telemetry.Storage;
+
+/// <summary>
+/// What the system writes and reads. Two backends (InfluxDB, SQLite) pass one contract test suite.
+/// A reading's identity is (measurement, bin, compartment, time): written twice, it is stored once,
+/// and the later write wins.
+/// </summary>
+public interface ITelemetryStore : IAsyncDisposable
+{
+    /// <summary>Backend name for logs and benchmark output.</summary>
+    string Name { get; }
+
+    /// <summary>Creates what is missing (database, tables) and checks the store answers.</summary>
+    Task InitializeAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Writes readings and dead letters durably; when it returns they survive a crash. Throws
+    /// <see cref="StoreUnavailableException"/> when the store cannot be reached (retry later) and
+    /// <see cref="StoreRejectedException"/> when it refuses the data itself (do not retry as is).
+    /// </summary>
+    Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct);
+
+    Task<IReadOnlyList<LatestCompartment>> GetLatestAsync(CancellationToken ct);
+
+    Task<IReadOnlyList<LatestStatus>> GetLatestStatusAsync(CancellationToken ct);
+
+    /// <summary>Buckets of <paramref name="every"/> from <paramref name="start"/> (inclusive) to <paramref name="end"/> (exclusive), aligned to the epoch.</summary>
+    Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct);
+
+    /// <summary>Deposited kg per local day (in <paramref name="zone"/>), community and material, for deposits in [start, end).</summary>
+    Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct);
+
+    /// <summary>The most recent dead letters received in [start, end), newest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct);
+
+    Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
+
+    /// <summary>Points stored with a time in [start, end).</summary>
+    Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
+}
+
+/// <summary>The store could not be reached or is overloaded; the write may be retried.</summary>
+public sealed class StoreUnavailableException : Exception
+{
+    public StoreUnavailableException() { }
+    public StoreUnavailableException(string message) : base(message) { }
+    public StoreUnavailableException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>How long the store asked us to wait (HTTP Retry-After), if it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+}
+
+/// <summary>The store refused the data itself (e.g. HTTP 400: a field type conflict); retrying the same batch will fail again.</summary>
+public sealed class StoreRejectedException : Exception
+{
+    public StoreRejectedException() { }
+    public StoreRejectedException(string message) : base(message) { }
+    public StoreRejectedException(string message, Exception inner) : base(message, inner) { }
+}

@@ -1,0 +1,325 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Telemetry.Contracts.Readings;
+
+namespace Telemetry.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode, one transaction per batch, synchronous=FULL so
+/// a committed batch survives a crash of the process or the machine. Identity keys make a reading
+/// delivered twice one row; a later write replaces the values it gives (as InfluxDB does).
+/// </summary>
+public sealed class SqliteStore : ITelemetryStore
+{
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteConnection? _writer;
+
+    public SqliteStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Path = System.IO.Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true }.ToString();
+    }
+
+    public string Path { get; }
+
+    public string Name => "sqlite";
+
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        var dir = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+        _writer = new SqliteConnection(_connectionString);
+        await _writer.OpenAsync(ct);
+        await ExecuteAsync(_writer, """
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            PRAGMA busy_timeout = 10000;
+            CREATE TABLE IF NOT EXISTS fill (
+                bin TEXT NOT NULL, compartment TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                community TEXT NOT NULL, stream TEXT NOT NULL, pct REAL NOT NULL, seq INTEGER NOT NULL,
+                PRIMARY KEY (bin, compartment, time_ms)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS fill_time ON fill (time_ms);
+            CREATE TABLE IF NOT EXISTS weight (
+                bin TEXT NOT NULL, compartment TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                community TEXT NOT NULL, stream TEXT NOT NULL, net_kg REAL NOT NULL, deposit_kg REAL, seq INTEGER NOT NULL,
+                PRIMARY KEY (bin, compartment, time_ms)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS weight_time ON weight (time_ms);
+            CREATE TABLE IF NOT EXISTS status (
+                id INTEGER PRIMARY KEY, bin TEXT NOT NULL, community TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                from_device INTEGER NOT NULL, online INTEGER, battery_pct REAL, temp_c REAL, tilt INTEGER, door_open INTEGER, seq INTEGER);
+            CREATE UNIQUE INDEX IF NOT EXISTS status_identity ON status (bin, time_ms) WHERE from_device = 1;
+            CREATE INDEX IF NOT EXISTS status_time ON status (time_ms);
+            CREATE TABLE IF NOT EXISTS dead_letter (
+                id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, reason TEXT NOT NULL, bin TEXT NOT NULL,
+                ingester TEXT NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL, error TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS dead_letter_time ON dead_letter (time_us);
+            """, ct);
+    }
+
+    public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
+    {
+        var writer = _writer ?? throw new InvalidOperationException("InitializeAsync first");
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
+            using var fill = Command(writer, tx, """
+                INSERT INTO fill (bin, compartment, time_ms, community, stream, pct, seq) VALUES ($b, $c, $t, $cm, $s, $v, $q)
+                ON CONFLICT (bin, compartment, time_ms) DO UPDATE SET community = excluded.community, stream = excluded.stream, pct = excluded.pct, seq = excluded.seq
+                """, "$b", "$c", "$t", "$cm", "$s", "$v", "$q");
+            using var weight = Command(writer, tx, """
+                INSERT INTO weight (bin, compartment, time_ms, community, stream, net_kg, deposit_kg, seq) VALUES ($b, $c, $t, $cm, $s, $v, $d, $q)
+                ON CONFLICT (bin, compartment, time_ms) DO UPDATE SET community = excluded.community, stream = excluded.stream,
+                    net_kg = excluded.net_kg, deposit_kg = COALESCE(excluded.deposit_kg, weight.deposit_kg), seq = excluded.seq
+                """, "$b", "$c", "$t", "$cm", "$s", "$v", "$d", "$q");
+            using var status = Command(writer, tx, """
+                INSERT INTO status (bin, community, time_ms, from_device, online, battery_pct, temp_c, tilt, door_open, seq) VALUES ($b, $cm, $t, $f, $o, $bp, $tc, $ti, $do, $q)
+                ON CONFLICT (bin, time_ms) WHERE from_device = 1 DO UPDATE SET community = excluded.community,
+                    online = COALESCE(excluded.online, status.online), battery_pct = COALESCE(excluded.battery_pct, status.battery_pct),
+                    temp_c = COALESCE(excluded.temp_c, status.temp_c), tilt = COALESCE(excluded.tilt, status.tilt),
+                    door_open = COALESCE(excluded.door_open, status.door_open), seq = COALESCE(excluded.seq, status.seq)
+                """, "$b", "$cm", "$t", "$f", "$o", "$bp", "$tc", "$ti", "$do", "$q");
+            using var dead = Command(writer, tx, """
+                INSERT INTO dead_letter (time_us, reason, bin, ingester, topic, payload, error) VALUES ($t, $r, $b, $i, $tp, $p, $e)
+                """, "$t", "$r", "$b", "$i", "$tp", "$p", "$e");
+
+            foreach (var reading in readings)
+            {
+                switch (reading)
+                {
+                    case FillReading f:
+                        await Run(fill, ct, f.BinId, f.Compartment, Ms(f.Time), f.Community, f.Stream, f.Pct, f.Seq);
+                        break;
+                    case WeightReading w:
+                        await Run(weight, ct, w.BinId, w.Compartment, Ms(w.Time), w.Community, w.Stream, w.NetKg, w.DepositKg, w.Seq);
+                        break;
+                    case StatusReading s:
+                        await Run(status, ct, s.BinId, s.Community, Ms(s.Time), s.TimeFromDevice ? 1 : 0, Bool(s.Online), s.BatteryPct, s.TempC, Bool(s.Tilt), Bool(s.DoorOpen), s.Seq);
+                        break;
+                    default:
+                        throw new ArgumentException($"unknown reading type {reading.GetType().Name}", nameof(readings));
+                }
+            }
+            foreach (var d in deadLetters)
+            {
+                await Run(dead, ct, Us(d.ReceivedAt), d.Reason, d.BinId, d.Ingester, d.Topic, d.Payload, d.Error);
+            }
+            await tx.CommitAsync(ct);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6 or 10 or 13 or 14)
+        {
+            // BUSY, LOCKED, IOERR, FULL, CANTOPEN: the disk or another process, not the data.
+            throw new StoreUnavailableException($"SQLite {Path}: {ex.Message}", ex);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<LatestCompartment>> GetLatestAsync(CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var result = new Dictionary<(string, string), LatestCompartment>();
+        await foreach (var r in Query(c, "SELECT bin, compartment, community, stream, max(time_ms), pct FROM fill GROUP BY bin, compartment", [], ct))
+        {
+            result[(r.GetString(0), r.GetString(1))] = new LatestCompartment(r.GetString(0), r.GetString(2), r.GetString(1), r.GetString(3), FromMs(r.GetInt64(4)), r.GetDouble(5), null, null);
+        }
+        await foreach (var r in Query(c, "SELECT bin, compartment, community, stream, max(time_ms), net_kg FROM weight GROUP BY bin, compartment", [], ct))
+        {
+            var key = (r.GetString(0), r.GetString(1));
+            var latest = result.GetValueOrDefault(key) ?? new LatestCompartment(r.GetString(0), r.GetString(2), r.GetString(1), r.GetString(3), null, null, null, null);
+            result[key] = latest with { WeightTime = FromMs(r.GetInt64(4)), NetKg = r.GetDouble(5) };
+        }
+        return [.. result.Values.OrderBy(l => l.BinId, StringComparer.Ordinal).ThenBy(l => l.Compartment, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<LatestStatus>> GetLatestStatusAsync(CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var seen = new Dictionary<string, LatestStatus>(StringComparer.Ordinal);
+        await foreach (var r in Query(c, "SELECT bin, max(time_ms) FROM status GROUP BY bin", [], ct))
+        {
+            seen[r.GetString(0)] = new LatestStatus(r.GetString(0), FromMs(r.GetInt64(1)), null, null, null, null, null);
+        }
+        foreach (var column in new[] { "online", "battery_pct", "temp_c", "tilt", "door_open" })
+        {
+            await foreach (var r in Query(c, $"SELECT bin, max(time_ms), {column} FROM status WHERE {column} IS NOT NULL GROUP BY bin", [], ct))
+            {
+                var s = seen[r.GetString(0)];
+                seen[s.BinId] = column switch
+                {
+                    "online" => s with { Online = r.GetInt64(2) != 0 },
+                    "battery_pct" => s with { BatteryPct = r.GetDouble(2) },
+                    "temp_c" => s with { TempC = r.GetDouble(2) },
+                    "tilt" => s with { Tilt = r.GetInt64(2) != 0 },
+                    _ => s with { DoorOpen = r.GetInt64(2) != 0 },
+                };
+            }
+        }
+        return [.. seen.Values.OrderBy(s => s.BinId, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(every, TimeSpan.FromMilliseconds(1));
+        var everyMs = (long)every.TotalMilliseconds;
+        await using var c = await OpenReaderAsync(ct);
+        var buckets = new SortedDictionary<(string, long), HistoryBucket>();
+        object[] args = [binId, Ms(start), Ms(end), everyMs];
+        await foreach (var r in Query(c, "SELECT compartment, (time_ms / $4) * $4 AS b, avg(pct) FROM fill WHERE bin = $1 AND time_ms >= $2 AND time_ms < $3 GROUP BY compartment, b", args, ct))
+        {
+            buckets[(r.GetString(0), r.GetInt64(1))] = new HistoryBucket(r.GetString(0), FromMs(r.GetInt64(1)), r.GetDouble(2), null);
+        }
+        await foreach (var r in Query(c, "SELECT compartment, (time_ms / $4) * $4 AS b, max(time_ms), net_kg FROM weight WHERE bin = $1 AND time_ms >= $2 AND time_ms < $3 GROUP BY compartment, b", args, ct))
+        {
+            var key = (r.GetString(0), r.GetInt64(1));
+            var bucket = buckets.GetValueOrDefault(key) ?? new HistoryBucket(r.GetString(0), FromMs(r.GetInt64(1)), null, null);
+            buckets[key] = bucket with { NetKg = r.GetDouble(3) };
+        }
+        return [.. buckets.Values.OrderBy(b => b.Compartment, StringComparer.Ordinal).ThenBy(b => b.Start)];
+    }
+
+    public async Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct)
+    {
+        // Sum in SQL per 15-minute slot (every time zone offset is a multiple of 15 minutes), then
+        // assign slots to local days here, where the time zone rules are.
+        const long slotMs = 15 * 60 * 1000;
+        await using var c = await OpenReaderAsync(ct);
+        var totals = new Dictionary<(DateOnly, string, string, string), double>();
+        await foreach (var r in Query(c, """
+            SELECT (time_ms / $3) * $3 AS slot, community, stream, compartment, sum(deposit_kg) FROM weight
+            WHERE deposit_kg IS NOT NULL AND time_ms >= $1 AND time_ms < $2 GROUP BY slot, community, stream, compartment
+            """, [Ms(start), Ms(end), slotMs], ct))
+        {
+            var day = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(FromMs(r.GetInt64(0)), zone).DateTime);
+            var key = (day, r.GetString(1), r.GetString(2), r.GetString(3));
+            totals[key] = totals.GetValueOrDefault(key) + r.GetDouble(4);
+        }
+        return [.. totals.Select(kv => new DepositTotal(kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Value))
+            .OrderBy(d => d.Day).ThenBy(d => d.Community, StringComparer.Ordinal).ThenBy(d => d.Material, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<DeadLetter>();
+        await foreach (var r in Query(c, "SELECT time_us, reason, bin, ingester, topic, payload, error FROM dead_letter WHERE time_us >= $1 AND time_us < $2 ORDER BY time_us DESC, id DESC LIMIT $3",
+            [Us(start), Us(end), limit], ct))
+        {
+            list.Add(new DeadLetter(DateTimeOffset.UnixEpoch.AddTicks(r.GetInt64(0) * 10), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6)));
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<DeadLetterCount>();
+        await foreach (var r in Query(c, "SELECT reason, count(*) FROM dead_letter WHERE time_us >= $1 AND time_us < $2 GROUP BY reason ORDER BY reason", [Us(start), Us(end)], ct))
+        {
+            list.Add(new DeadLetterCount(r.GetString(0), r.GetInt64(1)));
+        }
+        return list;
+    }
+
+    public async Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        async Task<long> Count(string sql, object[] args)
+        {
+            await foreach (var r in Query(c, sql, args, ct))
+            {
+                return r.GetInt64(0);
+            }
+            return 0;
+        }
+        object[] ms = [Ms(start), Ms(end)];
+        return new StoredCounts(
+            await Count("SELECT count(*) FROM fill WHERE time_ms >= $1 AND time_ms < $2", ms),
+            await Count("SELECT count(*) FROM weight WHERE time_ms >= $1 AND time_ms < $2", ms),
+            await Count("SELECT count(*) FROM status WHERE time_ms >= $1 AND time_ms < $2", ms),
+            await Count("SELECT count(*) FROM dead_letter WHERE time_us >= $1 AND time_us < $2", [Us(start), Us(end)]));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync();
+            _writer = null;
+        }
+        _writeLock.Dispose();
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
+    {
+        var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(ct);
+        return c;
+    }
+
+    private static async IAsyncEnumerable<SqliteDataReader> Query(SqliteConnection c, string sql, object[] args,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        using var cmd = c.CreateCommand();
+#pragma warning disable CA2100 // Only constant SQL with parameters reaches here.
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        for (var i = 0; i < args.Length; i++)
+        {
+            cmd.Parameters.AddWithValue("$" + (i + 1).ToString(CultureInfo.InvariantCulture), args[i]);
+        }
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            yield return reader;
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction tx, string sql, params string[] names)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+#pragma warning disable CA2100 // Constant SQL.
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var n in names)
+        {
+            cmd.Parameters.Add(new SqliteParameter(n, null));
+        }
+        cmd.Prepare();
+        return cmd;
+    }
+
+    private static Task<int> Run(SqliteCommand cmd, CancellationToken ct, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            cmd.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+        return cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection c, string sql, CancellationToken ct)
+    {
+        using var cmd = c.CreateCommand();
+#pragma warning disable CA2100 // Constant SQL.
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    private static long Us(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static int? Bool(bool? b) => b is null ? null : b.Value ? 1 : 0;
+}

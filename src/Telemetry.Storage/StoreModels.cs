@@ -1,0 +1,31 @@
+namespace Telemetry.Storage;
+
+/// <summary>
+/// A message that was rejected, kept with its reason (measurement <c>dead_letter</c>).
+/// <see cref="BinId"/> is a registry id or <c>unknown</c>; <see cref="Payload"/> is at most the first
+/// 1,024 bytes, cut at a character boundary, invalid UTF-8 replaced (<see cref="DeadLetters.Create"/>).
+/// </summary>
+public sealed record DeadLetter(DateTimeOffset ReceivedAt, string Reason, string BinId, string Ingester, string Topic, string Payload, string Error);
+
+/// <summary>The latest fill and weight of one compartment.</summary>
+public sealed record LatestCompartment(
+    string BinId, string Community, string Compartment, string Stream,
+    DateTimeOffset? FillTime, double? FillPct, DateTimeOffset? WeightTime, double? NetKg);
+
+/// <summary>The latest status fields of one bin; each field is the latest value given.</summary>
+public sealed record LatestStatus(string BinId, DateTimeOffset LastSeen, bool? Online, double? BatteryPct, double? TempC, bool? Tilt, bool? DoorOpen);
+
+/// <summary>One time bucket of one compartment's history: mean fill and last net weight in the bucket.</summary>
+public sealed record HistoryBucket(string Compartment, DateTimeOffset Start, double? FillPct, double? NetKg);
+
+/// <summary>Deposited kg on one local day, in one community, of one material (compartment id) and its stream.</summary>
+public sealed record DepositTotal(DateOnly Day, string Community, string Stream, string Material, double Kg);
+
+/// <summary>Dead letters of one reason.</summary>
+public sealed record DeadLetterCount(string Reason, long Count);
+
+/// <summary>Stored points in a time range: each reading identity once.</summary>
+public sealed record StoredCounts(long Fill, long Weight, long Status, long DeadLetters)
+{
+    public long Readings => Fill + Weight + Status;
+}

@@ -1,0 +1,157 @@
+using Telemetry.Contracts.Readings;
+using Telemetry.Storage;
+
+namespace Telemetry.IntegrationTests.Storage;
+
+/// <summary>
+/// What every storage backend must do, run against each real backend (SQLite file, influxd).
+/// Each test class instance gets an empty store.
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 20, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeZoneInfo Shanghai = TimeZoneInfo.FindSystemTimeZoneById("Asia/Shanghai");
+
+    protected ITelemetryStore Store { get; private set; } = null!;
+
+    protected abstract Task<ITelemetryStore> CreateStoreAsync();
+
+    public async Task InitializeAsync()
+    {
+        Store = await CreateStoreAsync();
+        await Store.InitializeAsync(CancellationToken.None);
+    }
+
+    public virtual async Task DisposeAsync() => await Store.DisposeAsync();
+
+    protected static FillReading Fill(string bin, string compartment, DateTimeOffset t, double pct, long seq = 1) =>
+        new(bin, "c01", compartment, compartment is "kitchen" ? "kitchen" : "recyclable", t, seq, pct);
+
+    protected static WeightReading Weight(string bin, string compartment, DateTimeOffset t, double net, double? deposit, long seq = 1) =>
+        new(bin, "c01", compartment, compartment switch { "kitchen" => "kitchen", "residual" => "residual", _ => "recyclable" }, t, seq, net, deposit);
+
+    private static readonly CancellationToken Ct = CancellationToken.None;
+
+    [Fact]
+    public async Task Readings_are_stored_and_counted()
+    {
+        await Store.WriteAsync([
+            Fill("JY-001", "paper", T0, 10), Fill("JY-001", "glass", T0, 20),
+            Weight("JY-001", "paper", T0.AddSeconds(1), 5, 0.5),
+            new StatusReading("JY-001", "c01", T0.AddSeconds(2), 7, true, true, 88, 12.5, false, false),
+        ], [], Ct);
+        Assert.Equal(new StoredCounts(2, 1, 1, 0), await Store.CountAsync(T0, T0.AddMinutes(1), Ct));
+        Assert.Equal(new StoredCounts(0, 0, 0, 0), await Store.CountAsync(T0.AddMinutes(1), T0.AddMinutes(2), Ct));
+    }
+
+    [Fact]
+    public async Task A_reading_delivered_twice_is_stored_once()
+    {
+        IReadOnlyList<Reading> batch = [Fill("JY-002", "paper", T0, 10), Weight("JY-002", "paper", T0, 3, 1),
+            new StatusReading("JY-002", "c01", T0, 9, true, true, 50, null, null, null)];
+        await Store.WriteAsync(batch, [], Ct);
+        await Store.WriteAsync(batch, [], Ct);
+        Assert.Equal(new StoredCounts(1, 1, 1, 0), await Store.CountAsync(T0, T0.AddMinutes(1), Ct));
+    }
+
+    [Fact]
+    public async Task The_later_write_of_one_identity_wins()
+    {
+        await Store.WriteAsync([Fill("JY-003", "paper", T0, 10), Weight("JY-003", "paper", T0, 3, 1)], [], Ct);
+        await Store.WriteAsync([Fill("JY-003", "paper", T0, 12.5), Weight("JY-003", "paper", T0, 4, 1)], [], Ct);
+        var latest = Assert.Single(await Store.GetLatestAsync(Ct), l => l.BinId == "JY-003");
+        Assert.Equal((12.5, 4.0), (latest.FillPct!.Value, latest.NetKg!.Value));
+        Assert.Equal(new StoredCounts(1, 1, 0, 0), await Store.CountAsync(T0, T0.AddMinutes(1), Ct));
+    }
+
+    [Fact]
+    public async Task Latest_is_by_reading_time_not_by_write_order()
+    {
+        await Store.WriteAsync([Fill("JY-004", "paper", T0.AddMinutes(10), 40), Weight("JY-004", "paper", T0.AddMinutes(10), 8, null)], [], Ct);
+        await Store.WriteAsync([Fill("JY-004", "paper", T0, 30), Fill("JY-004", "glass", T0, 5), Weight("JY-004", "paper", T0, 6, 2)], [], Ct);
+        var latest = (await Store.GetLatestAsync(Ct)).Where(l => l.BinId == "JY-004").ToList();
+        var paper = Assert.Single(latest, l => l.Compartment == "paper");
+        Assert.Equal((40.0, T0.AddMinutes(10), 8.0), (paper.FillPct!.Value, paper.FillTime!.Value, paper.NetKg!.Value));
+        Assert.Equal("recyclable", paper.Stream);
+        Assert.Equal("c01", paper.Community);
+        var glass = Assert.Single(latest, l => l.Compartment == "glass");
+        Assert.Equal(5.0, glass.FillPct);
+        Assert.Null(glass.NetKg);
+    }
+
+    [Fact]
+    public async Task Latest_status_keeps_the_latest_value_of_each_field()
+    {
+        await Store.WriteAsync([
+            new StatusReading("JY-005", "c01", T0, 1, true, true, 90, 10, false, false),
+            new StatusReading("JY-005", "c01", T0.AddMinutes(5), 2, true, null, 89, null, true, null),
+            new StatusReading("JY-005", "c01", T0.AddMinutes(9), null, false, false, null, null, null, null),
+        ], [], Ct);
+        var s = Assert.Single(await Store.GetLatestStatusAsync(Ct), x => x.BinId == "JY-005");
+        Assert.Equal(T0.AddMinutes(9), s.LastSeen);
+        Assert.Equal((false, 89.0, 10.0, true, false), (s.Online!.Value, s.BatteryPct!.Value, s.TempC!.Value, s.Tilt!.Value, s.DoorOpen!.Value));
+    }
+
+    [Fact]
+    public async Task History_has_mean_fill_and_last_weight_per_bucket()
+    {
+        await Store.WriteAsync([
+            Fill("JY-006", "paper", T0, 10), Fill("JY-006", "paper", T0.AddMinutes(30), 20), Fill("JY-006", "paper", T0.AddMinutes(70), 50),
+            Weight("JY-006", "paper", T0.AddMinutes(5), 1, 1), Weight("JY-006", "paper", T0.AddMinutes(50), 2, 1),
+            Fill("JY-007", "paper", T0, 99),
+        ], [], Ct);
+        var h = await Store.GetHistoryAsync("JY-006", T0, T0.AddHours(2), TimeSpan.FromHours(1), Ct);
+        Assert.Equal(2, h.Count);
+        Assert.Equal(("paper", T0, 15.0, 2.0), (h[0].Compartment, h[0].Start, h[0].FillPct!.Value, h[0].NetKg!.Value));
+        Assert.Equal((T0.AddHours(1), 50.0), (h[1].Start, h[1].FillPct!.Value));
+        Assert.Null(h[1].NetKg);
+    }
+
+    [Fact]
+    public async Task Deposits_are_summed_per_local_day_community_and_material()
+    {
+        // 15:59Z and 16:01Z are on different days in Asia/Shanghai (UTC+8).
+        var day = new DateTimeOffset(2026, 11, 20, 15, 59, 0, TimeSpan.Zero);
+        await Store.WriteAsync([
+            Weight("JY-008", "paper", day, 5, 1.5), Weight("JY-008", "paper", day.AddSeconds(1), 6, 1.0),
+            Weight("JY-008", "paper", day.AddMinutes(2), 7, 2.0), Weight("JY-008", "kitchen", day, 7, 3.0),
+            Weight("JY-008", "paper", day.AddMinutes(3), 0, null), // a collection, no deposit
+        ], [], Ct);
+        var totals = await Store.GetDepositsAsync(day.AddHours(-1), day.AddHours(1), Shanghai, Ct);
+        Assert.Equal(2.5, Assert.Single(totals, t => t.Day == new DateOnly(2026, 11, 20) && t.Material == "paper").Kg, 6);
+        Assert.Equal(2.0, Assert.Single(totals, t => t.Day == new DateOnly(2026, 11, 21) && t.Material == "paper").Kg, 6);
+        var kitchen = Assert.Single(totals, t => t.Material == "kitchen");
+        Assert.Equal(("kitchen", "c01", 3.0), (kitchen.Stream, kitchen.Community, kitchen.Kg));
+    }
+
+    [Fact]
+    public async Task Dead_letters_are_kept_whole_and_counted_by_reason()
+    {
+        const string hostile = "{\"v\":1,\"id\":\"paper,bin=JY-002 x=1\"}\n'; DROP TABLE fill; --\\ \"quoted\" 中文 \u0000end";
+        var t = T0.AddMinutes(1);
+        await Store.WriteAsync([Fill("JY-009", "paper", T0, 10)], [
+            new DeadLetter(t, "malformed-json", "JY-009", "ingest-a", "bins/JY-009/fill", hostile, "not JSON"),
+            new DeadLetter(t.AddTicks(10), "malformed-json", "JY-009", "ingest-a", "bins/JY-009/fill", "x", "not JSON"),
+            new DeadLetter(t.AddTicks(20), "unknown-bin", "unknown", "ingest-a", "bins/JY-999 x,y=z/fill", "{}", "bin 'JY-999' is not in the registry"),
+        ], Ct);
+        var counts = await Store.GetDeadLettersByReasonAsync(T0, T0.AddMinutes(5), Ct);
+        Assert.Equal([new DeadLetterCount("malformed-json", 2), new DeadLetterCount("unknown-bin", 1)], counts.OrderBy(c => c.Reason, StringComparer.Ordinal));
+        var letters = await Store.GetDeadLettersAsync(T0, T0.AddMinutes(5), 10, Ct);
+        Assert.Equal(3, letters.Count);
+        var first = Assert.Single(letters, l => l.ReceivedAt == t);
+        Assert.Equal(hostile, first.Payload);
+        Assert.Equal(("malformed-json", "JY-009", "ingest-a", "bins/JY-009/fill", "not JSON"), (first.Reason, first.BinId, first.Ingester, first.Topic, first.Error));
+        Assert.Equal("bins/JY-999 x,y=z/fill", Assert.Single(letters, l => l.Reason == "unknown-bin").Topic);
+        // Other data is untouched.
+        Assert.Equal(10.0, Assert.Single(await Store.GetLatestAsync(Ct), l => l.BinId == "JY-009").FillPct);
+        Assert.Equal(3, (await Store.CountAsync(T0, T0.AddMinutes(5), Ct)).DeadLetters);
+    }
+
+    [Fact]
+    public async Task A_large_batch_is_stored_whole()
+    {
+        var readings = Enumerable.Range(0, 12_000).Select(i => (Reading)Fill("JY-010", "paper", T0.AddMilliseconds(i), i % 100)).ToList();
+        await Store.WriteAsync(readings, [], Ct);
+        Assert.Equal(12_000, (await Store.CountAsync(T0, T0.AddMinutes(1), Ct)).Fill);
+    }
+}
