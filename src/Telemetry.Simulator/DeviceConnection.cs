@@ -19,32 +19,47 @@ internal sealed class DeviceConnection : IAsyncDisposable
     private readonly string _clientId;
     private readonly IReadOnlyList<string> _binIds;
     private readonly bool _isDevice;
-    private readonly FleetSimulation _simulation;
-    private readonly TimeProvider _clock;
     private readonly SimulatorConnectionOptions _options;
     private readonly SimulatorStats _stats;
     private readonly SemaphoreSlim _connectGate;
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
-    private readonly Channel<SimulatedOutput> _outbox = Channel.CreateUnbounded<SimulatedOutput>();
+    private readonly Channel<SimulatedOutput> _outbox;
     private readonly List<SimulatedOutput> _unacknowledged = [];
     private bool _silent;
     private bool _wasConnected;
 
-    public DeviceConnection(string clientId, IReadOnlyList<string> binIds, bool isDevice, FleetSimulation simulation, TimeProvider clock,
+    public DeviceConnection(string clientId, IReadOnlyList<string> binIds, bool isDevice,
         SimulatorConnectionOptions options, SimulatorStats stats, SemaphoreSlim connectGate, ILogger logger)
     {
         _clientId = clientId;
         _binIds = binIds;
         _isDevice = isDevice;
-        _simulation = simulation;
-        _clock = clock;
         _options = options;
         _stats = stats;
         _connectGate = connectGate;
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
+        // A device's memory is finite: when it cannot reach the broker for long, the oldest readings go.
+        _outbox = Channel.CreateBounded<SimulatedOutput>(
+            new BoundedChannelOptions(Math.Max(1, options.DeviceBuffer)) { FullMode = BoundedChannelFullMode.DropOldest },
+            dropped =>
+            {
+                if (dropped.Kind == SimulatedOutputKind.Message)
+                {
+                    _stats.AddDropped();
+                }
+            });
     }
+
+    /// <summary>Set after each successful connect of a device; the runner then queues its retained online status, in sequence.</summary>
+    public bool TakeStatusRequest() => Interlocked.Exchange(ref _statusRequested, 0) == 1;
+
+    public bool IsDevice => _isDevice;
+
+    public IReadOnlyList<string> BinIds => _binIds;
+
+    private int _statusRequested;
 
     public void Enqueue(SimulatedOutput output) => _outbox.Writer.TryWrite(output);
 
@@ -59,10 +74,11 @@ internal sealed class DeviceConnection : IAsyncDisposable
         {
             if (_silent)
             {
-                // Offline: keep what is queued until the device comes back.
+                // Offline: keep what is queued until the device comes back (or the run ends: then flush).
                 if (!await _outbox.Reader.WaitToReadAsync(ct))
                 {
-                    return;
+                    _silent = false;
+                    continue;
                 }
                 while (_silent && _outbox.Reader.TryRead(out var queued))
                 {
@@ -78,12 +94,9 @@ internal sealed class DeviceConnection : IAsyncDisposable
                 continue;
             }
 
-            if (_unacknowledged.Count == 0)
+            if (_unacknowledged.Count == 0 && !await _outbox.Reader.WaitToReadAsync(ct))
             {
-                if (!await _outbox.Reader.WaitToReadAsync(ct))
-                {
-                    return;
-                }
+                return;
             }
 
             if (!_client.IsConnected)
@@ -145,9 +158,11 @@ internal sealed class DeviceConnection : IAsyncDisposable
                     _logger.LogWarning("{Client}: broker refused {Topic}: {Reason}", _clientId, batch[i].Topic, result.ReasonCode);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+#pragma warning disable CA1031 // Any failure means "not acknowledged": the message is kept and sent again.
+            catch (Exception)
+#pragma warning restore CA1031
             {
-                // Not acknowledged: keep it for after the reconnect.
+                // Not acknowledged (connection lost, or stopping): keep it, in order, for after the reconnect.
                 _unacknowledged.Add(batch[i]);
                 failed++;
             }
@@ -156,6 +171,7 @@ internal sealed class DeviceConnection : IAsyncDisposable
         {
             _stats.AddRepublished(failed);
         }
+        ct.ThrowIfCancellationRequested();
     }
 
     private async Task HandleControlAsync(SimulatedOutput control, CancellationToken ct)
@@ -234,13 +250,11 @@ internal sealed class DeviceConnection : IAsyncDisposable
         _client.DisconnectedAsync -= OnDisconnectedAsync;
         _client.DisconnectedAsync += OnDisconnectedAsync;
 
-        // Every device announces itself with a retained online status on connecting.
-        foreach (var binId in _binIds)
+        // Every device announces itself with a retained online status on connecting. The runner
+        // queues it behind what is already waiting, so seq keeps increasing on the wire.
+        if (_isDevice)
         {
-            var status = new SimulatedOutput(SimulatedOutputKind.Message, _clock.GetUtcNow(), binId, DeviceTopics.Status(binId),
-                _simulation.OnlineStatus(binId, _clock.GetUtcNow()), Retain: true);
-            _stats.AddProduced();
-            _unacknowledged.Add(status);
+            Interlocked.Exchange(ref _statusRequested, 1);
         }
         return true;
     }

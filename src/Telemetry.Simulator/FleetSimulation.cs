@@ -32,7 +32,7 @@ public sealed class FleetSimulation
         var communityFactors = registry.Communities.ToDictionary(
             c => c.Id,
             c => WasteStreams.All.ToDictionary(s => s, _ => 0.7 + (communityRandom.NextDouble() * 0.6)));
-        _bins = registry.Bins.Select((b, i) => new BinState(b, new Random(HashCode.Combine(seed, i)), communityFactors[b.Community])).ToArray();
+        _bins = registry.Bins.Select((b, i) => new BinState(b, new Random(HashCode.Combine(seed, i)), communityFactors[b.Community], registry.TimeZone)).ToArray();
         _byId = _bins.ToDictionary(b => b.Bin.Id, StringComparer.Ordinal);
 
         foreach (var bin in _bins)
@@ -224,8 +224,8 @@ public sealed class FleetSimulation
             }
             w.WriteEndArray();
         });
-        var later = at + TimeSpan.FromSeconds(5);
-        Emit(sink, later, bin, DeviceTopics.Fill(bin.Bin.Id), w => WriteFill(w, bin, later));
+        // The device reports the emptied levels at once (same instant, so outputs stay in time order).
+        Emit(sink, at, bin, DeviceTopics.Fill(bin.Bin.Id), w => WriteFill(w, bin, at));
     }
 
     private void RollFaults(BinState bin, DateTimeOffset at)
@@ -414,7 +414,7 @@ public sealed class FleetSimulation
         public double FillPct => 100 * Litres / Compartment.Litres;
     }
 
-    private sealed class BinState(Bin bin, Random random, Dictionary<WasteStream, double> communityFactors)
+    private sealed class BinState(Bin bin, Random random, Dictionary<WasteStream, double> communityFactors, TimeZoneInfo zone)
     {
         private long _seq;
         private DateTimeOffset _lastDrain;
@@ -480,8 +480,9 @@ public sealed class FleetSimulation
                 TempSpike = TempSpikeSize;
                 TempSpikeFrom = null;
             }
-            // Late-autumn Jinan: about 6 °C, warmest mid-afternoon; the cabinet runs a few degrees above.
-            var hour = at.UtcDateTime.Hour + 8 + (at.UtcDateTime.Minute / 60.0);
+            // Late autumn in northern China: about 6 °C, warmest mid-afternoon; the cabinet runs a few degrees above.
+            var local = TimeZoneInfo.ConvertTime(at, zone);
+            var hour = local.Hour + (local.Minute / 60.0);
             var ambient = 6 + (5 * Math.Cos((hour - 14) / 24 * 2 * Math.PI));
             return Math.Clamp(ambient + 3 + TempSpike + (Normal(Random) * 0.5), -50, 150);
         }

@@ -20,8 +20,14 @@ public sealed record SimulatorConnectionOptions
     public string? Username { get; init; }
     public string? Password { get; init; }
 
-    /// <summary>Unacknowledged publishes per connection.</summary>
-    public int MaxInFlight { get; init; } = 16;
+    /// <summary>
+    /// Unacknowledged publishes per connection. A device sends one at a time, so its messages reach
+    /// the broker in seq order even across reconnects; shared connections use at least 256.
+    /// </summary>
+    public int MaxInFlight { get; init; } = 1;
+
+    /// <summary>Messages a device keeps while it cannot reach the broker; beyond it the oldest are dropped (counted).</summary>
+    public int DeviceBuffer { get; init; } = 20_000;
 
     /// <summary>Messages produced but not yet acknowledged, fleet-wide; the simulation waits above it.</summary>
     public int MaxPending { get; init; } = 200_000;

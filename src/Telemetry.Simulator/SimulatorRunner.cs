@@ -31,7 +31,7 @@ public sealed class SimulatorRunner : IAsyncDisposable
         _byBin = new Dictionary<string, DeviceConnection>(StringComparer.Ordinal);
         if (options.Connections <= 0)
         {
-            _connections = binIds.Select(id => new DeviceConnection(id, [id], isDevice: true, simulation, clock, options, Stats, _connectGate, _logger)).ToArray();
+            _connections = binIds.Select(id => new DeviceConnection(id, [id], isDevice: true, options, Stats, _connectGate, _logger)).ToArray();
             for (var i = 0; i < binIds.Length; i++)
             {
                 _byBin[binIds[i]] = _connections[i];
@@ -43,7 +43,7 @@ public sealed class SimulatorRunner : IAsyncDisposable
             var groups = binIds.Select((id, i) => (id, i)).GroupBy(x => x.i % n, x => x.id).ToArray();
             _connections = groups.Select(g => new DeviceConnection(
                 $"telemetry-sim-{g.Key.ToString("D4", CultureInfo.InvariantCulture)}", g.ToArray(), isDevice: false,
-                simulation, clock, options with { MaxInFlight = Math.Max(options.MaxInFlight, 256) }, Stats, _connectGate, _logger)).ToArray();
+                options with { MaxInFlight = Math.Max(options.MaxInFlight, 256), DeviceBuffer = options.MaxPending }, Stats, _connectGate, _logger)).ToArray();
             foreach (var (g, c) in groups.Zip(_connections))
             {
                 foreach (var id in g)
@@ -110,6 +110,7 @@ public sealed class SimulatorRunner : IAsyncDisposable
     {
         while (!ct.IsCancellationRequested)
         {
+            QueueOnlineStatuses();
             var now = _clock.GetUtcNow();
             var target = until is { } u && u < now ? u : now;
             if (Stats.Pending >= _options.MaxPending)
@@ -130,6 +131,21 @@ public sealed class SimulatorRunner : IAsyncDisposable
                 var wait = _clock is AcceleratedClock accelerated ? accelerated.ToReal(next - now) : next - now;
                 await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1)
                     : wait > TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : wait, ct);
+            }
+        }
+    }
+
+    private void QueueOnlineStatuses()
+    {
+        foreach (var c in _connections)
+        {
+            if (c.IsDevice && c.TakeStatusRequest())
+            {
+                var binId = c.BinIds[0];
+                var at = _clock.GetUtcNow();
+                Stats.AddProduced();
+                c.Enqueue(new SimulatedOutput(SimulatedOutputKind.Message, at, binId, Contracts.Devices.DeviceTopics.Status(binId),
+                    _simulation.OnlineStatus(binId, at), Retain: true));
             }
         }
     }

@@ -31,7 +31,14 @@ public sealed class SimulatorStats
     public long Silences => Interlocked.Read(ref _silences);
 
     /// <summary>Produced but not yet acknowledged or refused.</summary>
-    public long Pending => Produced - Published - Refused;
+    public long Pending => Produced - Published - Refused - Dropped;
+
+    /// <summary>Messages a device dropped because its buffer was full while it could not reach the broker.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    private long _dropped;
+
+    internal void AddDropped() => Interlocked.Increment(ref _dropped);
 
     internal void AddProduced() => Interlocked.Increment(ref _produced);
     internal void AddPublished() => Interlocked.Increment(ref _published);

@@ -40,7 +40,7 @@ internal sealed class SimulatorConsole(SimulatorRunner runner, TextWriter output
         return string.Create(CultureInfo.InvariantCulture,
             $"[{_elapsed.Elapsed:hh\\:mm\\:ss}] sim {runner.SimulatedNow.UtcDateTime:yyyy-MM-dd HH:mm}Z | published {s.Published:N0} ({ratePerSecond:N0}/s) | " +
             $"pending {s.Pending:N0} | connected {s.ConnectedClients:N0}/{runner.ConnectionCount:N0} | reconnects {s.Reconnects:N0} | " +
-            $"republished {s.Republished:N0} | refused {s.Refused:N0}{lagText}");
+            $"republished {s.Republished:N0} | refused {s.Refused:N0} | dropped {s.Dropped:N0}{lagText}");
     }
 
     public string Summary()
@@ -49,6 +49,6 @@ internal sealed class SimulatorConsole(SimulatorRunner runner, TextWriter output
         var seconds = _elapsed.Elapsed.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
             $"published {s.Published:N0} messages in {seconds:0.0} s ({s.Published / Math.Max(0.001, seconds):N0}/s); " +
-            $"refused {s.Refused:N0}, republished {s.Republished:N0}, reconnects {s.Reconnects:N0}, still unacknowledged {runner.Unacknowledged:N0}");
+            $"refused {s.Refused:N0}, dropped {s.Dropped:N0}, republished {s.Republished:N0}, reconnects {s.Reconnects:N0}, still unacknowledged {runner.Unacknowledged:N0}");
     }
 }

@@ -247,7 +247,8 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
             }
             return;
         }
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || d != 1)
+        // decimal, not double: 1.0000000000000001 is not the number 1.
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDecimal(out var d) || d != 1m)
         {
             check.Fail(RejectReason.UnsupportedVersion, $"v must be the number 1, not {Describe(v)}");
         }
@@ -268,8 +269,9 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
             check.Fail(RejectReason.InvalidField, $"ts must be an RFC 3339 date-time string, not {Describe(ts)}");
             return null;
         }
+        // Only ts is truncated (CONTRACT §2); the receiver's clock is taken as it is.
         var t = Rfc3339.TruncateToMilliseconds(parsed);
-        var received = Rfc3339.TruncateToMilliseconds(receivedAt);
+        var received = receivedAt;
         if (t - received > settings.MaxFutureSkew)
         {
             check.Fail(RejectReason.TimestampSkew, $"ts {Format(t)} is more than {settings.MaxFutureSkew.TotalMinutes:0.#} min ahead of the receiver's clock ({Format(received)})");
@@ -297,8 +299,8 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
             {
                 return l;
             }
-            // 1042.0 or 1.042e3 are integers too, written differently.
-            if (seq.TryGetDouble(out var d) && d >= 0 && d <= MaxSeq && Math.Floor(d) == d)
+            // 1042.0 or 1.042e3 are integers too, written differently; decimal keeps 4503599627370496.5 from rounding.
+            if (seq.TryGetDecimal(out var d) && d >= 0 && d <= MaxSeq && decimal.Truncate(d) == d)
             {
                 return (long)d;
             }

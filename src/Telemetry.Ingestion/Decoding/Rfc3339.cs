@@ -11,8 +11,8 @@ public static class Rfc3339
     public static bool TryParse(ReadOnlySpan<char> s, out DateTimeOffset value)
     {
         value = default;
-        // Shortest form: 2026-11-29T08:15:00Z (20 chars).
-        if (s.Length < 20 || s.Length > 64)
+        // Shortest form: 2026-11-29T08:15:00Z (20 chars); any number of fraction digits is allowed.
+        if (s.Length < 20)
         {
             return false;
         }

@@ -1,0 +1,34 @@
+namespace Telemetry.Storage.InfluxDb;
+
+/// <summary>
+/// How <see cref="InfluxDbStore"/> reaches InfluxDB (CONTRACT §4, keys <c>Storage:InfluxDb:*</c>).
+/// </summary>
+public sealed record InfluxDbStoreOptions
+{
+    /// <summary>Base URL of the server, e.g. <c>http://127.0.0.1:8086</c> (<c>Storage:InfluxDb:Url</c>).</summary>
+    public required Uri Url { get; init; }
+
+    /// <summary>API token; required for <see cref="ApiVersion"/> 2, unused for 1.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Organisation; required for <see cref="ApiVersion"/> 2, unused for 1.</summary>
+    public string? Org { get; init; }
+
+    /// <summary>Bucket (2.x/3.x) or database (1.x).</summary>
+    public string Bucket { get; init; } = "telemetry";
+
+    /// <summary>2: writes to <c>/api/v2/write</c> (InfluxDB 1.8+, 2.x, 3.x); 1: writes to <c>/write</c> (InfluxDB 1.x).</summary>
+    public int ApiVersion { get; init; } = 2;
+
+    /// <summary>For API version 1 servers with authentication enabled only (sent as the <c>u</c>/<c>p</c> query parameters).</summary>
+    public string? Username { get; init; }
+
+    /// <summary>For API version 1 servers with authentication enabled only.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>API version 1 only: <c>CREATE DATABASE</c> at initialisation (idempotent in 1.x). In version 2 the bucket must exist.</summary>
+    public bool CreateDatabase { get; init; }
+
+    /// <summary>Time allowed for one HTTP request (one write of at most 5,000 lines, or one query).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+}
