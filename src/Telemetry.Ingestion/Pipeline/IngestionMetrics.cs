@@ -1,0 +1,81 @@
+using System.Diagnostics.Metrics;
+
+namespace Telemetry.Ingestion.Pipeline;
+
+/// <summary>
+/// Ingestion's counters and histograms (meter <c>Telemetry.Ingestion</c>), for the API's
+/// <c>/metrics</c> and any OpenTelemetry exporter. Also readable directly for the console and benchmarks.
+/// </summary>
+public sealed class IngestionMetrics : IDisposable
+{
+    public const string MeterName = "Telemetry.Ingestion";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _messagesIn;
+    private readonly Counter<long> _readingsStored;
+    private readonly Counter<long> _deadLetters;
+    private readonly Counter<long> _writeRetries;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _writeLatency;
+    private readonly Histogram<double> _ackLag;
+    private long _messagesInTotal;
+    private long _readingsStoredTotal;
+    private long _deadLettersTotal;
+    private long _messagesAcknowledged;
+    private long _writeRetriesTotal;
+
+    public IngestionMetrics(IMeterFactory? factory = null)
+    {
+        _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
+        _messagesIn = _meter.CreateCounter<long>("telemetry.ingestion.messages_in", "{message}", "MQTT messages received");
+        _readingsStored = _meter.CreateCounter<long>("telemetry.ingestion.readings_stored", "{reading}", "Readings durably stored");
+        _deadLetters = _meter.CreateCounter<long>("telemetry.ingestion.dead_letters", "{message}", "Messages stored as dead letters, by reason");
+        _writeRetries = _meter.CreateCounter<long>("telemetry.ingestion.write_retries", "{attempt}", "Store writes retried");
+        _batchSize = _meter.CreateHistogram<int>("telemetry.ingestion.batch_size", "{reading}", "Readings per store write");
+        _writeLatency = _meter.CreateHistogram<double>("telemetry.ingestion.write_latency", "ms", "Duration of a successful store write, retries included");
+        _ackLag = _meter.CreateHistogram<double>("telemetry.ingestion.ack_lag", "ms", "From receiving a message to acknowledging it");
+        _meter.CreateObservableGauge("telemetry.ingestion.buffer_depth", () => BufferDepth?.Invoke() ?? 0, "{message}", "Messages received and not yet acknowledged");
+    }
+
+    /// <summary>Set by the pipeline: messages held (received, not acknowledged).</summary>
+    public Func<int>? BufferDepth { get; set; }
+
+    public long MessagesIn => Interlocked.Read(ref _messagesInTotal);
+    public long ReadingsStored => Interlocked.Read(ref _readingsStoredTotal);
+    public long DeadLetters => Interlocked.Read(ref _deadLettersTotal);
+    public long MessagesAcknowledged => Interlocked.Read(ref _messagesAcknowledged);
+    public long WriteRetries => Interlocked.Read(ref _writeRetriesTotal);
+
+    internal void MessageIn()
+    {
+        Interlocked.Increment(ref _messagesInTotal);
+        _messagesIn.Add(1);
+    }
+
+    internal void Stored(int readings, IEnumerable<string> deadLetterReasons, TimeSpan latency)
+    {
+        Interlocked.Add(ref _readingsStoredTotal, readings);
+        _readingsStored.Add(readings);
+        _batchSize.Record(readings);
+        _writeLatency.Record(latency.TotalMilliseconds);
+        foreach (var reason in deadLetterReasons)
+        {
+            Interlocked.Increment(ref _deadLettersTotal);
+            _deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
+
+    internal void Acknowledged(TimeSpan lag)
+    {
+        Interlocked.Increment(ref _messagesAcknowledged);
+        _ackLag.Record(lag.TotalMilliseconds);
+    }
+
+    internal void WriteRetried()
+    {
+        Interlocked.Increment(ref _writeRetriesTotal);
+        _writeRetries.Add(1);
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

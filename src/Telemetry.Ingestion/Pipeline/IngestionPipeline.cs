@@ -1,0 +1,148 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Telemetry.Ingestion.Decoding;
+using Telemetry.Storage;
+
+namespace Telemetry.Ingestion.Pipeline;
+
+/// <summary>
+/// Receive → decode → batch → store → acknowledge. A bounded channel sits between receiving and
+/// writing; batches close by size or age; one batch is written while the next fills. A message is
+/// acknowledged only after every reading in it (or its dead letter) is durably stored, so a crash
+/// at any point loses nothing: the broker redelivers what was not acknowledged, and the store
+/// keeps each reading identity once.
+/// </summary>
+public sealed class IngestionPipeline
+{
+    private readonly DeviceMessageDecoder _decoder;
+    private readonly ResilientStoreWriter _writer;
+    private readonly IngestionSettings _settings;
+    private readonly IngestionMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<InboundMessage> _inbound;
+    private readonly DeadLetterClock _deadLetterClock = new();
+    private int _held;
+
+    public IngestionPipeline(DeviceMessageDecoder decoder, ResilientStoreWriter writer, IngestionSettings settings, IngestionMetrics metrics, TimeProvider time, ILogger logger)
+    {
+        _decoder = decoder;
+        _writer = writer;
+        _settings = settings;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        // Receive Maximum already bounds what the broker sends; the channel's bound makes sure of it.
+        _inbound = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(Math.Max(1, settings.ReceiveMaximum))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        metrics.BufferDepth = () => Volatile.Read(ref _held);
+    }
+
+    /// <summary>Messages received and not yet acknowledged.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    public ValueTask EnqueueAsync(InboundMessage message, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _held);
+        _metrics.MessageIn();
+        return _inbound.Writer.WriteAsync(message, ct);
+    }
+
+    /// <summary>Runs until <paramref name="ct"/> is cancelled; what is not yet stored is not acknowledged.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var batches = Channel.CreateBounded<List<PendingMessage>>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var writing = WriteLoopAsync(batches.Reader, ct);
+        try
+        {
+            await BatchLoopAsync(batches.Writer, ct);
+        }
+        finally
+        {
+            batches.Writer.TryComplete();
+            try
+            {
+                await writing;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Stopping: unacknowledged messages come back from the broker.
+            }
+        }
+    }
+
+    private async Task BatchLoopAsync(ChannelWriter<List<PendingMessage>> batches, CancellationToken ct)
+    {
+        var reader = _inbound.Reader;
+        while (await reader.WaitToReadAsync(ct))
+        {
+            var batch = new List<PendingMessage>();
+            var readings = 0;
+            using var age = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            age.CancelAfter(_settings.BatchAge);
+            while (readings < _settings.BatchSize)
+            {
+                if (reader.TryRead(out var message))
+                {
+                    var pending = Decode(message);
+                    readings += Math.Max(1, pending.Readings.Count);
+                    batch.Add(pending);
+                    continue;
+                }
+                try
+                {
+                    if (!await reader.WaitToReadAsync(age.Token))
+                    {
+                        break;
+                    }
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    break; // the batch is old enough
+                }
+            }
+            await batches.WriteAsync(batch, ct);
+        }
+    }
+
+    private PendingMessage Decode(InboundMessage message)
+    {
+        var result = _decoder.Decode(message.Topic, message.Payload, message.ReceivedAt);
+        if (result.IsAccepted)
+        {
+            return new PendingMessage(message, result.Readings, null);
+        }
+        var reason = result.Rejection!.Reason.Name();
+        var bin = result.Rejection.BinId ?? DeadLetters.UnknownBin;
+        var at = _deadLetterClock.Next(reason, bin, message.ReceivedAt);
+        var letter = DeadLetters.Create(at, reason, bin, _settings.ClientId, message.Topic, message.Payload.Span, result.Rejection.Detail);
+        return new PendingMessage(message, [], letter);
+    }
+
+    private async Task WriteLoopAsync(ChannelReader<List<PendingMessage>> batches, CancellationToken ct)
+    {
+        await foreach (var batch in batches.ReadAllAsync(ct))
+        {
+            await _writer.WriteAsync(batch, ct);
+            var now = _time.GetUtcNow();
+            foreach (var pending in batch)
+            {
+                try
+                {
+                    await pending.Message.AcknowledgeAsync(ct);
+                }
+#pragma warning disable CA1031 // A failed acknowledgement only means the broker redelivers; the store keeps it once.
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    _logger.LogDebug("Acknowledgement of {Topic} failed ({Error}); the broker will redeliver it", pending.Message.Topic, ex.Message);
+                }
+                Interlocked.Decrement(ref _held);
+                _metrics.Acknowledged(now - pending.Message.ReceivedAt);
+            }
+        }
+    }
+}

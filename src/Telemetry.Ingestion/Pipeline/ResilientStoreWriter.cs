@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Telemetry.Storage;
+
+namespace Telemetry.Ingestion.Pipeline;
+
+/// <summary>
+/// Writes batches to the store and does not give up: transient failures (store down, overloaded,
+/// unreachable) are retried with exponential backoff and jitter, honouring Retry-After, behind a
+/// circuit breaker; a batch the store refuses (HTTP 400) is split until the refused message is
+/// isolated, which then becomes a <c>store-rejected</c> dead letter while the rest is stored.
+/// </summary>
+public sealed class ResilientStoreWriter
+{
+    public const string StoreRejectedReason = "store-rejected";
+
+    private readonly ITelemetryStore _store;
+    private readonly ILogger _logger;
+    private readonly IngestionMetrics _metrics;
+    private readonly string _ingester;
+    private readonly ResiliencePipeline _pipeline;
+
+    public ResilientStoreWriter(ITelemetryStore store, string ingester, IngestionMetrics metrics, ILogger logger, TimeProvider? time = null,
+        TimeSpan? maxDelay = null)
+    {
+        _store = store;
+        _ingester = ingester;
+        _metrics = metrics;
+        _logger = logger;
+        var transient = new PredicateBuilder().Handle<StoreUnavailableException>().Handle<BrokenCircuitException>();
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = time ?? TimeProvider.System }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = transient,
+                MaxRetryAttempts = int.MaxValue, // nothing acknowledged may be lost: wait for the store as long as it takes
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+                MaxDelay = maxDelay ?? TimeSpan.FromSeconds(15),
+                DelayGenerator = args => ValueTask.FromResult(
+                    args.Outcome.Exception is StoreUnavailableException { RetryAfter: { } after } ? after
+                    : args.Outcome.Exception is BrokenCircuitException { RetryAfter: { } open } ? open
+                    : (TimeSpan?)null),
+                OnRetry = args =>
+                {
+                    _metrics.WriteRetried();
+                    if (args.AttemptNumber is 0 or 5 or 20 || args.AttemptNumber % 100 == 0)
+                    {
+                        _logger.LogWarning("Store {Store} unavailable (attempt {Attempt}), retrying in {Delay}: {Error}",
+                            _store.Name, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
+                    }
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<StoreUnavailableException>(),
+                FailureRatio = 0.5,
+                MinimumThroughput = 4,
+                SamplingDuration = TimeSpan.FromSeconds(10),
+                BreakDuration = TimeSpan.FromSeconds(3),
+            })
+            .Build();
+    }
+
+    /// <summary>Stores every message of the batch (readings or dead letters); returns when all are durable.</summary>
+    internal async Task WriteAsync(IReadOnlyList<PendingMessage> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        var readings = batch.SelectMany(m => m.Readings).ToList();
+        var deadLetters = batch.Where(m => m.DeadLetter is not null).Select(m => m.DeadLetter!).ToList();
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await _pipeline.ExecuteAsync(async token => await _store.WriteAsync(readings, deadLetters, token), ct);
+            _metrics.Stored(readings.Count, deadLetters.Select(d => d.Reason), Stopwatch.GetElapsedTime(started));
+        }
+        catch (StoreRejectedException ex)
+        {
+            if (batch.Count > 1)
+            {
+                // Bisect: the refused message ends up alone, the rest is stored.
+                var half = batch.Count / 2;
+                await WriteAsync([.. batch.Take(half)], ct);
+                await WriteAsync([.. batch.Skip(half)], ct);
+                return;
+            }
+            await WriteRefusedAsync(batch[0], ex, ct);
+        }
+    }
+
+    private const string RefusedPayload = "(payload refused by the store)";
+
+    private async Task WriteRefusedAsync(PendingMessage message, StoreRejectedException ex, CancellationToken ct)
+    {
+        DeadLetter letter;
+        if (message.DeadLetter is { } existing)
+        {
+            if (existing.Payload == RefusedPayload)
+            {
+                _logger.LogError("Store {Store} refused even the reduced dead letter for {Topic}; it is acknowledged without being stored: {Error}",
+                    _store.Name, existing.Topic, ex.Message);
+                return;
+            }
+            // The dead letter itself was refused: keep its facts, drop the content the store cannot hold.
+            letter = existing with { Payload = RefusedPayload, Topic = SafeAscii(existing.Topic), Error = SafeAscii($"{existing.Error}; store: {ex.Message}") };
+        }
+        else
+        {
+            _logger.LogWarning("Store {Store} refused the message on {Topic}; it becomes a dead letter: {Error}", _store.Name, message.Message.Topic, ex.Message);
+            letter = DeadLetters.Create(message.Message.ReceivedAt, StoreRejectedReason, message.Readings.Count > 0 ? message.Readings[0].BinId : null,
+                _ingester, message.Message.Topic, message.Message.Payload.Span, ex.Message);
+        }
+        await WriteAsync([message with { Readings = [], DeadLetter = letter }], ct);
+    }
+
+    private static string SafeAscii(string s) => new([.. s.Where(c => c is >= ' ' and <= '~')]);
+}

@@ -1,0 +1,598 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using InfluxDB.Client;
+using InfluxDB.Client.Api.Domain;
+using InfluxDB.Client.Core.Exceptions;
+using Telemetry.Contracts.Readings;
+
+namespace Telemetry.Storage.InfluxDb;
+
+/// <summary>
+/// The InfluxDB store (CONTRACT §3). Writes go through InfluxDB.Client's <see cref="WriteApiAsync"/>
+/// as line protocol built here, gzip-compressed, at most <see cref="MaxLinesPerRequest"/> lines per
+/// request, one request at a time: readings with millisecond timestamps, then dead letters with
+/// microsecond timestamps. API version 2 writes to <c>/api/v2/write</c>; API version 1 (InfluxDB 1.x)
+/// has the same requests rewritten to <c>/write</c> by <see cref="InfluxV1WriteHandler"/>.
+/// Reads are InfluxQL over <c>GET /query</c>, which InfluxDB 1.x, 2.x (v1 compatibility) and 3.x answer.
+/// </summary>
+/// <remarks>
+/// A reading's identity (measurement, bin, compartment, time) is InfluxDB's own point identity (series
+/// and timestamp): a point written again overwrites, field by field, so the later write wins.
+/// Status points count in <see cref="CountAsync"/> as, per bin, the largest per-field count (a status
+/// carries any subset of its fields; InfluxQL has no count of points across fields); this is exact
+/// whenever each of a bin's status points carries one common field (e.g. <c>online</c>).
+/// A status without a device timestamp (timed on receipt) that shares its bin and millisecond with
+/// another status merges with it (InfluxDB has no row id).
+/// </remarks>
+public sealed class InfluxDbStore : ITelemetryStore
+{
+    /// <summary>InfluxDB's recommended batch size.</summary>
+    public const int MaxLinesPerRequest = 5_000;
+
+    /// <summary>The org sent in API version 1 mode, where the client requires one and the server ignores it.</summary>
+    private const string V1Org = "-";
+
+    private readonly InfluxDbStoreOptions _options;
+    private readonly InfluxDBClient _client;
+    private readonly WriteApiAsync _writeApi;
+    private readonly HttpClient? _writeHttp;
+    private readonly HttpClient _http;
+    private readonly string _org;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly RecentKeys _recentDeadLetters = new(65_536);
+    private int _disposed;
+
+    public InfluxDbStore(InfluxDbStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Url);
+        if (!options.Url.IsAbsoluteUri || (options.Url.Scheme != Uri.UriSchemeHttp && options.Url.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"Storage:InfluxDb:Url must be an absolute http(s) URL, not '{options.Url}'", nameof(options));
+        }
+        if (string.IsNullOrWhiteSpace(options.Bucket))
+        {
+            throw new ArgumentException("Storage:InfluxDb:Bucket must not be empty", nameof(options));
+        }
+        if (options.Timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("the InfluxDB timeout must be positive", nameof(options));
+        }
+        _options = options;
+
+        var clientOptions = new InfluxDBClientOptions(options.Url.ToString())
+        {
+            Bucket = options.Bucket,
+            Timeout = options.Timeout,
+        };
+        switch (options.ApiVersion)
+        {
+            case 1:
+                _org = V1Org;
+                _writeHttp = new HttpClient(new InfluxV1WriteHandler(options.Username, options.Password) { InnerHandler = new SocketsHttpHandler() })
+                {
+                    Timeout = options.Timeout + TimeSpan.FromSeconds(5),
+                };
+                clientOptions.Org = _org;
+                clientOptions.HttpClient = _writeHttp;
+                break;
+            case 2:
+                if (string.IsNullOrWhiteSpace(options.Token))
+                {
+                    throw new ArgumentException("Storage:InfluxDb:Token is required with Storage:InfluxDb:ApiVersion 2", nameof(options));
+                }
+                if (string.IsNullOrWhiteSpace(options.Org))
+                {
+                    throw new ArgumentException("Storage:InfluxDb:Org is required with Storage:InfluxDb:ApiVersion 2", nameof(options));
+                }
+                _org = options.Org;
+                clientOptions.Org = _org;
+                clientOptions.Token = options.Token;
+                break;
+            default:
+                throw new ArgumentException($"Storage:InfluxDb:ApiVersion must be 1 or 2, not {options.ApiVersion}", nameof(options));
+        }
+        _client = new InfluxDBClient(clientOptions);
+        _client.EnableGzip();
+        _writeApi = _client.GetWriteApiAsync();
+
+        var baseUrl = options.Url.ToString();
+        _http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.All })
+        {
+            BaseAddress = new Uri(baseUrl.EndsWith('/') ? baseUrl : baseUrl + "/"),
+            Timeout = options.Timeout,
+        };
+        if (options.ApiVersion == 2)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", options.Token);
+        }
+    }
+
+    public string Name => "influxdb";
+
+    public InfluxDbStoreOptions Options => _options;
+
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        await PingAsync(ct);
+        if (_options.ApiVersion == 1 && _options.CreateDatabase)
+        {
+            await CommandAsync($"CREATE DATABASE {InfluxQl.Ident(_options.Bucket)}", ct);
+        }
+    }
+
+    public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        ArgumentNullException.ThrowIfNull(deadLetters);
+        // Formatting first: a reading InfluxDB cannot hold rejects the batch before anything is sent.
+        var lines = new List<string>(readings.Count);
+        foreach (var reading in readings)
+        {
+            lines.Add(LineProtocol.Format(reading));
+        }
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            var (deadLines, keys) = PlaceDeadLetters(deadLetters);
+            await SendAsync(lines, WritePrecision.Ms, ct);
+            await SendAsync(deadLines, WritePrecision.Us, ct);
+            _recentDeadLetters.AddRange(keys);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<LatestCompartment>> GetLatestAsync(CancellationToken ct)
+    {
+        var results = await QueryAsync("ms", ct,
+            "SELECT last(\"pct\") FROM \"fill\" GROUP BY \"bin\", \"compartment\", \"community\", \"stream\"",
+            "SELECT last(\"net_kg\") FROM \"weight\" GROUP BY \"bin\", \"compartment\", \"community\", \"stream\"");
+        var latest = new Dictionary<(string, string), LatestCompartment>();
+        // A compartment whose community or stream changed has several series: the latest point wins.
+        foreach (var (s, row) in Rows(results[0]))
+        {
+            var key = (s.Tag("bin"), s.Tag("compartment"));
+            var time = FromMs(Series.Long(row[0]));
+            if (latest.TryGetValue(key, out var seen) && seen.FillTime >= time)
+            {
+                continue;
+            }
+            latest[key] = new LatestCompartment(key.Item1, s.Tag("community"), key.Item2, s.Tag("stream"), time, Series.Double(row[1]), null, null);
+        }
+        var weights = new Dictionary<(string, string), (DateTimeOffset Time, double? NetKg, string Community, string Stream)>();
+        foreach (var (s, row) in Rows(results[1]))
+        {
+            var key = (s.Tag("bin"), s.Tag("compartment"));
+            var time = FromMs(Series.Long(row[0]));
+            if (!weights.TryGetValue(key, out var seen) || seen.Time < time)
+            {
+                weights[key] = (time, Series.Double(row[1]), s.Tag("community"), s.Tag("stream"));
+            }
+        }
+        foreach (var (key, w) in weights)
+        {
+            var l = latest.GetValueOrDefault(key) ?? new LatestCompartment(key.Item1, w.Community, key.Item2, w.Stream, null, null, null, null);
+            latest[key] = l with { WeightTime = w.Time, NetKg = w.NetKg };
+        }
+        return [.. latest.Values.OrderBy(l => l.BinId, StringComparer.Ordinal).ThenBy(l => l.Compartment, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<LatestStatus>> GetLatestStatusAsync(CancellationToken ct)
+    {
+        string[] fields = ["online", "battery_pct", "temp_c", "tilt", "door_open"];
+        // One statement per field: last() skips points without the field and gives that point's time.
+        var results = await QueryAsync("ms", ct, [.. fields.Select(f => $"SELECT last({InfluxQl.Ident(f)}) FROM \"status\" GROUP BY \"bin\"")]);
+        var seen = new Dictionary<string, LatestStatus>(StringComparer.Ordinal);
+        for (var i = 0; i < fields.Length; i++)
+        {
+            foreach (var (s, row) in Rows(results[i]))
+            {
+                var bin = s.Tag("bin");
+                var time = FromMs(Series.Long(row[0]));
+                var status = seen.GetValueOrDefault(bin) ?? new LatestStatus(bin, time, null, null, null, null, null);
+                if (time > status.LastSeen)
+                {
+                    status = status with { LastSeen = time };
+                }
+                var v = row[1];
+                seen[bin] = fields[i] switch
+                {
+                    "online" => status with { Online = Series.Bool(v) },
+                    "battery_pct" => status with { BatteryPct = Series.Double(v) },
+                    "temp_c" => status with { TempC = Series.Double(v) },
+                    "tilt" => status with { Tilt = Series.Bool(v) },
+                    _ => status with { DoorOpen = Series.Bool(v) },
+                };
+            }
+        }
+        return [.. seen.Values.OrderBy(s => s.BinId, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(binId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(every, TimeSpan.FromMilliseconds(1));
+        if (end <= start)
+        {
+            return [];
+        }
+        // GROUP BY time() buckets start at multiples of the interval since the epoch.
+        var where = $"WHERE \"bin\" = {InfluxQl.Literal(binId)} AND {InfluxQl.Range(start, end)}";
+        var group = $"GROUP BY time({InfluxQl.Duration(every)}), \"compartment\" fill(none)";
+        var results = await QueryAsync("ms", ct,
+            $"SELECT mean(\"pct\") FROM \"fill\" {where} {group}",
+            $"SELECT last(\"net_kg\") FROM \"weight\" {where} {group}");
+        var buckets = new Dictionary<(string, DateTimeOffset), HistoryBucket>();
+        foreach (var (s, row) in Rows(results[0]))
+        {
+            var key = (s.Tag("compartment"), FromMs(Series.Long(row[0])));
+            buckets[key] = new HistoryBucket(key.Item1, key.Item2, Series.Double(row[1]), null);
+        }
+        foreach (var (s, row) in Rows(results[1]))
+        {
+            var key = (s.Tag("compartment"), FromMs(Series.Long(row[0])));
+            var bucket = buckets.GetValueOrDefault(key) ?? new HistoryBucket(key.Item1, key.Item2, null, null);
+            buckets[key] = bucket with { NetKg = Series.Double(row[1]) };
+        }
+        return [.. buckets.Values.OrderBy(b => b.Compartment, StringComparer.Ordinal).ThenBy(b => b.Start)];
+    }
+
+    public async Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        if (end <= start)
+        {
+            return [];
+        }
+        var totals = new Dictionary<(DateOnly, string, string, string), double>();
+        var range = InfluxQl.Range(start, end);
+        if (IanaId(zone) is { } iana)
+        {
+            // Local days in InfluxQL, as analysts query them: each bucket starts at local midnight.
+            // The day is read 12 hours into the bucket, safe from daylight-saving shifts of its start.
+            var results = await QueryAsync("ms", ct,
+                $"SELECT sum(\"deposit_kg\") FROM \"weight\" WHERE {range} GROUP BY time(1d), \"community\", \"stream\", \"compartment\" fill(none) tz({InfluxQl.Literal(iana)})");
+            foreach (var (s, row) in Rows(results[0]))
+            {
+                var day = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(FromMs(Series.Long(row[0])).AddHours(12), zone).DateTime);
+                var key = (day, s.Tag("community"), s.Tag("stream"), s.Tag("compartment"));
+                totals[key] = totals.GetValueOrDefault(key) + (Series.Double(row[1]) ?? 0);
+            }
+        }
+        else
+        {
+            // A zone without an IANA id (a custom one): sum per 15-minute slot (every offset is a
+            // multiple of 15 minutes) and assign slots to local days here.
+            var results = await QueryAsync("ms", ct,
+                $"SELECT sum(\"deposit_kg\") FROM \"weight\" WHERE {range} GROUP BY time(15m), \"community\", \"stream\", \"compartment\" fill(none)");
+            foreach (var (s, row) in Rows(results[0]))
+            {
+                var day = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(FromMs(Series.Long(row[0])), zone).DateTime);
+                var key = (day, s.Tag("community"), s.Tag("stream"), s.Tag("compartment"));
+                totals[key] = totals.GetValueOrDefault(key) + (Series.Double(row[1]) ?? 0);
+            }
+        }
+        return [.. totals.Select(kv => new DepositTotal(kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Value))
+            .OrderBy(d => d.Day).ThenBy(d => d.Community, StringComparer.Ordinal).ThenBy(d => d.Material, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        // LIMIT 0 means no limit in InfluxQL.
+        if (limit <= 0 || end <= start)
+        {
+            return [];
+        }
+        var results = await QueryAsync("u", ct,
+            "SELECT \"topic\"::field, \"payload\"::field, \"error\"::field, \"reason\"::tag, \"bin\"::tag, \"ingester\"::tag FROM \"dead_letter\" " +
+            $"WHERE {InfluxQl.Range(start, end)} ORDER BY time DESC LIMIT {limit.ToString(CultureInfo.InvariantCulture)}");
+        var list = new List<DeadLetter>();
+        foreach (var (s, row) in Rows(results[0]))
+        {
+            string Text(string column) => Series.String(row[s.Column(column)]) ?? "";
+            list.Add(new DeadLetter(LineProtocol.FromUnixMicroseconds(Series.Long(row[0])),
+                Text("reason"), Text("bin"), Text("ingester"), Text("topic"), Text("payload"), Text("error")));
+        }
+        return [.. list.OrderByDescending(d => d.ReceivedAt).Take(limit)];
+    }
+
+    public async Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        if (end <= start)
+        {
+            return [];
+        }
+        var results = await QueryAsync("ms", ct,
+            $"SELECT count(\"error\") FROM \"dead_letter\" WHERE {InfluxQl.Range(start, end)} GROUP BY \"reason\"");
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (s, row) in Rows(results[0]))
+        {
+            counts[s.Tag("reason")] = counts.GetValueOrDefault(s.Tag("reason")) + Series.Long(row[1]);
+        }
+        return [.. counts.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new DeadLetterCount(kv.Key, kv.Value))];
+    }
+
+    public async Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        if (end <= start)
+        {
+            return new StoredCounts(0, 0, 0, 0);
+        }
+        var range = InfluxQl.Range(start, end);
+        var results = await QueryAsync("ms", ct,
+            $"SELECT count(\"pct\") FROM \"fill\" WHERE {range}",
+            $"SELECT count(\"net_kg\") FROM \"weight\" WHERE {range}",
+            $"SELECT count(*) FROM \"status\" WHERE {range} GROUP BY \"bin\"",
+            $"SELECT count(\"error\") FROM \"dead_letter\" WHERE {range}");
+        static long Single(List<Series> series) => Rows(series).Sum(x => Series.Long(x.Row[1]));
+        long status = 0;
+        foreach (var (_, row) in Rows(results[2]))
+        {
+            // Columns: time, count_online, count_battery_pct, ... (those present).
+            status += row.Skip(1).Select(Series.Long).DefaultIfEmpty(0).Max();
+        }
+        return new StoredCounts(Single(results[0]), Single(results[1]), status, Single(results[3]));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+        // Let a write in flight finish first.
+        await _writeLock.WaitAsync();
+        try
+        {
+            _client.Dispose();
+            _writeHttp?.Dispose();
+            _http.Dispose();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /// <summary>
+    /// Dead-letter lines, each its own point: one that would share its series (tags) and microsecond
+    /// with another of this batch or of a recent write is moved 1 µs later (CONTRACT §3).
+    /// </summary>
+    private (List<string> Lines, List<string> Keys) PlaceDeadLetters(IReadOnlyList<DeadLetter> deadLetters)
+    {
+        var lines = new List<string>(deadLetters.Count);
+        var keys = new List<string>(deadLetters.Count);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var d in deadLetters)
+        {
+            var series = $"{d.BinId}\n{d.Ingester}\n{d.Reason}\n";
+            var us = LineProtocol.ToUnixMicroseconds(d.ReceivedAt);
+            string key;
+            while (taken.Contains(key = series + us.ToString(CultureInfo.InvariantCulture)) || _recentDeadLetters.Contains(key))
+            {
+                us++;
+            }
+            taken.Add(key);
+            keys.Add(key);
+            lines.Add(LineProtocol.Format(d, us));
+        }
+        return (lines, keys);
+    }
+
+    private async Task SendAsync(List<string> lines, WritePrecision precision, CancellationToken ct)
+    {
+        for (var i = 0; i < lines.Count; i += MaxLinesPerRequest)
+        {
+            var chunk = lines.GetRange(i, Math.Min(MaxLinesPerRequest, lines.Count - i));
+            try
+            {
+                await _writeApi.WriteRecordsAsync(chunk, precision, _options.Bucket, _org, ct);
+            }
+            catch (Exception ex) when (ct.IsCancellationRequested && ex is not StoreRejectedException and not StoreUnavailableException)
+            {
+                throw new OperationCanceledException("the write was cancelled", ex, ct);
+            }
+            catch (Exception ex) when (MapWriteError(ex) is { } mapped)
+            {
+                throw mapped;
+            }
+        }
+    }
+
+    /// <summary>What a failed write means for the caller: retry later, or never as is. Null: not ours to map.</summary>
+    internal Exception? MapWriteError(Exception ex)
+    {
+        var target = $"InfluxDB {_options.Url} ({(_options.ApiVersion == 1 ? "database" : "bucket")} '{_options.Bucket}')";
+        switch (ex)
+        {
+            case HttpException h:
+                var retryAfter = h.RetryAfter is { } seconds && seconds >= 0 ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+                var message = string.IsNullOrWhiteSpace(h.Message) ? "(no message)" : h.Message.Trim();
+                return h.Status switch
+                {
+                    0 => new StoreUnavailableException($"{target} cannot be reached: {Describe(h)}", ex),
+                    400 or 413 or 422 => new StoreRejectedException($"{target} refused the data (HTTP {h.Status}): {message}", ex),
+                    401 or 403 => new StoreUnavailableException(
+                        $"{target} refused our credentials (HTTP {h.Status}): {message}; check Storage:InfluxDb:Token (API v2) or Username/Password (API v1)", ex),
+                    404 => new StoreUnavailableException($"{target} was not found (HTTP 404): {message}; create it first", ex) { RetryAfter = retryAfter },
+                    408 or 429 or >= 500 => new StoreUnavailableException($"{target} is unavailable or overloaded (HTTP {h.Status}): {message}", ex) { RetryAfter = retryAfter },
+                    _ => new StoreRejectedException($"{target} refused the write (HTTP {h.Status}): {message}", ex),
+                };
+            case HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutException:
+                return new StoreUnavailableException($"{target} cannot be reached: {ex.Message}", ex);
+            case OperationCanceledException:
+                return new StoreUnavailableException($"{target} did not answer within {_options.Timeout.TotalSeconds:0.###} s", ex);
+            case InfluxException i when i.Status == 0:
+                return new StoreUnavailableException($"{target} cannot be reached: {Describe(i)}", ex);
+            default:
+                return null;
+        }
+    }
+
+    private static string Describe(Exception ex)
+    {
+        var sb = new StringBuilder(ex.Message);
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            sb.Append(" -> ").Append(inner.Message);
+        }
+        return sb.ToString();
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    private async Task PingAsync(CancellationToken ct)
+    {
+        var problems = new List<string>();
+        foreach (var path in _options.ApiVersion == 1 ? new[] { "ping" } : ["ping", "health"])
+        {
+            try
+            {
+                using var response = await _http.GetAsync(new Uri(path, UriKind.Relative), ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+                problems.Add($"/{path} answered HTTP {(int)response.StatusCode}");
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or IOException)
+            {
+                problems.Add($"/{path}: {ex.Message}");
+            }
+        }
+        throw new StoreUnavailableException($"InfluxDB at {_options.Url} does not answer: {string.Join("; ", problems)}");
+    }
+
+    /// <summary>A statement that changes something (POST /query), e.g. CREATE DATABASE.</summary>
+    private async Task CommandAsync(string statement, CancellationToken ct)
+    {
+        var form = new List<KeyValuePair<string, string>> { new("q", statement) };
+        using var content = new FormUrlEncodedContent(form);
+        using var response = await SendQueryAsync(() => _http.PostAsync(new Uri("query" + AuthQuery('?'), UriKind.Relative), content, ct), statement, ct);
+    }
+
+    /// <summary>InfluxQL statements in one request; one list of series per statement.</summary>
+    private async Task<List<List<Series>>> QueryAsync(string epoch, CancellationToken ct, params string[] statements)
+    {
+        var q = string.Join(";\n", statements);
+        var uri = new Uri($"query?db={Uri.EscapeDataString(_options.Bucket)}&epoch={epoch}&q={Uri.EscapeDataString(q)}{AuthQuery('&')}", UriKind.Relative);
+        using var response = await SendQueryAsync(() => _http.GetAsync(uri, HttpCompletionOption.ResponseContentRead, ct), q, ct);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        using var json = await JsonDocument.ParseAsync(body, cancellationToken: ct);
+        List<List<Series>> results;
+        try
+        {
+            results = InfluxQl.Parse(json.RootElement);
+        }
+        catch (InvalidOperationException ex) when (ex.Message.StartsWith("database not found", StringComparison.Ordinal))
+        {
+            throw new StoreUnavailableException($"InfluxDB {_options.Url}: {ex.Message}", ex);
+        }
+        while (results.Count < statements.Length)
+        {
+            results.Add([]);
+        }
+        return results;
+    }
+
+    private async Task<HttpResponseMessage> SendQueryAsync(Func<Task<HttpResponseMessage>> send, string statement, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await send();
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            throw new StoreUnavailableException($"InfluxDB at {_options.Url} cannot be reached: {ex.Message}", ex);
+        }
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            var message = ErrorMessage(text) ?? response.ReasonPhrase ?? "";
+            var status = (int)response.StatusCode;
+            if (status is 400)
+            {
+                throw new InvalidOperationException($"InfluxDB refused the query ({message}): {statement}");
+            }
+            throw new StoreUnavailableException($"InfluxDB at {_options.Url} answered HTTP {status} to a query: {message}")
+            {
+                RetryAfter = response.Headers.RetryAfter?.Delta,
+            };
+        }
+    }
+
+    private static string? ErrorMessage(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            foreach (var key in new[] { "error", "message" })
+            {
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(key, out var e) && e.ValueKind == JsonValueKind.String)
+                {
+                    return e.GetString();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return string.IsNullOrWhiteSpace(body) ? null : body.Trim();
+    }
+
+    private string AuthQuery(char separator) =>
+        _options.ApiVersion == 1 && !string.IsNullOrEmpty(_options.Username)
+            ? $"{separator}u={Uri.EscapeDataString(_options.Username)}&p={Uri.EscapeDataString(_options.Password ?? "")}"
+            : "";
+
+    private static IEnumerable<(Series Series, JsonElement[] Row)> Rows(List<Series> series) =>
+        series.SelectMany(s => s.Rows.Where(r => r.Length >= 2).Select(r => (s, r)));
+
+    private static string? IanaId(TimeZoneInfo zone)
+    {
+        if (zone.HasIanaId)
+        {
+            return zone.Id;
+        }
+        return TimeZoneInfo.TryConvertWindowsIdToIanaId(zone.Id, out var iana) ? iana : null;
+    }
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    /// <summary>A bounded set of recently written keys, oldest forgotten first.</summary>
+    private sealed class RecentKeys(int capacity)
+    {
+        private readonly HashSet<string> _set = new(StringComparer.Ordinal);
+        private readonly Queue<string> _order = new();
+
+        public bool Contains(string key) => _set.Contains(key);
+
+        public void AddRange(IEnumerable<string> keys)
+        {
+            foreach (var key in keys)
+            {
+                if (_set.Add(key))
+                {
+                    _order.Enqueue(key);
+                    if (_order.Count > capacity)
+                    {
+                        _set.Remove(_order.Dequeue());
+                    }
+                }
+            }
+        }
+    }
+}
