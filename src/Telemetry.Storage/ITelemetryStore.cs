@@ -38,7 +38,13 @@ public interface ITelemetryStore : IAsyncDisposable
     Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
 
     /// <summary>Points stored with a time in [start, end).</summary>
-    Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
+    Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => CountAsync(start, end, null, ct);
+
+    /// <summary>
+    /// Points stored with a time in [start, end) whose bin id starts with <paramref name="binPrefix"/>
+    /// (letters, digits, '-' and '_' only); dead letters count by their bin tag too.
+    /// </summary>
+    Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct);
 }
 
 /// <summary>The store could not be reached or is overloaded; the write may be retried.</summary>

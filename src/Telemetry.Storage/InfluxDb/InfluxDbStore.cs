@@ -318,13 +318,14 @@ public sealed class InfluxDbStore : ITelemetryStore
         return [.. counts.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new DeadLetterCount(kv.Key, kv.Value))];
     }
 
-    public async Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    public async Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct)
     {
+        BinPrefix.Check(binPrefix);
         if (end <= start)
         {
             return new StoredCounts(0, 0, 0, 0);
         }
-        var range = InfluxQl.Range(start, end);
+        var range = InfluxQl.Range(start, end) + (string.IsNullOrEmpty(binPrefix) ? "" : $" AND \"bin\" =~ /^{binPrefix}/");
         var results = await QueryAsync("ms", ct,
             $"SELECT count(\"pct\") FROM \"fill\" WHERE {range}",
             $"SELECT count(\"net_kg\") FROM \"weight\" WHERE {range}",

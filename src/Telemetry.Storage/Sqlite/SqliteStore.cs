@@ -228,8 +228,9 @@ public sealed class SqliteStore : ITelemetryStore
         return list;
     }
 
-    public async Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    public async Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct)
     {
+        BinPrefix.Check(binPrefix);
         await using var c = await OpenReaderAsync(ct);
         async Task<long> Count(string sql, object[] args)
         {
@@ -239,12 +240,14 @@ public sealed class SqliteStore : ITelemetryStore
             }
             return 0;
         }
-        object[] ms = [Ms(start), Ms(end)];
+        // GLOB is case-sensitive, and the prefix holds no wildcard characters.
+        var like = (binPrefix ?? "") + "*";
+        object[] ms = [Ms(start), Ms(end), like];
         return new StoredCounts(
-            await Count("SELECT count(*) FROM fill WHERE time_ms >= $1 AND time_ms < $2", ms),
-            await Count("SELECT count(*) FROM weight WHERE time_ms >= $1 AND time_ms < $2", ms),
-            await Count("SELECT count(*) FROM status WHERE time_ms >= $1 AND time_ms < $2", ms),
-            await Count("SELECT count(*) FROM dead_letter WHERE time_us >= $1 AND time_us < $2", [Us(start), Us(end)]));
+            await Count("SELECT count(*) FROM fill WHERE time_ms >= $1 AND time_ms < $2 AND bin GLOB $3", ms),
+            await Count("SELECT count(*) FROM weight WHERE time_ms >= $1 AND time_ms < $2 AND bin GLOB $3", ms),
+            await Count("SELECT count(*) FROM status WHERE time_ms >= $1 AND time_ms < $2 AND bin GLOB $3", ms),
+            await Count("SELECT count(*) FROM dead_letter WHERE time_us >= $1 AND time_us < $2 AND bin GLOB $3", [Us(start), Us(end), like]));
     }
 
     public async ValueTask DisposeAsync()

@@ -147,7 +147,7 @@ public sealed class InfluxDbApiV2Tests : IDisposable
     {
         _server.Respond = _ => (HttpStatusCode.OK, null, """{"results":[{"statement_id":0},{"statement_id":1},{"statement_id":2},{"statement_id":3}]}""");
         await using var store = V2();
-        Assert.Equal(new StoredCounts(0, 0, 0, 0), await store.CountAsync(T0, T0.AddDays(1), CancellationToken.None));
+        Assert.Equal(new StoredCounts(0, 0, 0, 0), await store.CountAsync(T0, T0.AddDays(1), null, CancellationToken.None));
         var query = Assert.Single(_server.Requests);
         Assert.Equal("Token tok-123", query.Header("Authorization"));
         Assert.Equal("bkt", query.Query("db"));

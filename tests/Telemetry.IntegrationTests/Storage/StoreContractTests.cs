@@ -42,6 +42,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         ], [], Ct);
         Assert.Equal(new StoredCounts(2, 1, 1, 0), await Store.CountAsync(T0, T0.AddMinutes(1), Ct));
         Assert.Equal(new StoredCounts(0, 0, 0, 0), await Store.CountAsync(T0.AddMinutes(1), T0.AddMinutes(2), Ct));
+        Assert.Equal(new StoredCounts(2, 1, 1, 0), await Store.CountAsync(T0, T0.AddMinutes(1), "JY-00", Ct));
+        Assert.Equal(new StoredCounts(0, 0, 0, 0), await Store.CountAsync(T0, T0.AddMinutes(1), "JY-002", Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.CountAsync(T0, T0.AddMinutes(1), "JY.*", Ct));
     }
 
     [Fact]
