@@ -42,6 +42,14 @@ internal static class DemoCommand
 
             var start = TimeProvider.System.GetUtcNow() - parse.GetValue(history);
             var clock = new AcceleratedClock(TimeProvider.System, start, parse.GetValue(speed), catchUp: false);
+
+            // Ingestion on the embedded broker, into the configured store (SQLite by default), on the shared clock.
+            var endpoint = new MqttEndpoint(true, "127.0.0.1", mqttPort, false);
+            var ingestionSettings = Settings.Ingestion(config, endpoint) with { ClientId = config["Mqtt:ClientId"] ?? "telemetry-demo-ingest" };
+            await using var store = Settings.CreateStore(config);
+            var ingestion = IngestionRole.Create(registry, ingestionSettings, Settings.Decoder(config), store, clock, loggers);
+            using var stopIngestion = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var ingestionTask = IngestionRole.RunAsync(ingestion, loggers.CreateLogger("ingestion"), stopIngestion.Token);
             var simulation = new FleetSimulation(registry, parse.GetValue(seed), start);
             await using var runner = new SimulatorRunner(simulation, clock, new SimulatorConnectionOptions
             {
@@ -52,19 +60,38 @@ internal static class DemoCommand
                 Telemetry demo — {registry.District}, {registry.City}: {registry.Bins.Count} bins in {registry.Communities.Count} communities, {registry.AllCompartments().Count()} compartments
                   MQTT broker   embedded (MQTTnet), mqtt://127.0.0.1:{mqttPort}, persistent sessions on
                   simulator     {registry.Bins.Count} devices, one connection each (client id = username = bin id), seed {parse.GetValue(seed)}
+                  ingestion     {ingestionSettings.ClientId} on {ingestionSettings.SubscriptionTopic} → {store.Name}{(store is Telemetry.Storage.Sqlite.SqliteStore sqlite ? " " + sqlite.Path : "")}
                   clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{parse.GetValue(speed)} (shared by every component)
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
                 Ctrl+C stops.
                 """);
 
-            var progress = new SimulatorConsole(runner, Console.Out, TimeSpan.FromSeconds(2));
+            var progress = new SimulatorConsole(runner, Console.Out, TimeSpan.FromSeconds(2)) { Extra = () => IngestionRole.Progress(ingestion) };
             using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var progressTask = progress.RunAsync(stopProgress.Token);
             var d = parse.GetValue(duration);
             await runner.RunAsync(d > TimeSpan.Zero ? start + d : null, ct);
+            if (!ct.IsCancellationRequested)
+            {
+                // A run with --duration ends when ingestion has stored everything the devices sent.
+                while (ingestion.Metrics.MessagesAcknowledged < runner.Stats.Published && !ct.IsCancellationRequested)
+                {
+                    await Task.Delay(100, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+            }
             await stopProgress.CancelAsync();
             await progressTask;
+            await stopIngestion.CancelAsync();
+            try
+            {
+                await ingestionTask;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped.
+            }
             Console.WriteLine(progress.Summary());
+            Console.WriteLine(IngestionRole.Progress(ingestion));
             Console.WriteLine("Demo stopped.");
             return 0;
         });

@@ -9,6 +9,9 @@ internal sealed class SimulatorConsole(SimulatorRunner runner, TextWriter output
 {
     private readonly Stopwatch _elapsed = Stopwatch.StartNew();
 
+    /// <summary>A second line printed with each progress line (the demo's ingestion).</summary>
+    public Func<string>? Extra { get; init; }
+
     public async Task RunAsync(CancellationToken ct)
     {
         var last = 0L;
@@ -24,6 +27,10 @@ internal sealed class SimulatorConsole(SimulatorRunner runner, TextWriter output
                 last = published;
                 lastAt = now;
                 await output.WriteLineAsync(Line(rate));
+                if (Extra is not null)
+                {
+                    await output.WriteLineAsync("           " + Extra());
+                }
             }
         }
         catch (OperationCanceledException)
