@@ -151,6 +151,7 @@ internal sealed class DeviceConnection : IAsyncDisposable
                 if (result.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers)
                 {
                     _stats.AddPublished();
+                    _options.OnAcknowledged?.Invoke(batch[i]);
                 }
                 else
                 {

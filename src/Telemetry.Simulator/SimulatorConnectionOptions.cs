@@ -32,6 +32,9 @@ public sealed record SimulatorConnectionOptions
     /// <summary>Messages produced but not yet acknowledged, fleet-wide; the simulation waits above it.</summary>
     public int MaxPending { get; init; } = 200_000;
 
+    /// <summary>Called (from a connection's thread) for each message the broker acknowledged: tests and benchmarks know exactly what was delivered.</summary>
+    public Action<SimulatedOutput>? OnAcknowledged { get; init; }
+
     /// <summary>Connection attempts at once (a burst of thousands of handshakes chokes a broker).</summary>
     public int ConnectConcurrency { get; init; } = 64;
 }

@@ -1,0 +1,87 @@
+using Xunit.Abstractions;
+
+namespace Telemetry.IntegrationTests.Ingestion;
+
+[Collection("faults")]
+public sealed class IngestionFaultTests(ITestOutputHelper output) : FaultTestBase(output)
+{
+    [Fact]
+    public async Task Influxd_down_for_20_seconds_then_back_stores_every_reading_exactly_once()
+    {
+        var ingestion = await StartIngestionAsync("ingest-a");
+        await using var stream = new Stream(TimeSpan.FromHours(4), 400);
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        await TestServicesControl.StopAsync("influxd");
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(20));
+            Assert.False(ingestion.HasExited, "ingestion died while the store was down");
+        }
+        finally
+        {
+            await TestServicesControl.StartAsync("influxd");
+        }
+        await stream.Running;
+        var expected = stream.Expected();
+        var stored = await WaitForStoredAsync(expected, TimeSpan.FromSeconds(90));
+        Assert.Equal(expected, ((int)stored.Fill, (int)stored.Weight));
+        Assert.False(ingestion.HasExited);
+        Assert.Contains("write retries", ingestion.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ingestion_killed_mid_stream_and_restarted_loses_nothing()
+    {
+        var first = await StartIngestionAsync("ingest-a");
+        await using var stream = new Stream(TimeSpan.FromHours(3), 400);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        await first.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var second = await StartIngestionAsync("ingest-a");
+        await stream.Running;
+        var expected = stream.Expected();
+        var stored = await WaitForStoredAsync(expected, TimeSpan.FromSeconds(60));
+        Assert.Equal(expected, ((int)stored.Fill, (int)stored.Weight));
+        Assert.True(await second.StopAsync() > 0);
+    }
+
+    [Fact]
+    public async Task Mosquitto_restarted_mid_stream_every_acknowledged_reading_is_stored()
+    {
+        var ingestion = await StartIngestionAsync("ingest-a");
+        await using var stream = new Stream(TimeSpan.FromHours(3), 400);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        await TestServicesControl.StopAsync("mosquitto");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await TestServicesControl.StartAsync("mosquitto");
+        await stream.Running;
+        var expected = stream.Expected();
+        Output.WriteLine($"simulator: published {stream.Stats.Published}, republished {stream.Stats.Republished}, reconnects {stream.Stats.Reconnects}");
+        Assert.True(stream.Stats.Reconnects >= 55, "the devices should have reconnected after the restart");
+        var stored = await WaitForStoredAsync(expected, TimeSpan.FromSeconds(60));
+        Assert.Equal(expected, ((int)stored.Fill, (int)stored.Weight));
+        Assert.False(ingestion.HasExited);
+    }
+
+    [Fact]
+    public async Task Two_replicas_share_the_stream_and_a_killed_one_drains_its_queue_after_restart()
+    {
+        var a = await StartIngestionAsync("ingest-a");
+        var b = await StartIngestionAsync("ingest-b");
+        await using var stream = new Stream(TimeSpan.FromHours(3), 400);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        await b.KillAsync();
+        // Mosquitto queues B's share for its session while it is away; A goes on with its own.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        var bAgain = await StartIngestionAsync("ingest-b");
+        await stream.Running;
+        var expected = stream.Expected();
+        var stored = await WaitForStoredAsync(expected, TimeSpan.FromSeconds(60));
+        Assert.Equal(expected, ((int)stored.Fill, (int)stored.Weight));
+        var receivedA = await a.StopAsync();
+        var receivedB = await bAgain.StopAsync();
+        Output.WriteLine($"A received {receivedA}, restarted B received {receivedB}, published {stream.Stats.Published}");
+        Assert.True(receivedA > 0 && receivedA < stream.Stats.Published, $"A received {receivedA} of {stream.Stats.Published}");
+        Assert.True(receivedB > 0, "the restarted replica drained nothing");
+    }
+}

@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Telemetry.Contracts.Configuration;
+using Telemetry.Contracts.Readings;
+using Telemetry.Ingestion;
+using Telemetry.Ingestion.Decoding;
+using Telemetry.Ingestion.Pipeline;
+using Telemetry.Storage;
+
+namespace Telemetry.UnitTests;
+
+public class IngestionPipelineTests
+{
+    private static readonly IngestionSettings Settings = new()
+    {
+        Broker = MqttEndpoint.EmbeddedDefault,
+        ClientId = "ingest-test",
+        BatchSize = 5000,
+        BatchAge = TimeSpan.FromMilliseconds(20),
+        ReceiveMaximum = 50_000,
+    };
+
+    /// <summary>A store in memory that can be told to fail, refuse or hold writes.</summary>
+    private sealed class FakeStore : ITelemetryStore
+    {
+        public ConcurrentQueue<(IReadOnlyList<Reading> Readings, IReadOnlyList<DeadLetter> DeadLetters)> Writes { get; } = new();
+        public int FailuresLeft;
+        public Func<Reading, bool> Refuses { get; set; } = _ => false;
+        public TaskCompletionSource Gate { get; set; } = CompletedGate();
+
+        public string Name => "fake";
+
+        public static TaskCompletionSource CompletedGate()
+        {
+            var tcs = new TaskCompletionSource();
+            tcs.SetResult();
+            return tcs;
+        }
+
+        public Task InitializeAsync(CancellationToken ct) => Task.CompletedTask;
+
+        public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
+        {
+            await Gate.Task.WaitAsync(ct);
+            if (Interlocked.Decrement(ref FailuresLeft) >= 0)
+            {
+                throw new StoreUnavailableException("down") { RetryAfter = TimeSpan.FromMilliseconds(10) };
+            }
+            if (readings.Any(Refuses))
+            {
+                throw new StoreRejectedException("field type conflict");
+            }
+            Writes.Enqueue(([.. readings], [.. deadLetters]));
+        }
+
+        public IEnumerable<Reading> AllReadings => Writes.SelectMany(w => w.Readings);
+        public IEnumerable<DeadLetter> AllDeadLetters => Writes.SelectMany(w => w.DeadLetters);
+
+        public Task<IReadOnlyList<LatestCompartment>> GetLatestAsync(CancellationToken ct) => throw new NotSupportedException();
+        public Task<IReadOnlyList<LatestStatus>> GetLatestStatusAsync(CancellationToken ct) => throw new NotSupportedException();
+        public Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct) => throw new NotSupportedException();
+        public Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct) => throw new NotSupportedException();
+        public Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
+        public Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => throw new NotSupportedException();
+        public Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct) => throw new NotSupportedException();
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class Harness : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _running;
+        private int _acked;
+
+        public Harness(FakeStore store, IngestionSettings? settings = null)
+        {
+            Store = store;
+            Metrics = new IngestionMetrics();
+            var s = settings ?? Settings;
+            var writer = new ResilientStoreWriter(store, s.ClientId, Metrics, NullLogger.Instance, maxDelay: TimeSpan.FromMilliseconds(50));
+            Pipeline = new IngestionPipeline(new DeviceMessageDecoder(DecoderTests.Registry, new DecoderSettings()), writer, s, Metrics, TimeProvider.System, NullLogger.Instance);
+            _running = Pipeline.RunAsync(_stop.Token);
+        }
+
+        public FakeStore Store { get; }
+        public IngestionMetrics Metrics { get; }
+        public IngestionPipeline Pipeline { get; }
+        public int Acked => Volatile.Read(ref _acked);
+
+        public ValueTask SendAsync(string topic, string payload) =>
+            Pipeline.EnqueueAsync(new InboundMessage(topic, Encoding.UTF8.GetBytes(payload), TimeProvider.System.GetUtcNow(), _ =>
+            {
+                Interlocked.Increment(ref _acked);
+                return Task.CompletedTask;
+            }), CancellationToken.None);
+
+        public async Task WaitAckedAsync(int n)
+        {
+            var until = DateTime.UtcNow.AddSeconds(20);
+            while (Acked < n && DateTime.UtcNow < until)
+            {
+                await Task.Delay(10);
+            }
+            Assert.Equal(n, Acked);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _running;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped.
+            }
+            _stop.Dispose();
+            Metrics.Dispose();
+        }
+    }
+
+    private static string FillMessage(int i) =>
+        $$"""{"v":1,"ts":"{{TimeProvider.System.GetUtcNow().AddMinutes(-1).AddMilliseconds(i).UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}}","seq":{{i}},"compartments":[{"id":"paper","fillPct":{{i % 100}}},{"id":"glass","fillPct":5}]}""";
+
+    [Fact]
+    public async Task Messages_are_acknowledged_only_after_the_store_has_them()
+    {
+        var store = new FakeStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var h = new Harness(store);
+        for (var i = 0; i < 100; i++)
+        {
+            await h.SendAsync("bins/JY-001/fill", FillMessage(i));
+        }
+        await Task.Delay(300);
+        Assert.Equal(0, h.Acked);
+        Assert.Empty(store.Writes);
+        Assert.Equal(100, h.Pipeline.Held);
+        store.Gate.SetResult();
+        await h.WaitAckedAsync(100);
+        Assert.Equal(200, store.AllReadings.Count());
+        Assert.Equal(0, h.Pipeline.Held);
+    }
+
+    [Fact]
+    public async Task A_store_that_is_down_is_retried_until_it_takes_the_batch()
+    {
+        var store = new FakeStore { FailuresLeft = 6 };
+        await using var h = new Harness(store);
+        for (var i = 0; i < 50; i++)
+        {
+            await h.SendAsync("bins/JY-002/fill", FillMessage(i));
+        }
+        await h.WaitAckedAsync(50);
+        Assert.Equal(100, store.AllReadings.Count());
+        Assert.True(h.Metrics.WriteRetries >= 6, $"{h.Metrics.WriteRetries} retries");
+    }
+
+    [Fact]
+    public async Task A_point_the_store_refuses_is_isolated_and_dead_lettered_while_the_rest_is_stored()
+    {
+        var store = new FakeStore { Refuses = r => r is FillReading { BinId: "JY-013" } };
+        await using var h = new Harness(store);
+        for (var i = 0; i < 40; i++)
+        {
+            await h.SendAsync(i == 17 ? "bins/JY-013/fill" : "bins/JY-003/fill", FillMessage(i));
+        }
+        await h.WaitAckedAsync(40);
+        Assert.Equal(39 * 2, store.AllReadings.Count());
+        var letter = Assert.Single(store.AllDeadLetters);
+        Assert.Equal((ResilientStoreWriter.StoreRejectedReason, "JY-013", "bins/JY-013/fill", "ingest-test"), (letter.Reason, letter.BinId, letter.Topic, letter.Ingester));
+        Assert.Contains("field type conflict", letter.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rejected_messages_become_dead_letters_each_a_point_of_its_own()
+    {
+        var store = new FakeStore();
+        await using var h = new Harness(store);
+        var at = TimeProvider.System.GetUtcNow();
+        for (var i = 0; i < 3; i++)
+        {
+            // Same reason, bin and receive time: each must still be its own point.
+            await h.Pipeline.EnqueueAsync(new InboundMessage("bins/JY-999/fill", "{}"u8.ToArray(), at, InboundMessage.NoAcknowledgement), CancellationToken.None);
+        }
+        await h.SendAsync("bins/JY-001/fill", "not json");
+        await h.SendAsync("bins/JY-001/fill", FillMessage(1));
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (store.AllDeadLetters.Count() < 4 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(10);
+        }
+        var letters = store.AllDeadLetters.ToList();
+        Assert.Equal(4, letters.Count);
+        var unknown = letters.Where(l => l.Reason == "unknown-bin").ToList();
+        Assert.All(unknown, l => Assert.Equal("unknown", l.BinId));
+        Assert.Equal(3, unknown.Select(l => l.ReceivedAt).Distinct().Count());
+        Assert.Equal(TimeSpan.FromTicks(20), unknown.Max(l => l.ReceivedAt) - unknown.Min(l => l.ReceivedAt));
+        Assert.Equal(("malformed-json", "JY-001", "not json"), letters.Where(l => l.Reason == "malformed-json").Select(l => (l.Reason, l.BinId, l.Payload)).Single());
+        Assert.Equal(2, store.AllReadings.Count());
+        Assert.Equal(4, h.Metrics.DeadLetters);
+    }
+
+    [Fact]
+    public async Task Batches_hold_at_most_the_batch_size()
+    {
+        var store = new FakeStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var h = new Harness(store, Settings with { BatchSize = 1000 });
+        for (var i = 0; i < 3000; i++)
+        {
+            await h.SendAsync("bins/JY-004/fill", FillMessage(i));
+        }
+        store.Gate.SetResult();
+        await h.WaitAckedAsync(3000);
+        Assert.Equal(6000, store.AllReadings.Count());
+        Assert.All(store.Writes, w => Assert.InRange(w.Readings.Count, 1, 1001));
+    }
+
+    [Fact]
+    public void Dead_letter_payload_is_cut_at_1024_bytes_on_a_character_boundary_with_invalid_utf8_replaced()
+    {
+        var chinese = Encoding.UTF8.GetBytes(new string('中', 400)); // 1,200 bytes
+        var cut = DeadLetters.SafeText(chinese, 1024);
+        Assert.True(Encoding.UTF8.GetByteCount(cut) <= 1024);
+        Assert.Equal(341, cut.Length); // 341 × 3 bytes = 1,023
+        Assert.Equal("a\uFFFDb", DeadLetters.SafeText([(byte)'a', 0xFF, (byte)'b'], 1024));
+        var letter = DeadLetters.Create(DateTimeOffset.UnixEpoch, "too-large", null, "i", "bins/x", new byte[5000], "e");
+        Assert.Equal(("unknown", 1024), (letter.BinId, letter.Payload.Length));
+    }
+}
