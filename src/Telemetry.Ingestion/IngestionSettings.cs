@@ -31,8 +31,12 @@ public sealed record IngestionSettings
     /// </summary>
     public int ReceiveMaximum { get; init; } = 20000;
 
-    /// <summary>Subscribe to <c>$share/{group}/bins/#</c> (external brokers) or <c>bins/#</c> (the embedded one, which has no shared subscriptions).</summary>
-    public string SubscriptionTopic => Broker.Embedded ? "bins/#" : $"$share/{SharedGroup}/bins/#";
+    /// <summary>
+    /// <c>$share/{group}/bins/#</c> on external brokers; <c>bins/#</c> on the embedded one (no shared
+    /// subscriptions) or when the group is empty (a single replica: a plain subscription survives a
+    /// Mosquitto restart, a shared one does not).
+    /// </summary>
+    public string SubscriptionTopic => Broker.Embedded || string.IsNullOrEmpty(SharedGroup) ? "bins/#" : $"$share/{SharedGroup}/bins/#";
 
     public static string DefaultClientId() => $"telemetry-ingest-{Environment.MachineName}";
 }

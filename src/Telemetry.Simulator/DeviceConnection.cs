@@ -143,12 +143,19 @@ internal sealed class DeviceConnection : IAsyncDisposable
             tasks[i] = PublishAsync(batch[i].Topic!, batch[i].Payload!, batch[i].Retain, ct);
         }
         var failed = 0;
+        var unrouted = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             try
             {
                 var result = await tasks[i];
-                if (result.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers)
+                if (result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers && _options.RetryUnrouted)
+                {
+                    _unacknowledged.Add(batch[i]);
+                    unrouted++;
+                    failed++;
+                }
+                else if (result.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers)
                 {
                     _stats.AddPublished();
                     _options.OnAcknowledged?.Invoke(batch[i]);
@@ -173,6 +180,10 @@ internal sealed class DeviceConnection : IAsyncDisposable
             _stats.AddRepublished(failed);
         }
         ct.ThrowIfCancellationRequested();
+        if (unrouted > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        }
     }
 
     private async Task HandleControlAsync(SimulatedOutput control, CancellationToken ct)

@@ -32,6 +32,13 @@ public sealed record SimulatorConnectionOptions
     /// <summary>Messages produced but not yet acknowledged, fleet-wide; the simulation waits above it.</summary>
     public int MaxPending { get; init; } = 200_000;
 
+    /// <summary>
+    /// Treat PUBACK reason 16 (no matching subscribers) as not delivered and publish again a second
+    /// later, as careful firmware does: a broker that restarted without restoring a shared
+    /// subscription (Mosquitto 2.0) acknowledges with 16 what nobody will ever receive.
+    /// </summary>
+    public bool RetryUnrouted { get; init; }
+
     /// <summary>Called (from a connection's thread) for each message the broker acknowledged: tests and benchmarks know exactly what was delivered.</summary>
     public Action<SimulatedOutput>? OnAcknowledged { get; init; }
 

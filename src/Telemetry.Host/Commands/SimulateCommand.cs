@@ -21,10 +21,11 @@ internal static class SimulateCommand
         var connections = new Option<int>("--connections") { Description = "Let the bins share N connections (load tests); 0 = one connection per bin, as real devices.", DefaultValueFactory = _ => 0 };
         var devicePassword = new Option<string?>("--device-password") { Description = "Device password; {id} is replaced by the bin id (brokers with per-device passwords)." };
         var noFaults = new Option<bool>("--no-faults") { Description = "No simulated faults (tilt, temperature spikes, devices going silent)." };
+        var retryUnrouted = new Option<bool>("--retry-unrouted") { Description = "Publish again what the broker acknowledged with reason 16 (no matching subscribers)." };
 
         var command = new Command("simulate", "Run the bin-fleet simulator alone: every bin of the registry publishes fill, weight and status over MQTT.")
         {
-            broker, speed, seed, history, duration, bins, connections, devicePassword, noFaults,
+            broker, speed, seed, history, duration, bins, connections, devicePassword, noFaults, retryUnrouted,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
@@ -51,6 +52,7 @@ internal static class SimulateCommand
                 Broker = endpoint,
                 Connections = parse.GetValue(connections),
                 DevicePasswordFormat = parse.GetValue(devicePassword),
+                RetryUnrouted = parse.GetValue(retryUnrouted),
                 Username = config["Mqtt:Username"],
                 Password = config["Mqtt:Password"],
             }, loggers.CreateLogger("simulator"));

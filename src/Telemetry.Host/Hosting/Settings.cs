@@ -91,9 +91,9 @@ internal static class Settings
     {
         var clientId = config["Mqtt:ClientId"];
         var group = config["Mqtt:SharedGroup"];
-        if (group is not null && (group.Length == 0 || group.IndexOfAny(['/', '+', '#']) >= 0))
+        if (group is not null && group.IndexOfAny(['/', '+', '#', ' ']) >= 0)
         {
-            throw new ConfigurationException("Mqtt:SharedGroup", $"'{group}' must be non-empty and contain no '/', '+' or '#'");
+            throw new ConfigurationException("Mqtt:SharedGroup", $"'{group}' must contain no '/', '+', '#' or spaces (empty: a plain subscription, for a single replica)");
         }
         if (clientId is not null && (clientId.Length == 0 || clientId.Length > 128))
         {

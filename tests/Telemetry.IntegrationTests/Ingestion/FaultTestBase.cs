@@ -44,13 +44,13 @@ public abstract class FaultTestBase(ITestOutputHelper output) : IAsyncLifetime
         await Store.DisposeAsync();
     }
 
-    private protected async Task<IngestionProcess> StartIngestionAsync(string name)
+    private protected async Task<IngestionProcess> StartIngestionAsync(string name, bool shared = true)
     {
         var p = await IngestionProcess.StartAsync(new Dictionary<string, string>
         {
             ["Mqtt:Server"] = TestServices.Mosquitto.ToString(),
             ["Mqtt:ClientId"] = $"{name}-{_suffix}",
-            ["Mqtt:SharedGroup"] = Group,
+            ["Mqtt:SharedGroup"] = shared ? Group : "",
             ["Ingestion:SessionExpiry"] = "00:10:00",
             ["Storage:Backend"] = "influxdb",
             ["Storage:InfluxDb:Url"] = TestServices.InfluxUrl.ToString(),
@@ -68,7 +68,7 @@ public abstract class FaultTestBase(ITestOutputHelper output) : IAsyncLifetime
         private readonly SimulatorRunner _runner;
         private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(4));
 
-        public Stream(TimeSpan simulated, double speed)
+        public Stream(TimeSpan simulated, double speed, bool retryUnrouted = false)
         {
             var start = TimeProvider.System.GetUtcNow() - simulated;
             var clock = new AcceleratedClock(TimeProvider.System, start, speed, catchUp: true);
@@ -77,6 +77,7 @@ public abstract class FaultTestBase(ITestOutputHelper output) : IAsyncLifetime
             {
                 Broker = TestServices.Mosquitto,
                 OnAcknowledged = _acknowledged.Enqueue,
+                RetryUnrouted = retryUnrouted,
             });
             Running = _runner.RunAsync(start + simulated, _stop.Token);
         }
