@@ -8,6 +8,7 @@ var root = new RootCommand("Telemetry: fill and weight readings from smart recyc
     DemoCommand.Create(),
     SimulateCommand.Create(),
     RunCommand.Create(),
+    new Command("bench", "Benchmarks.") { BenchIngestCommand.Create() },
 };
 
 // Ctrl+C and SIGTERM (docker stop, systemd) both stop a command cleanly: its token is cancelled

@@ -44,9 +44,9 @@ public abstract class FaultTestBase(ITestOutputHelper output) : IAsyncLifetime
         await Store.DisposeAsync();
     }
 
-    private protected async Task<IngestionProcess> StartIngestionAsync(string name, bool shared = true)
+    private protected async Task<IngestionProcess> StartIngestionAsync(string name, bool shared = true, IReadOnlyDictionary<string, string>? extra = null)
     {
-        var p = await IngestionProcess.StartAsync(new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["Mqtt:Server"] = TestServices.Mosquitto.ToString(),
             ["Mqtt:ClientId"] = $"{name}-{_suffix}",
@@ -56,7 +56,12 @@ public abstract class FaultTestBase(ITestOutputHelper output) : IAsyncLifetime
             ["Storage:InfluxDb:Url"] = TestServices.InfluxUrl.ToString(),
             ["Storage:InfluxDb:ApiVersion"] = "1",
             ["Storage:InfluxDb:Bucket"] = Database,
-        });
+        };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>())
+        {
+            settings[k] = v;
+        }
+        var p = await IngestionProcess.StartAsync(settings);
         _processes.Add(p);
         return p;
     }

@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Globalization;
+using MQTTnet;
+using MQTTnet.Formatter;
+using Telemetry.Contracts.Configuration;
+
+namespace Telemetry.Host.Bench;
+
+/// <summary>
+/// The ingestion role as a separate process (<c>telemetry run --roles ingestion</c>), as in
+/// production, so its memory can be read on its own: peak resident memory is the kernel's
+/// high-water mark <c>VmHWM</c> in <c>/proc/{pid}/status</c>.
+/// </summary>
+internal sealed class IngestionChild : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Queue<string> _lastLines = new();
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _peakRssKb;
+    private long _storedReadings;
+    private long _storedChangedAt = Stopwatch.GetTimestamp();
+
+    private IngestionChild(Process process)
+    {
+        _process = process;
+    }
+
+    public int Pid => _process.Id;
+
+    /// <summary><see cref="Stopwatch"/> timestamp of the line saying it subscribed.</summary>
+    public long SubscribedAt { get; private set; }
+
+    /// <summary>Its own count of readings stored, from its progress line (every 10 s).</summary>
+    public long StoredReadings => Interlocked.Read(ref _storedReadings);
+
+    /// <summary>How long its own count of stored readings has not moved.</summary>
+    public TimeSpan StoredUnchangedFor => Stopwatch.GetElapsedTime(Interlocked.Read(ref _storedChangedAt));
+
+    /// <summary>Its latest progress line.</summary>
+    public string? LastProgress { get; private set; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Peak resident memory seen so far (VmHWM, kB), kept after the process ends.</summary>
+    public long PeakRssKb
+    {
+        get
+        {
+            Sample();
+            return Interlocked.Read(ref _peakRssKb);
+        }
+    }
+
+    public static IngestionChild Start(IEnumerable<string> configuration, Action<string> echo)
+    {
+        var (file, leading) = Executable();
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Directory.GetCurrentDirectory(),
+        };
+        foreach (var a in leading)
+        {
+            start.ArgumentList.Add(a);
+        }
+        start.ArgumentList.Add("run");
+        start.ArgumentList.Add("--roles");
+        start.ArgumentList.Add("ingestion");
+        foreach (var a in configuration)
+        {
+            start.ArgumentList.Add(a);
+        }
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var child = new IngestionChild(process);
+        process.OutputDataReceived += (_, e) => child.OnLine(e.Data, echo);
+        process.ErrorDataReceived += (_, e) => child.OnLine(e.Data, echo);
+        process.Exited += (_, _) => child._subscribed.TrySetException(new InvalidOperationException("the ingestion process exited"));
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"could not start {file}");
+        }
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>How to run this same build: the dotnet host with telemetry.dll, or the apphost itself.</summary>
+    private static (string File, string[] Leading) Executable()
+    {
+        var self = Environment.ProcessPath ?? "dotnet";
+        var dll = Path.Combine(AppContext.BaseDirectory, "telemetry.dll");
+        if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            return (self, [dll]);
+        }
+        return File.Exists(self) && Path.GetFileNameWithoutExtension(self) == "telemetry" ? (self, []) : ("dotnet", [dll]);
+    }
+
+    private void OnLine(string? line, Action<string> echo)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_lastLines)
+        {
+            _lastLines.Enqueue(line);
+            while (_lastLines.Count > 40)
+            {
+                _lastLines.Dequeue();
+            }
+        }
+        if (line.Contains("subscribed to", StringComparison.Ordinal))
+        {
+            if (SubscribedAt == 0)
+            {
+                SubscribedAt = Stopwatch.GetTimestamp();
+            }
+            _subscribed.TrySetResult();
+        }
+        const string Stored = "readings stored ";
+        var at = line.IndexOf(Stored, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            LastProgress = line;
+            var digits = new string(line.AsSpan(at + Stored.Length).ToString().TakeWhile(c => char.IsAsciiDigit(c) || c == ',').Where(char.IsAsciiDigit).ToArray());
+            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n != Interlocked.Exchange(ref _storedReadings, n))
+            {
+                Interlocked.Exchange(ref _storedChangedAt, Stopwatch.GetTimestamp());
+            }
+        }
+        if (line.Contains(" warn:", StringComparison.Ordinal) || line.Contains(" fail:", StringComparison.Ordinal) || line.Contains(" crit:", StringComparison.Ordinal))
+        {
+            echo("  [ingestion] " + line);
+        }
+    }
+
+    public string LastLines()
+    {
+        lock (_lastLines)
+        {
+            return string.Join(Environment.NewLine, _lastLines);
+        }
+    }
+
+    public async Task WaitSubscribedAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        try
+        {
+            await _subscribed.Task.WaitAsync(timeout, ct);
+        }
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"the ingestion process did not subscribe ({ex.Message}); its last output:{Environment.NewLine}{LastLines()}", ex);
+        }
+    }
+
+    /// <summary>Reads VmHWM (peak resident set) from /proc while the process lives.</summary>
+    public void Sample()
+    {
+        try
+        {
+            if (_process.HasExited)
+            {
+                return;
+            }
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    var kb = long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture);
+                    if (kb > Interlocked.Read(ref _peakRssKb))
+                    {
+                        Interlocked.Exchange(ref _peakRssKb, kb);
+                    }
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            // The process ended between the check and the read, or /proc is not there (not Linux).
+        }
+    }
+
+    /// <summary>Stops the process as an operator would (SIGTERM: it disconnects cleanly, keeping its session), then kills it if it hangs.</summary>
+    public async Task StopAsync()
+    {
+        Sample();
+        if (_process.HasExited)
+        {
+            return;
+        }
+        try
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+            if (kill is not null)
+            {
+                await kill.WaitForExitAsync();
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            Kill();
+        }
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Gave up waiting; it was killed.
+        }
+        _process.Dispose();
+    }
+
+    /// <summary>Removes the ingestion client id's session (and anything queued for it) from the broker: clean start, no expiry.</summary>
+    public static async Task RemoveSessionAsync(MqttEndpoint broker, string? username, string? password, string clientId, CancellationToken ct)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Host, broker.Port)
+            .WithClientId(clientId)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(true)
+            .WithSessionExpiryInterval(0)
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (broker.Tls)
+        {
+            options = options.WithTlsOptions(o => o.UseTls());
+        }
+        if (username is not null)
+        {
+            options = options.WithCredentials(username, password);
+        }
+        await client.ConnectAsync(options.Build(), ct);
+        await client.DisconnectAsync(new MqttClientDisconnectOptions(), ct);
+    }
+}
