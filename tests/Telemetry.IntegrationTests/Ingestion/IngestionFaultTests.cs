@@ -56,12 +56,12 @@ public sealed partial class IngestionFaultTests(ITestOutputHelper output) : Faul
 
     [Theory]
     // A single replica with a plain persistent subscription: Mosquitto restores it from persistence
-    // and queues for it, so everything the devices had acknowledged (reason 0 or 16) is stored.
+    // and queues for it across the restart, so everything the devices had acknowledged is stored.
+    // (A shared subscription is not restored by Mosquitto 2.0.11, and messages queued for it at the
+    // restart can be lost: see docs/ingestion.md.)
     [InlineData(false, false)]
-    // A shared subscription: Mosquitto 2.0.11 does not restore it, and until ingestion subscribes again
-    // it answers publishes with reason 16 (no matching subscribers). Devices that publish those again
-    // lose nothing.
-    [InlineData(true, true)]
+    // Devices that also publish again what was acknowledged with reason 16 change nothing here.
+    [InlineData(false, true)]
     public async Task Mosquitto_restarted_mid_stream_every_acknowledged_reading_is_stored(bool shared, bool retryUnrouted)
     {
         var ingestion = await StartIngestionAsync("ingest-a", shared);
