@@ -45,6 +45,13 @@ public interface ITelemetryStore : IAsyncDisposable
     /// (letters, digits, '-' and '_' only); dead letters count by their bin tag too.
     /// </summary>
     Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct);
+
+    /// <summary>
+    /// Readings (fill, weight and status points) of exactly bin <paramref name="binId"/> at exactly the millisecond of
+    /// <paramref name="time"/>: a cheap, exact lookup by identity (no prefix match, no range scan), for checking that one
+    /// message is stored. Dead letters do not count.
+    /// </summary>
+    Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct);
 }
 
 /// <summary>The store could not be reached or is overloaded; the write may be retried.</summary>

@@ -64,6 +64,7 @@ public class IngestionPipelineTests
         public Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
         public Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => throw new NotSupportedException();
         public Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct) => throw new NotSupportedException();
+        public Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct) => throw new NotSupportedException();
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 

@@ -341,6 +341,23 @@ public sealed class InfluxDbStore : ITelemetryStore
         return new StoredCounts(Single(results[0]), Single(results[1]), status, Single(results[3]));
     }
 
+    public async Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(binId);
+        // Tag equality and time equality, no GROUP BY, one request: influxd looks up the bin's few series by the
+        // tag index and reads one timestamp from each, instead of scanning a range or matching a regular expression.
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+        var where = $"WHERE \"bin\" = {InfluxQl.Literal(binId)} AND time = {InfluxQl.Time(at)}";
+        var results = await QueryAsync("ms", ct,
+            $"SELECT count(\"pct\") FROM \"fill\" {where}",
+            $"SELECT count(\"net_kg\") FROM \"weight\" {where}",
+            $"SELECT count(*) FROM \"status\" {where}");
+        static long Single(List<Series> series) => Rows(series).Sum(x => Series.Long(x.Row[1]));
+        // Status: the largest per-field count (as in CountAsync); one bin at one millisecond holds at most one from the device.
+        var status = Rows(results[2]).Sum(x => x.Row.Skip(1).Select(Series.Long).DefaultIfEmpty(0).Max());
+        return checked((int)(Single(results[0]) + Single(results[1]) + status));
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

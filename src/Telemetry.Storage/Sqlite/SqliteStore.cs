@@ -250,6 +250,22 @@ public sealed class SqliteStore : ITelemetryStore
             await Count("SELECT count(*) FROM dead_letter WHERE time_us >= $1 AND time_us < $2 AND bin GLOB $3", [Us(start), Us(end), like]));
     }
 
+    public async Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(binId);
+        await using var c = await OpenReaderAsync(ct);
+        // Equality on bin and time: lookups in the primary keys or the time indexes, no range scan.
+        await foreach (var r in Query(c, """
+            SELECT (SELECT count(*) FROM fill WHERE bin = $1 AND time_ms = $2)
+                 + (SELECT count(*) FROM weight WHERE bin = $1 AND time_ms = $2)
+                 + (SELECT count(*) FROM status WHERE bin = $1 AND time_ms = $2)
+            """, [binId, Ms(time)], ct))
+        {
+            return checked((int)r.GetInt64(0));
+        }
+        return 0;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_writer is not null)

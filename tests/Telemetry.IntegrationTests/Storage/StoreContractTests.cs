@@ -151,6 +151,30 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Readings_of_one_bin_at_one_millisecond_are_counted_exactly()
+    {
+        var t = T0.AddMilliseconds(123);
+        const string odd = "JY-0'1 x,y=z";
+        await Store.WriteAsync([
+            Fill("JY-011", "paper", t, 10), Fill("JY-011", "glass", t, 20), Weight("JY-011", "paper", t, 5, 0.5),
+            new StatusReading("JY-011", "c01", t, 7, true, true, 88, null, null, null),
+            // Neighbours that must not count: a millisecond later, a bin whose id extends this one, another bin.
+            Fill("JY-011", "paper", t.AddMilliseconds(1), 11), Fill("JY-0111", "paper", t, 12), Fill("JY-012", "paper", t, 13),
+            Fill(odd, "paper", t, 14), Weight(odd, "paper", t, 1, null),
+        ], [new DeadLetter(t, "malformed-json", "JY-011", "ingest-a", "bins/JY-011/fill", "x", "not JSON")], Ct);
+        Assert.Equal(4, await Store.CountReadingsAsync("JY-011", t, Ct));
+        Assert.Equal(1, await Store.CountReadingsAsync("JY-011", t.AddMilliseconds(1), Ct));
+        Assert.Equal(0, await Store.CountReadingsAsync("JY-011", t.AddMilliseconds(2), Ct));
+        Assert.Equal(0, await Store.CountReadingsAsync("JY-011", t.AddMilliseconds(-1), Ct));
+        Assert.Equal(1, await Store.CountReadingsAsync("JY-0111", t, Ct));
+        Assert.Equal(0, await Store.CountReadingsAsync("JY-01", t, Ct));
+        Assert.Equal(2, await Store.CountReadingsAsync(odd, t, Ct));
+        Assert.Equal(0, await Store.CountReadingsAsync("JY-0'1", t, Ct));
+        // A time within the millisecond means that millisecond.
+        Assert.Equal(4, await Store.CountReadingsAsync("JY-011", t.AddTicks(5_000), Ct));
+    }
+
+    [Fact]
     public async Task A_large_batch_is_stored_whole()
     {
         var readings = Enumerable.Range(0, 12_000).Select(i => (Reading)Fill("JY-010", "paper", T0.AddMilliseconds(i), i % 100)).ToList();
