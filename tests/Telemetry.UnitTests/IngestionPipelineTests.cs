@@ -27,6 +27,7 @@ public class IngestionPipelineTests
         public ConcurrentQueue<(IReadOnlyList<Reading> Readings, IReadOnlyList<DeadLetter> DeadLetters)> Writes { get; } = new();
         public int FailuresLeft;
         public Func<Reading, bool> Refuses { get; set; } = _ => false;
+        public volatile bool RefuseEverything;
         public TaskCompletionSource Gate { get; set; } = CompletedGate();
 
         public string Name => "fake";
@@ -47,7 +48,7 @@ public class IngestionPipelineTests
             {
                 throw new StoreUnavailableException("down") { RetryAfter = TimeSpan.FromMilliseconds(10) };
             }
-            if (readings.Any(Refuses))
+            if (readings.Any(Refuses) || (RefuseEverything && (readings.Count > 0 || deadLetters.Count > 0)))
             {
                 throw new StoreRejectedException("field type conflict");
             }
@@ -172,6 +173,22 @@ public class IngestionPipelineTests
         var letter = Assert.Single(store.AllDeadLetters);
         Assert.Equal((ResilientStoreWriter.StoreRejectedReason, "JY-013", "bins/JY-013/fill", "ingest-test"), (letter.Reason, letter.BinId, letter.Topic, letter.Ingester));
         Assert.Contains("field type conflict", letter.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_store_that_refuses_everything_is_waited_for_and_nothing_is_acknowledged_meanwhile()
+    {
+        var store = new FakeStore { RefuseEverything = true };
+        await using var h = new Harness(store);
+        await h.SendAsync("bins/JY-012/fill", FillMessage(1));
+        await Task.Delay(1500);
+        Assert.Equal(0, h.Acked);
+        Assert.Empty(store.Writes);
+        store.RefuseEverything = false;
+        await h.WaitAckedAsync(1);
+        // Once the store takes writes again, the message is stored as it was: no reading is lost.
+        Assert.Equal(2, store.AllReadings.Count());
+        Assert.Empty(store.AllDeadLetters);
     }
 
     [Fact]

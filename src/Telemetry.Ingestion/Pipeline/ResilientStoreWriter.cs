@@ -97,17 +97,17 @@ public sealed class ResilientStoreWriter
 
     private const string RefusedPayload = "(payload refused by the store)";
 
+    /// <summary>
+    /// One message the store refused. If the store takes its dead letter, the message was the problem.
+    /// If it refuses even that, the store refuses everything (e.g. InfluxDB's series limit): then
+    /// ingestion waits and retries rather than acknowledge what was never stored, and the broker
+    /// holds the rest meanwhile.
+    /// </summary>
     private async Task WriteRefusedAsync(PendingMessage message, StoreRejectedException ex, CancellationToken ct)
     {
         DeadLetter letter;
         if (message.DeadLetter is { } existing)
         {
-            if (existing.Payload == RefusedPayload)
-            {
-                _logger.LogError("Store {Store} refused even the reduced dead letter for {Topic}; it is acknowledged without being stored: {Error}",
-                    _store.Name, existing.Topic, ex.Message);
-                return;
-            }
             // The dead letter itself was refused: keep its facts, drop the content the store cannot hold.
             letter = existing with { Payload = RefusedPayload, Topic = SafeAscii(existing.Topic), Error = SafeAscii($"{existing.Error}; store: {ex.Message}") };
         }
@@ -117,7 +117,44 @@ public sealed class ResilientStoreWriter
             letter = DeadLetters.Create(message.Message.ReceivedAt, StoreRejectedReason, message.Readings.Count > 0 ? message.Readings[0].BinId : null,
                 _ingester, message.Message.Topic, message.Message.Payload.Span, ex.Message);
         }
-        await WriteAsync([message with { Readings = [], DeadLetter = letter }], ct);
+        if (await TryWriteAsync([], [letter], ct) is null)
+        {
+            return;
+        }
+
+        var delay = TimeSpan.FromSeconds(1);
+        var error = ex.Message;
+        while (true)
+        {
+            _logger.LogError("Store {Store} refuses every write, even a dead letter for {Topic} ({Error}); ingestion waits and retries in {Delay}",
+                _store.Name, message.Message.Topic, error, delay);
+            _metrics.WriteRetried();
+            await Task.Delay(delay, ct);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            // The message as it was first, then its dead letter: whichever the store takes now.
+            var original = await TryWriteAsync(message.Readings, message.DeadLetter is null ? [] : [message.DeadLetter], ct);
+            if (original is null || await TryWriteAsync([], [letter], ct) is null)
+            {
+                return;
+            }
+            error = original.Message;
+        }
+    }
+
+    /// <summary>One write through the resilience pipeline; the refusal if the store refused it, else null.</summary>
+    private async Task<StoreRejectedException?> TryWriteAsync(IReadOnlyList<Telemetry.Contracts.Readings.Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await _pipeline.ExecuteAsync(async token => await _store.WriteAsync(readings, deadLetters, token), ct);
+            _metrics.Stored(readings.Count, deadLetters.Select(d => d.Reason), Stopwatch.GetElapsedTime(started));
+            return null;
+        }
+        catch (StoreRejectedException refused)
+        {
+            return refused;
+        }
     }
 
     private static string SafeAscii(string s) => new([.. s.Where(c => c is >= ' ' and <= '~')]);
