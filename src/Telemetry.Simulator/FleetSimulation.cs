@@ -152,9 +152,11 @@ public sealed class FleetSimulation
                 break;
             case EventKind.TiltEnd:
                 bin.Tilt = false;
+                bin.TiltFrom = null;
                 break;
             case EventKind.TempSpikeEnd:
                 bin.TempSpike = 0;
+                bin.TempSpikeFrom = null;
                 break;
             default:
                 throw new InvalidOperationException($"unknown event {e.Kind}");
@@ -242,13 +244,14 @@ public sealed class FleetSimulation
             Schedule(start, new SimEvent(EventKind.SilenceStart, bin));
             Schedule(start + TimeSpan.FromHours(1 + (r.NextDouble() * 5)), new SimEvent(EventKind.SilenceEnd, bin));
         }
-        if (r.NextDouble() < 0.005)
+        // One tilt and one temperature spike at a time: an older fault's end must not cut a newer one short.
+        if (r.NextDouble() < 0.005 && !bin.Tilt && bin.TiltFrom is null)
         {
             var start = at + TimeSpan.FromHours(r.NextDouble() * 20);
             bin.TiltFrom = start;
             Schedule(start + TimeSpan.FromHours(2 + (r.NextDouble() * 10)), new SimEvent(EventKind.TiltEnd, bin));
         }
-        if (r.NextDouble() < 0.01)
+        if (r.NextDouble() < 0.01 && bin.TempSpike == 0 && bin.TempSpikeFrom is null)
         {
             var start = at + TimeSpan.FromHours(r.NextDouble() * 20);
             bin.TempSpikeFrom = start;

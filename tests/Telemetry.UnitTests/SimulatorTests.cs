@@ -110,6 +110,38 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void Faults_come_and_go_within_the_contract_ranges()
+    {
+        var outputs = new FleetSimulation(Registry, 4, Start).RunUntil(Start.AddDays(30));
+        var statuses = outputs.Where(o => o.Topic?.EndsWith("/status", StringComparison.Ordinal) == true)
+            .Select(o => (o.BinId, o.At, Doc: JsonDocument.Parse(o.Payload!).RootElement)).Where(x => x.Doc.TryGetProperty("tilt", out _)).ToList();
+        var tilted = statuses.Where(x => x.Doc.GetProperty("tilt").GetBoolean()).ToList();
+        var hot = statuses.Where(x => x.Doc.GetProperty("tempC").GetDouble() > 40).ToList();
+        Assert.NotEmpty(tilted);
+        Assert.NotEmpty(hot);
+        Assert.All(statuses, x => Assert.InRange(x.Doc.GetProperty("tempC").GetDouble(), -50, 150));
+        // Rare and temporary: a few percent of reports at most, and every tilted bin stands up again.
+        Assert.True(tilted.Count < statuses.Count * 0.05, $"{tilted.Count} of {statuses.Count} reports tilted");
+        foreach (var bin in tilted.Select(t => t.BinId).Distinct())
+        {
+            // Each run of tilted reports lasts at most the longest tilt (12 h) plus a report interval.
+            DateTimeOffset? since = null;
+            foreach (var x in statuses.Where(x => x.BinId == bin))
+            {
+                if (x.Doc.GetProperty("tilt").GetBoolean())
+                {
+                    since ??= x.At;
+                    Assert.True(x.At - since.Value < TimeSpan.FromHours(13), $"{bin} tilted since {since}, still at {x.At}");
+                }
+                else
+                {
+                    since = null;
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Seq_increases_per_device_across_topics()
     {
         var outputs = new FleetSimulation(Registry, 2, Start, new SimulationOptions { Faults = false }).RunUntil(Start.AddHours(12));
