@@ -1,7 +1,7 @@
+using Telemetry.Ingestion.Mqtt;
 using System.Diagnostics;
 using System.Threading.Channels;
 using MQTTnet;
-using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Telemetry.Contracts.Configuration;
 
@@ -37,22 +37,12 @@ internal sealed class BareSubscriber(MqttEndpoint broker, string? username, stri
         };
         _ackLoop = Task.Run(AckLoopAsync, CancellationToken.None);
         var options = new MqttClientOptionsBuilder()
-            .WithTcpServer(broker.Host, broker.Port)
-            .WithClientId(clientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .ForBroker(broker, clientId, username, password)
             .WithCleanStart(true)
             .WithSessionExpiryInterval(0)
             .WithReceiveMaximum((ushort)Math.Clamp(receiveMaximum, 1, ushort.MaxValue))
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))
             .WithTimeout(TimeSpan.FromSeconds(30));
-        if (broker.Tls)
-        {
-            options = options.WithTlsOptions(o => o.UseTls());
-        }
-        if (username is not null)
-        {
-            options = options.WithCredentials(username, password);
-        }
         var result = await _client.ConnectAsync(options.Build(), ct);
         if (result.ResultCode != MqttClientConnectResultCode.Success)
         {

@@ -1,6 +1,6 @@
+using Telemetry.Ingestion.Mqtt;
 using System.Diagnostics;
 using MQTTnet;
-using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Telemetry.Contracts.Configuration;
 
@@ -91,20 +91,10 @@ internal sealed class BenchPublisher(MqttEndpoint broker, string? username, stri
         {
             var client = new MqttClientFactory().CreateMqttClient();
             var options = new MqttClientOptionsBuilder()
-                .WithTcpServer(broker.Host, broker.Port)
-                .WithClientId($"{clientIdBase}-{i}")
-                .WithProtocolVersion(MqttProtocolVersion.V500)
+                .ForBroker(broker, $"{clientIdBase}-{i}", username, password)
                 .WithCleanStart(true)
                 .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))
                 .WithTimeout(TimeSpan.FromSeconds(30));
-            if (broker.Tls)
-            {
-                options = options.WithTlsOptions(o => o.UseTls());
-            }
-            if (username is not null)
-            {
-                options = options.WithCredentials(username, password);
-            }
             var result = await client.ConnectAsync(options.Build(), ct);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {

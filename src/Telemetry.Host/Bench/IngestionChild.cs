@@ -1,7 +1,7 @@
+using Telemetry.Ingestion.Mqtt;
 using System.Diagnostics;
 using System.Globalization;
 using MQTTnet;
-using MQTTnet.Formatter;
 using Telemetry.Contracts.Configuration;
 
 namespace Telemetry.Host.Bench;
@@ -244,20 +244,10 @@ internal sealed class IngestionChild : IAsyncDisposable
     {
         using var client = new MqttClientFactory().CreateMqttClient();
         var options = new MqttClientOptionsBuilder()
-            .WithTcpServer(broker.Host, broker.Port)
-            .WithClientId(clientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .ForBroker(broker, clientId, username, password)
             .WithCleanStart(true)
             .WithSessionExpiryInterval(0)
             .WithTimeout(TimeSpan.FromSeconds(10));
-        if (broker.Tls)
-        {
-            options = options.WithTlsOptions(o => o.UseTls());
-        }
-        if (username is not null)
-        {
-            options = options.WithCredentials(username, password);
-        }
         await client.ConnectAsync(options.Build(), ct);
         await client.DisconnectAsync(new MqttClientDisconnectOptions(), ct);
     }

@@ -1,7 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
-using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Telemetry.Ingestion.Pipeline;
 
@@ -101,22 +100,12 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
             await client.DisconnectAsync(new MqttClientDisconnectOptions(), ct);
         }
         var options = new MqttClientOptionsBuilder()
-            .WithTcpServer(settings.Broker.Host, settings.Broker.Port)
-            .WithClientId(settings.ClientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .ForBroker(settings.Broker, settings.ClientId, settings.Username, settings.Password)
             .WithCleanStart(false)
             .WithSessionExpiryInterval((uint)Math.Min(uint.MaxValue, settings.SessionExpiry.TotalSeconds))
             .WithReceiveMaximum((ushort)Math.Clamp(settings.ReceiveMaximum, 1, ushort.MaxValue))
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
-        if (settings.Broker.Tls)
-        {
-            options = options.WithTlsOptions(o => o.UseTls());
-        }
-        if (settings.Username is not null)
-        {
-            options = options.WithCredentials(settings.Username, settings.Password);
-        }
 
         var result = await client.ConnectAsync(options.Build(), ct);
         if (result.ResultCode != MqttClientConnectResultCode.Success)
