@@ -22,7 +22,7 @@ public sealed record IngestionSettings
     public int BatchSize { get; init; } = 5000;
 
     /// <summary>A batch is written when it is this old even if not full.</summary>
-    public TimeSpan BatchAge { get; init; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan BatchAge { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
     /// MQTT 5 Receive Maximum: messages the broker may have in flight to us unacknowledged. It bounds

@@ -35,8 +35,13 @@ internal static class IngestionRole
         await service.RunAsync(ct);
     }
 
-    public static string Progress(IngestionService s) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+    public static string Progress(IngestionService s)
+    {
+        var (slowestWrite, longestLag) = s.Metrics.TakeExtremes();
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"ingestion {(s.IsConnected ? "connected" : "DISCONNECTED")} | received {s.Metrics.MessagesIn:N0} | readings stored {s.Metrics.ReadingsStored:N0} | " +
-            $"dead letters {s.Metrics.DeadLetters:N0} | held {s.Pipeline.Held:N0} | write retries {s.Metrics.WriteRetries:N0}");
+            $"dead letters {s.Metrics.DeadLetters:N0} | held {s.Pipeline.Held:N0} (peak {s.Pipeline.PeakHeld:N0}) | write retries {s.Metrics.WriteRetries:N0} | " +
+            $"slowest write {slowestWrite.TotalMilliseconds:N0} ms | longest ack lag {longestLag.TotalMilliseconds:N0} ms | " +
+            $"heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:N0} MB | resident {Environment.WorkingSet / 1048576.0:N0} MB");
+    }
 }

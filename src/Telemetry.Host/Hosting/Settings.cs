@@ -108,7 +108,7 @@ internal static class Settings
             ClientId = clientId ?? IngestionSettings.DefaultClientId(),
             SessionExpiry = PositiveTimeSpan(config, "Ingestion:SessionExpiry", TimeSpan.FromDays(7)),
             BatchSize = PositiveInt(config, "Ingestion:BatchSize", 5000, 100_000),
-            BatchAge = PositiveTimeSpan(config, "Ingestion:BatchAge", TimeSpan.FromMilliseconds(50)),
+            BatchAge = PositiveTimeSpan(config, "Ingestion:BatchAge", TimeSpan.FromMilliseconds(10)),
             ReceiveMaximum = PositiveInt(config, "Ingestion:ReceiveMaximum", 20000, ushort.MaxValue),
         };
         return settings;

@@ -24,22 +24,32 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var client = new MqttClientFactory().CreateMqttClient();
+        var adapters = new GatedChannelAdapterFactory(Math.Clamp(settings.ReceiveMaximum, 1, ushort.MaxValue), pipeline.WaitForRoomAsync, () => pipeline.IsFull);
+        using var client = new MqttClientFactory().CreateMqttClient(adapters);
         client.ApplicationMessageReceivedAsync += async e =>
         {
             e.AutoAcknowledge = false;
             var generation = Interlocked.Read(ref _generation);
+            // The handler runs for packets of the connection that read them (MQTTnet drops its queue on disconnect).
+            var connection = adapters.Current;
             var message = new InboundMessage(
                 e.ApplicationMessage.Topic,
                 e.ApplicationMessage.Payload.ToArray(),
                 time.GetUtcNow(),
                 async token =>
                 {
-                    // An acknowledgement belongs to the connection that delivered the message; after a
-                    // reconnect the broker sends the message again and that copy is acknowledged instead.
-                    if (Interlocked.Read(ref _generation) == generation && client.IsConnected)
+                    try
                     {
-                        await e.AcknowledgeAsync(token);
+                        // An acknowledgement belongs to the connection that delivered the message; after a
+                        // reconnect the broker sends the message again and that copy is acknowledged instead.
+                        if (Interlocked.Read(ref _generation) == generation && client.IsConnected)
+                        {
+                            await e.AcknowledgeAsync(token);
+                        }
+                    }
+                    finally
+                    {
+                        connection?.Settled();
                     }
                 });
             await pipeline.EnqueueAsync(message, ct);
@@ -50,7 +60,8 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
         {
             try
             {
-                if (!client.IsConnected || !await client.TryPingAsync(ct))
+                // While a PUBLISH beyond Receive Maximum is held back nothing is read, pings included: not a dead connection.
+                if (!client.IsConnected || (!adapters.IsPaused && !await client.TryPingAsync(ct)))
                 {
                     IsConnected = false;
                     Interlocked.Increment(ref _generation);

@@ -23,6 +23,8 @@ public sealed class IngestionMetrics : IDisposable
     private long _deadLettersTotal;
     private long _messagesAcknowledged;
     private long _writeRetriesTotal;
+    private long _slowestWriteTicks;
+    private long _slowestAckLagTicks;
 
     public IngestionMetrics(IMeterFactory? factory = null)
     {
@@ -46,6 +48,27 @@ public sealed class IngestionMetrics : IDisposable
     public long MessagesAcknowledged => Interlocked.Read(ref _messagesAcknowledged);
     public long WriteRetries => Interlocked.Read(ref _writeRetriesTotal);
 
+    /// <summary>
+    /// The slowest store write and the longest receive→acknowledge lag since the last call, then starts
+    /// over: for a progress line that shows stalls between two reports.
+    /// </summary>
+    public (TimeSpan SlowestWrite, TimeSpan LongestAckLag) TakeExtremes() =>
+        (TimeSpan.FromTicks(Interlocked.Exchange(ref _slowestWriteTicks, 0)), TimeSpan.FromTicks(Interlocked.Exchange(ref _slowestAckLagTicks, 0)));
+
+    private static void RaiseTo(ref long location, long value)
+    {
+        var seen = Interlocked.Read(ref location);
+        while (value > seen)
+        {
+            var was = Interlocked.CompareExchange(ref location, value, seen);
+            if (was == seen)
+            {
+                return;
+            }
+            seen = was;
+        }
+    }
+
     internal void MessageIn()
     {
         Interlocked.Increment(ref _messagesInTotal);
@@ -58,6 +81,7 @@ public sealed class IngestionMetrics : IDisposable
         _readingsStored.Add(readings);
         _batchSize.Record(readings);
         _writeLatency.Record(latency.TotalMilliseconds);
+        RaiseTo(ref _slowestWriteTicks, latency.Ticks);
         foreach (var reason in deadLetterReasons)
         {
             Interlocked.Increment(ref _deadLettersTotal);
@@ -69,6 +93,7 @@ public sealed class IngestionMetrics : IDisposable
     {
         Interlocked.Increment(ref _messagesAcknowledged);
         _ackLag.Record(lag.TotalMilliseconds);
+        RaiseTo(ref _slowestAckLagTicks, lag.Ticks);
     }
 
     internal void WriteRetried()
