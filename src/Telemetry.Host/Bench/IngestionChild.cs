@@ -30,7 +30,7 @@ internal sealed class IngestionChild : IAsyncDisposable
     /// <summary><see cref="Stopwatch"/> timestamp of the line saying it subscribed.</summary>
     public long SubscribedAt { get; private set; }
 
-    /// <summary>Its own count of readings stored, from its progress line (every 10 s).</summary>
+    /// <summary>Its own count of readings stored, from its progress line (every 2 s).</summary>
     public long StoredReadings => Interlocked.Read(ref _storedReadings);
 
     /// <summary>How long its own count of stored readings has not moved.</summary>
@@ -68,6 +68,7 @@ internal sealed class IngestionChild : IAsyncDisposable
         start.ArgumentList.Add("run");
         start.ArgumentList.Add("--roles");
         start.ArgumentList.Add("ingestion");
+        start.ArgumentList.Add("--Host:ProgressInterval=00:00:02");
         foreach (var a in configuration)
         {
             start.ArgumentList.Add(a);

@@ -42,7 +42,7 @@ internal static class RunCommand
             logger.LogInformation("Roles {Roles}: {Bins} bins of {District}; broker {Broker} as {ClientId} on {Topic}; store {Store}",
                 string.Join(',', selected), registry.Bins.Count, registry.District, ingestion.Broker, ingestion.ClientId, ingestion.SubscriptionTopic, store.Name);
             using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var progress = ReportAsync(() => IngestionRole.Progress(service), TimeSpan.FromSeconds(2), progressStop.Token);
+            var progress = ReportAsync(() => IngestionRole.Progress(service), Settings.ProgressInterval(config), progressStop.Token);
             try
             {
                 await IngestionRole.RunAsync(service, logger, ct);

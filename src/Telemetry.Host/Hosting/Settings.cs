@@ -114,6 +114,9 @@ internal static class Settings
         return settings;
     }
 
+    /// <summary>How often <c>run</c> prints its progress line (<c>Host:ProgressInterval</c>, 10 s).</summary>
+    public static TimeSpan ProgressInterval(IConfiguration config) => PositiveTimeSpan(config, "Host:ProgressInterval", TimeSpan.FromSeconds(10));
+
     private static TimeSpan PositiveTimeSpan(IConfiguration config, string key, TimeSpan fallback)
     {
         var text = config[key];
