@@ -146,6 +146,43 @@ public class IngestionPipelineTests
     }
 
     [Fact]
+    public async Task Room_is_reported_full_at_twice_Receive_Maximum_and_opens_when_the_store_takes_the_messages()
+    {
+        var store = new FakeStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var h = new Harness(store, Settings with { ReceiveMaximum = 10 });
+        Assert.Equal(20, h.Pipeline.HoldLimit);
+        for (var i = 0; i < 19; i++)
+        {
+            await h.SendAsync("bins/JY-001/fill", FillMessage(i));
+        }
+        Assert.False(h.Pipeline.IsFull);
+        Assert.True(h.Pipeline.WaitForRoomAsync(CancellationToken.None).AsTask().IsCompletedSuccessfully);
+        await h.SendAsync("bins/JY-001/fill", FillMessage(19));
+        Assert.True(h.Pipeline.IsFull);
+        var room = h.Pipeline.WaitForRoomAsync(CancellationToken.None).AsTask();
+        await Task.Delay(200);
+        Assert.False(room.IsCompleted); // the store holds everything back: no acknowledgement, no room
+        store.Gate.SetResult();
+        await room.WaitAsync(TimeSpan.FromSeconds(10));
+        await h.WaitAckedAsync(20);
+        Assert.Equal(0, h.Pipeline.Held);
+        Assert.Equal(20, h.Pipeline.PeakHeld);
+    }
+
+    [Fact]
+    public async Task Waiting_for_room_can_be_cancelled()
+    {
+        var store = new FakeStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var h = new Harness(store, Settings with { ReceiveMaximum = 1 });
+        await h.SendAsync("bins/JY-001/fill", FillMessage(0));
+        await h.SendAsync("bins/JY-001/fill", FillMessage(1));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await h.Pipeline.WaitForRoomAsync(cancel.Token));
+        store.Gate.SetResult();
+        await h.WaitAckedAsync(2);
+    }
+
+    [Fact]
     public async Task A_store_that_is_down_is_retried_until_it_takes_the_batch()
     {
         var store = new FakeStore { FailuresLeft = 6 };
