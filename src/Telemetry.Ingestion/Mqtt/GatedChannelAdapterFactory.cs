@@ -7,6 +7,7 @@ using MQTTnet.Formatter;
 using MQTTnet.Implementations;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using Telemetry.Ingestion.Pipeline;
 
 namespace Telemetry.Ingestion.Mqtt;
 
@@ -22,7 +23,7 @@ namespace Telemetry.Ingestion.Mqtt;
 /// packets (CONNACK, SUBACK, PINGRESP) pass at once, so with a broker that keeps to Receive Maximum
 /// reading never pauses and pings are answered even while the store is down.
 /// </summary>
-internal sealed class GatedChannelAdapterFactory(int receiveMaximum, Func<CancellationToken, ValueTask> pipelineRoom, Func<bool> pipelineFull) : IMqttClientAdapterFactory
+internal sealed class GatedChannelAdapterFactory(int receiveMaximum, IngestionPipeline pipeline) : IMqttClientAdapterFactory
 {
     private readonly MqttClientAdapterFactory _inner = new();
     private volatile GatedAdapter? _current;
@@ -31,82 +32,47 @@ internal sealed class GatedChannelAdapterFactory(int receiveMaximum, Func<Cancel
     public GatedAdapter? Current => _current;
 
     /// <summary>True while the current connection holds back a PUBLISH (and reads nothing) for want of room.</summary>
-    public bool IsPaused => _current is { IsWaiting: true } || pipelineFull();
+    public bool IsPaused => _current is { IsWaiting: true } || pipeline.IsFull;
 
     public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger)
     {
-        var adapter = new GatedAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), receiveMaximum, pipelineRoom);
+        var adapter = new GatedAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), receiveMaximum, pipeline);
         _current = adapter;
         return adapter;
     }
 
-    internal sealed class GatedAdapter(IMqttChannelAdapter inner, int receiveMaximum, Func<CancellationToken, ValueTask> pipelineRoom) : IMqttChannelAdapter
+    internal sealed class GatedAdapter(IMqttChannelAdapter inner, int receiveMaximum, IngestionPipeline pipeline) : IMqttChannelAdapter
     {
-        private readonly Lock _lock = new();
-        private TaskCompletionSource? _room;
+        private readonly BoundedCounter _outstanding = new(receiveMaximum);
         private volatile bool _waiting;
-        private int _outstanding;
-
-        /// <summary>QoS 1/2 messages read on this connection and not yet settled.</summary>
-        public int Outstanding => Volatile.Read(ref _outstanding);
 
         /// <summary>True while a PUBLISH is held back for want of room.</summary>
         public bool IsWaiting => _waiting;
 
         /// <summary>One message read on this connection is acknowledged, or will not be on this connection.</summary>
-        public void Settled()
-        {
-            if (Interlocked.Decrement(ref _outstanding) < receiveMaximum && Volatile.Read(ref _room) is not null)
-            {
-                lock (_lock)
-                {
-                    _room?.TrySetResult();
-                    _room = null;
-                }
-            }
-        }
+        public void Settled() => _outstanding.Remove();
 
         public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
         {
             var packet = await inner.ReceivePacketAsync(cancellationToken);
             if (packet is MqttPublishPacket { QualityOfServiceLevel: > MqttQualityOfServiceLevel.AtMostOnce })
             {
-                var room = WaitForRoomAsync(cancellationToken);
-                var pipeline = pipelineRoom(cancellationToken);
-                if (!room.IsCompletedSuccessfully || !pipeline.IsCompletedSuccessfully)
+                if (_outstanding.IsFull || pipeline.IsFull)
                 {
                     _waiting = true;
                     try
                     {
-                        await room;
-                        await pipeline;
+                        await _outstanding.WaitForRoomAsync(cancellationToken);
+                        await pipeline.WaitForRoomAsync(cancellationToken);
                     }
                     finally
                     {
                         _waiting = false;
                     }
                 }
-                Interlocked.Increment(ref _outstanding);
+                _outstanding.Add();
             }
             return packet;
-        }
-
-        private async ValueTask WaitForRoomAsync(CancellationToken ct)
-        {
-            while (true)
-            {
-                Task room;
-                lock (_lock)
-                {
-                    if (Volatile.Read(ref _outstanding) < receiveMaximum)
-                    {
-                        return;
-                    }
-                    _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    room = _room.Task;
-                }
-                await room.WaitAsync(ct);
-            }
         }
 
         public long BytesReceived => inner.BytesReceived;

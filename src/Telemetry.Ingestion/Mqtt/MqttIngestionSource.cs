@@ -24,7 +24,7 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var adapters = new GatedChannelAdapterFactory(Math.Clamp(settings.ReceiveMaximum, 1, ushort.MaxValue), pipeline.WaitForRoomAsync, () => pipeline.IsFull);
+        var adapters = new GatedChannelAdapterFactory(Math.Clamp(settings.ReceiveMaximum, 1, ushort.MaxValue), pipeline);
         using var client = new MqttClientFactory().CreateMqttClient(adapters);
         client.ApplicationMessageReceivedAsync += async e =>
         {

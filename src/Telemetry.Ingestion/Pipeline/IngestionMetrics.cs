@@ -55,20 +55,6 @@ public sealed class IngestionMetrics : IDisposable
     public (TimeSpan SlowestWrite, TimeSpan LongestAckLag) TakeExtremes() =>
         (TimeSpan.FromTicks(Interlocked.Exchange(ref _slowestWriteTicks, 0)), TimeSpan.FromTicks(Interlocked.Exchange(ref _slowestAckLagTicks, 0)));
 
-    private static void RaiseTo(ref long location, long value)
-    {
-        var seen = Interlocked.Read(ref location);
-        while (value > seen)
-        {
-            var was = Interlocked.CompareExchange(ref location, value, seen);
-            if (was == seen)
-            {
-                return;
-            }
-            seen = was;
-        }
-    }
-
     internal void MessageIn()
     {
         Interlocked.Increment(ref _messagesInTotal);
@@ -81,7 +67,7 @@ public sealed class IngestionMetrics : IDisposable
         _readingsStored.Add(readings);
         _batchSize.Record(readings);
         _writeLatency.Record(latency.TotalMilliseconds);
-        RaiseTo(ref _slowestWriteTicks, latency.Ticks);
+        Atomic.RaiseTo(ref _slowestWriteTicks, latency.Ticks);
         foreach (var reason in deadLetterReasons)
         {
             Interlocked.Increment(ref _deadLettersTotal);
@@ -93,7 +79,7 @@ public sealed class IngestionMetrics : IDisposable
     {
         Interlocked.Increment(ref _messagesAcknowledged);
         _ackLag.Record(lag.TotalMilliseconds);
-        RaiseTo(ref _slowestAckLagTicks, lag.Ticks);
+        Atomic.RaiseTo(ref _slowestAckLagTicks, lag.Ticks);
     }
 
     internal void WriteRetried()

@@ -22,11 +22,7 @@ public sealed class IngestionPipeline
     private readonly ILogger _logger;
     private readonly Channel<InboundMessage> _inbound;
     private readonly DeadLetterClock _deadLetterClock = new();
-    private readonly int _holdLimit;
-    private readonly Lock _roomLock = new();
-    private TaskCompletionSource? _room;
-    private int _held;
-    private int _peakHeld;
+    private readonly BoundedCounter _held;
 
     public IngestionPipeline(DeviceMessageDecoder decoder, ResilientStoreWriter writer, IngestionSettings settings, IngestionMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -39,80 +35,37 @@ public sealed class IngestionPipeline
         // Each connection reads at most Receive Maximum unacknowledged messages; this limit also bounds
         // what is held across a reconnect (messages of the old connection still being written while
         // the new one delivers). The channel is larger, so receiving never waits on it.
-        _holdLimit = 2 * Math.Max(1, settings.ReceiveMaximum);
-        _inbound = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(2 * _holdLimit + 1024)
+        _held = new BoundedCounter(2 * Math.Max(1, settings.ReceiveMaximum));
+        _inbound = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(2 * _held.Limit + 1024)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
-        metrics.BufferDepth = () => Volatile.Read(ref _held);
+        metrics.BufferDepth = () => _held.Count;
     }
 
     /// <summary>Messages received and not yet acknowledged.</summary>
-    public int Held => Volatile.Read(ref _held);
+    public int Held => _held.Count;
 
     /// <summary>The most messages held at once since start.</summary>
-    public int PeakHeld => Volatile.Read(ref _peakHeld);
+    public int PeakHeld => _held.Peak;
 
     /// <summary>How many messages may be held before <see cref="WaitForRoomAsync"/> waits: twice Receive Maximum.</summary>
-    public int HoldLimit => _holdLimit;
+    public int HoldLimit => _held.Limit;
 
     /// <summary>True while <see cref="WaitForRoomAsync"/> would wait.</summary>
-    public bool IsFull => Volatile.Read(ref _held) >= _holdLimit;
+    public bool IsFull => _held.IsFull;
 
     /// <summary>
     /// Completes at once while fewer than <see cref="HoldLimit"/> messages are held, otherwise when
-    /// acknowledgements bring the count below it. The MQTT connection awaits this before each read
-    /// from its socket, so memory stays bounded whatever the broker sends.
+    /// acknowledgements bring the count below it. The MQTT connection awaits this before it hands
+    /// over a message, so memory stays bounded whatever the broker sends.
     /// </summary>
-    public ValueTask WaitForRoomAsync(CancellationToken ct)
-    {
-        return Volatile.Read(ref _held) < _holdLimit ? ValueTask.CompletedTask : WaitForRoomSlowAsync(ct);
-    }
-
-    private async ValueTask WaitForRoomSlowAsync(CancellationToken ct)
-    {
-        while (true)
-        {
-            Task room;
-            lock (_roomLock)
-            {
-                if (Volatile.Read(ref _held) < _holdLimit)
-                {
-                    return;
-                }
-                _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                room = _room.Task;
-            }
-            await room.WaitAsync(ct);
-        }
-    }
-
-    private void Release()
-    {
-        if (Interlocked.Decrement(ref _held) < _holdLimit && Volatile.Read(ref _room) is not null)
-        {
-            lock (_roomLock)
-            {
-                _room?.TrySetResult();
-                _room = null;
-            }
-        }
-    }
+    public ValueTask WaitForRoomAsync(CancellationToken ct) => _held.WaitForRoomAsync(ct);
 
     public ValueTask EnqueueAsync(InboundMessage message, CancellationToken ct)
     {
-        var held = Interlocked.Increment(ref _held);
-        var peak = Volatile.Read(ref _peakHeld);
-        while (held > peak)
-        {
-            var seen = Interlocked.CompareExchange(ref _peakHeld, held, peak);
-            if (seen == peak)
-            {
-                break;
-            }
-            peak = seen;
-        }
+        _held.Add();
         _metrics.MessageIn();
         return _inbound.Writer.WriteAsync(message, ct);
     }
@@ -206,7 +159,7 @@ public sealed class IngestionPipeline
                 {
                     _logger.LogDebug("Acknowledgement of {Topic} failed ({Error}); the broker will redeliver it", pending.Message.Topic, ex.Message);
                 }
-                Release();
+                _held.Remove();
                 _metrics.Acknowledged(now - pending.Message.ReceivedAt);
             }
         }
