@@ -1,3 +1,4 @@
+using Telemetry.Contracts.Configuration;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Telemetry.Host.Commands;

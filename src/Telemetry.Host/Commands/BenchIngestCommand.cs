@@ -1,3 +1,4 @@
+using Telemetry.Contracts.Configuration;
 using System.CommandLine;
 using Telemetry.Host.Bench;
 using Telemetry.Host.Hosting;

@@ -1,3 +1,4 @@
+using Telemetry.Contracts.Configuration;
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,4 @@
-namespace Telemetry.Host.Hosting;
+namespace Telemetry.Contracts.Configuration;
 
 /// <summary>A setting that is missing or wrong; the message names the key. The program stops at start.</summary>
 public sealed class ConfigurationException : Exception
