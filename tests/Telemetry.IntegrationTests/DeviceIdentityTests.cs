@@ -1,6 +1,7 @@
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Telemetry.IntegrationTests.Ingestion;
 
 namespace Telemetry.IntegrationTests;
 
@@ -37,5 +38,41 @@ public class DeviceIdentityTests
             .WithProtocolVersion(MqttProtocolVersion.V500).Build());
         Assert.Contains(result.ResultCode, new[] { MqttClientConnectResultCode.BadUserNameOrPassword, MqttClientConnectResultCode.NotAuthorized });
         Assert.False(device.IsConnected);
+    }
+
+    [Theory]
+    // Mosquitto 2.0 answers a wrong password with "not authorized".
+    [InlineData("telemetry-ingest", "wrong", "Mqtt:Password")]
+    // No credentials at all, on a listener that requires them.
+    [InlineData("", "", "Mqtt:Username")]
+    public async Task Ingestion_refused_by_the_broker_stops_at_once_with_exit_code_2_naming_the_key(string username, string password, string key)
+    {
+        var db = Path.Combine(Path.GetTempPath(), $"refused-{Guid.NewGuid():N}.db");
+        try
+        {
+            var settings = new Dictionary<string, string>
+            {
+                ["Mqtt:Server"] = TestServices.MosquittoWithAcl.ToString(),
+                ["Mqtt:ClientId"] = "ingest-refused-" + Guid.NewGuid().ToString("N")[..6],
+                ["Mqtt:SharedGroup"] = "",
+                ["Storage:Backend"] = "sqlite",
+                ["Storage:Sqlite:Path"] = db,
+            };
+            if (username.Length > 0)
+            {
+                settings["Mqtt:Username"] = username;
+                settings["Mqtt:Password"] = password;
+            }
+            await using var ingestion = IngestionProcess.Launch(settings);
+            // Within the first connection, not after a minute of retries.
+            var code = await ingestion.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(code == 2, $"exit code {code}:\n{ingestion.Output}");
+            Assert.Contains(key, ingestion.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("subscribed to", ingestion.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(db);
+        }
     }
 }

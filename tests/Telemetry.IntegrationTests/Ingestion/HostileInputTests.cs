@@ -74,11 +74,24 @@ public sealed class HostileInputTests(ITestOutputHelper output) : FaultTestBase(
         var all = HostileCorpus.Build(TimeProvider.System.GetUtcNow());
         // "5 minutes 1 ms ahead" holds only at the instant the corpus was built; by the time the broker
         // delivers it, it is inside the window (the decoder test checks that boundary exactly).
-        var corpus = all.Where(c => Publishable(c.Topic) && !c.Name.Contains("1 ms ahead", StringComparison.Ordinal)).ToList();
+        var publishable = all.Where(c => Publishable(c.Topic) && !c.Name.Contains("1 ms ahead", StringComparison.Ordinal)).ToList();
+        // Packets over the broker's max_packet_size (deploy/'s) are refused from the device and never
+        // reach ingestion (CONTRACT §2); each is sent on a connection of its own, which the broker closes.
+        var oversized = publishable.Where(c => !FitsBroker(c.Topic, c.Payload.Length)).ToList();
+        var corpus = publishable.Except(oversized).ToList();
         Assert.True(corpus.Count >= 100, $"only {corpus.Count} publishable cases");
+        Assert.NotEmpty(oversized);
         foreach (var c in corpus)
         {
             await PublishAsync(c.Topic, c.Payload);
+        }
+        foreach (var c in oversized)
+        {
+            using var device = new MqttClientFactory().CreateMqttClient();
+            await device.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServices.Mosquitto.Host, TestServices.Mosquitto.Port)
+                .WithClientId("oversized-" + Guid.NewGuid().ToString("N")[..6]).WithProtocolVersion(MqttProtocolVersion.V500).Build());
+            await Assert.ThrowsAnyAsync<MQTTnet.Exceptions.MqttCommunicationException>(() => device.PublishAsync(new MqttApplicationMessageBuilder()
+                .WithTopic(c.Topic).WithPayload(c.Payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
         }
 
         var from = now.AddMinutes(-1);
@@ -112,6 +125,13 @@ public sealed class HostileInputTests(ITestOutputHelper output) : FaultTestBase(
         await PublishAsync("bins/JY-006/fill", System.Text.Encoding.UTF8.GetBytes($$"""{"v":1,"ts":"{{goodTs}}","seq":2,"compartments":[{"id":"glass","fillPct":7}]}"""));
         await WaitForStoredAsync((2, 0), TimeSpan.FromSeconds(30));
         Assert.Equal(2, (await Store.GetLatestAsync(CancellationToken.None)).Count);
-        Output.WriteLine($"{corpus.Count} hostile messages published ({all.Count - corpus.Count} unpublishable skipped), {letters.Count} dead letters stored");
+        Output.WriteLine($"{corpus.Count} hostile messages published, {oversized.Count} refused by the broker ({all.Count - publishable.Count} unpublishable skipped), {letters.Count} dead letters stored");
     }
+
+    /// <summary>
+    /// Whether Mosquitto takes this QoS 1 PUBLISH (MQTT 5, no properties) from a device: it compares
+    /// the remaining length plus one byte with max_packet_size.
+    /// </summary>
+    private static bool FitsBroker(string topic, int payloadLength) =>
+        2 + System.Text.Encoding.UTF8.GetByteCount(topic) + 2 + 1 + payloadLength + 1 <= TestServices.MosquittoMaxPacketSize;
 }

@@ -31,6 +31,14 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
 
     public static async Task<IngestionProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
+        var p = Launch(settings);
+        await p.WaitForOutputAsync("subscribed to", TimeSpan.FromSeconds(60));
+        return p;
+    }
+
+    /// <summary>Starts the process without waiting for it to subscribe (for settings it should refuse).</summary>
+    public static IngestionProcess Launch(IReadOnlyDictionary<string, string> settings)
+    {
         var dll = Path.Combine(AppContext.BaseDirectory, "telemetry.dll");
         var info = new ProcessStartInfo("dotnet")
         {
@@ -48,9 +56,23 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
             info.ArgumentList.Add($"--{key}={value}");
         }
         info.Environment["Logging__LogLevel__Default"] = "Information";
-        var p = new IngestionProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start telemetry"));
-        await p.WaitForOutputAsync("subscribed to", TimeSpan.FromSeconds(60));
-        return p;
+        return new IngestionProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start telemetry"));
+    }
+
+    /// <summary>Waits for the process to end on its own and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"ingestion still running after {timeout}:\n{Output}");
+        }
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
     }
 
     public async Task WaitForOutputAsync(string text, TimeSpan timeout)
