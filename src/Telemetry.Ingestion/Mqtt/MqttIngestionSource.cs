@@ -22,6 +22,12 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
     /// <summary>True while connected and subscribed.</summary>
     public bool IsConnected { get; private set; }
 
+    /// <summary>Since when the broker has been out of reach (real time), or null while connected.</summary>
+    public DateTimeOffset? DisconnectedSince { get; private set; }
+
+    /// <summary>Why the last connection ended or failed.</summary>
+    public string? LastDisconnectReason { get; private set; }
+
     public async Task RunAsync(CancellationToken ct)
     {
         var adapters = new GatedChannelAdapterFactory(Math.Clamp(settings.ReceiveMaximum, 1, ushort.MaxValue), pipeline);

@@ -23,6 +23,7 @@ public sealed class IngestionPipeline
     private readonly Channel<InboundMessage> _inbound;
     private readonly DeadLetterClock _deadLetterClock = new();
     private readonly BoundedCounter _held;
+    private volatile bool _completed;
 
     public IngestionPipeline(DeviceMessageDecoder decoder, ResilientStoreWriter writer, IngestionSettings settings, IngestionMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -65,9 +66,42 @@ public sealed class IngestionPipeline
 
     public ValueTask EnqueueAsync(InboundMessage message, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_completed)
+        {
+            // Stopping: not taken, not acknowledged; the broker delivers it again to the next session.
+            return ValueTask.CompletedTask;
+        }
         _held.Add();
         _metrics.MessageIn();
-        return _inbound.Writer.WriteAsync(message, ct);
+        if (_inbound.Writer.TryWrite(message))
+        {
+            return ValueTask.CompletedTask;
+        }
+        return WriteSlowAsync(message, ct);
+    }
+
+    private async ValueTask WriteSlowAsync(InboundMessage message, CancellationToken ct)
+    {
+        try
+        {
+            await _inbound.Writer.WriteAsync(message, ct);
+        }
+        catch (ChannelClosedException)
+        {
+            // Completed while this one waited: it stays unacknowledged, like one that came after.
+            _held.Remove();
+        }
+    }
+
+    /// <summary>
+    /// Takes no more messages: <see cref="RunAsync"/> then writes and acknowledges what it holds and
+    /// returns. Messages offered afterwards are left unacknowledged (the broker redelivers them).
+    /// </summary>
+    public void CompleteAdding()
+    {
+        _completed = true;
+        _inbound.Writer.TryComplete();
     }
 
     /// <summary>Runs until <paramref name="ct"/> is cancelled; what is not yet stored is not acknowledged.</summary>

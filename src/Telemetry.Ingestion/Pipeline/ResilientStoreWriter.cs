@@ -66,6 +66,12 @@ public sealed class ResilientStoreWriter
             .Build();
     }
 
+    /// <summary>Since when the store has refused to answer (real time), or null while it takes writes.</summary>
+    public DateTimeOffset? UnavailableSince { get; private set; }
+
+    /// <summary>The store's last error while unavailable.</summary>
+    public string? LastError { get; private set; }
+
     /// <summary>Stores every message of the batch (readings or dead letters); returns when all are durable.</summary>
     internal async Task WriteAsync(IReadOnlyList<PendingMessage> batch, CancellationToken ct)
     {

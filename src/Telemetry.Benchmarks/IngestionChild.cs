@@ -4,7 +4,7 @@ using System.Globalization;
 using MQTTnet;
 using Telemetry.Contracts.Configuration;
 
-namespace Telemetry.Host.Bench;
+namespace Telemetry.Benchmarks;
 
 /// <summary>
 /// The ingestion role as a separate process (<c>telemetry run --roles ingestion</c>), as in
