@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Telemetry.Ingestion.Decoding;
 using Telemetry.Ingestion.Mqtt;
@@ -156,8 +158,45 @@ public sealed class IngestionService
     }
 }
 
-/// <summary>What the ingestion role reports of itself (JSON field names in camelCase).</summary>
+/// <summary>
+/// What the ingestion role reports of itself: as a line for people, or as one JSON object per line
+/// (<c>{"status":"ingestion",...}</c>, camelCase) for programs such as the benchmark and the tests.
+/// </summary>
 public sealed record IngestionSnapshot(
     bool Connected, bool StoreReady, long Received, long ReadingsStored, long Acknowledged, long DeadLetters,
     int Held, int PeakHeld, int HoldLimit, long WriteRetries, double SlowestWriteMs, double LongestAckLagMs,
-    double HeapMb, double ResidentMb, DateTimeOffset? LastStoredAt);
+    double HeapMb, double ResidentMb, DateTimeOffset? LastStoredAt)
+{
+    public const string JsonPrefix = "{\"status\":\"ingestion\"";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public string ToJson()
+    {
+        var node = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        node.Insert(0, "status", "ingestion");
+        return node.ToJsonString();
+    }
+
+    /// <summary>A status line printed by <see cref="ToJson"/>, or null for any other line.</summary>
+    public static IngestionSnapshot? TryParse(string line)
+    {
+        if (line is null || !line.StartsWith(JsonPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<IngestionSnapshot>(line, Json);
+        }
+        catch (JsonException)
+        {
+            return null; // a line cut short (the process was killed while printing)
+        }
+    }
+
+    public string ToText() => string.Create(CultureInfo.InvariantCulture,
+        $"ingestion {(Connected ? "connected" : "DISCONNECTED")}{(StoreReady ? "" : " (store not open)")} | received {Received:N0} | readings stored {ReadingsStored:N0} | " +
+        $"dead letters {DeadLetters:N0} | held {Held:N0} (peak {PeakHeld:N0}) | write retries {WriteRetries:N0} | " +
+        $"slowest write {SlowestWriteMs:N0} ms | longest ack lag {LongestAckLagMs:N0} ms | heap {HeapMb:N0} MB | resident {ResidentMb:N0} MB");
+}

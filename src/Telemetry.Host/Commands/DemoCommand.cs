@@ -102,6 +102,11 @@ internal static class DemoCommand
                 var published = simulator.Runner.Stats.Published;
                 var acknowledged = sp.GetRequiredService<IngestionService>().Metrics.MessagesAcknowledged;
                 Console.WriteLine($"Demo stopped: {published:N0} messages published, {acknowledged:N0} stored and acknowledged.");
+                if (sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<HostSettings>>().Value.Json)
+                {
+                    var snapshot = sp.GetRequiredService<IngestionService>().Snapshot();
+                    Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { status = "demo", published, acknowledged, readingsStored = snapshot.ReadingsStored, deadLetters = snapshot.DeadLetters }));
+                }
             });
             return code;
         });

@@ -104,26 +104,50 @@ public sealed class IngestionPipeline
         _inbound.Writer.TryComplete();
     }
 
-    /// <summary>Runs until <paramref name="ct"/> is cancelled; what is not yet stored is not acknowledged.</summary>
+    /// <summary>
+    /// Runs until <paramref name="ct"/> is cancelled (what is not yet stored is not acknowledged) or,
+    /// after <see cref="CompleteAdding"/>, until everything taken is stored and acknowledged. A failure
+    /// of either loop stops the other and is thrown: a writer that died must not leave the batcher
+    /// waiting forever while the process looks alive.
+    /// </summary>
     public async Task RunAsync(CancellationToken ct)
     {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var batches = Channel.CreateBounded<List<PendingMessage>>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        var writing = WriteLoopAsync(batches.Reader, ct);
+        var writing = WriteLoopAsync(batches.Reader, stop.Token);
+        var batching = BatchThenCompleteAsync(batches.Writer, stop.Token);
+        var first = await Task.WhenAny(batching, writing);
+        if (first != batching || !first.IsCompletedSuccessfully)
+        {
+            await stop.CancelAsync();
+        }
         try
         {
-            await BatchLoopAsync(batches.Writer, ct);
+            await Task.WhenAll(batching, writing);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping: unacknowledged messages come back from the broker.
+        }
+        // The failure itself, not the cancellation it caused in the other loop.
+        foreach (var task in new[] { first, writing, batching })
+        {
+            if (task.IsFaulted)
+            {
+                await task;
+            }
+        }
+    }
+
+    private async Task BatchThenCompleteAsync(ChannelWriter<List<PendingMessage>> batches, CancellationToken ct)
+    {
+        try
+        {
+            await BatchLoopAsync(batches, ct);
         }
         finally
         {
-            batches.Writer.TryComplete();
-            try
-            {
-                await writing;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                // Stopping: unacknowledged messages come back from the broker.
-            }
+            batches.TryComplete();
         }
     }
 
