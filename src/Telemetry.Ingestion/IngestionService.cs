@@ -61,7 +61,7 @@ public sealed class IngestionService
     {
         var started = Stopwatch.GetTimestamp();
         var delay = TimeSpan.FromSeconds(1);
-        var lastWarning = TimeSpan.MinValue;
+        TimeSpan? lastWarning = null;
         while (true)
         {
             var attempt = Store.InitializeAsync(ct);
@@ -69,7 +69,7 @@ public sealed class IngestionService
             while (await Task.WhenAny(attempt, Task.Delay(SlowStoreWarning, ct)) != attempt)
             {
                 var waited = Stopwatch.GetElapsedTime(started);
-                if (waited - lastWarning >= TimeSpan.FromSeconds(30) || lastWarning == TimeSpan.MinValue)
+                if (lastWarning is not { } warned || waited - warned >= TimeSpan.FromSeconds(30))
                 {
                     _logger.LogWarning("Store {Store} has not answered for {Waited:N0} s; ingestion waits for it (nothing is received meanwhile)", Store.Name, waited.TotalSeconds);
                     lastWarning = waited;
@@ -79,7 +79,7 @@ public sealed class IngestionService
             {
                 await attempt;
                 _storeReady = true;
-                if (lastWarning != TimeSpan.MinValue)
+                if (lastWarning is not null)
                 {
                     _logger.LogWarning("Store {Store} ready after {Waited:N0} s", Store.Name, Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
@@ -88,7 +88,7 @@ public sealed class IngestionService
             catch (StoreUnavailableException ex)
             {
                 var waited = Stopwatch.GetElapsedTime(started);
-                if (waited - lastWarning >= TimeSpan.FromMinutes(1) || lastWarning == TimeSpan.MinValue)
+                if (lastWarning is not { } warned || waited - warned >= TimeSpan.FromMinutes(1))
                 {
                     _logger.LogWarning("Store {Store} not ready for {Waited:N0} s: {Error}; retrying (next in {Delay})", Store.Name, waited.TotalSeconds, ex.Message, delay);
                     lastWarning = waited;
