@@ -90,7 +90,7 @@ public sealed class IngestionOptionsValidator : IValidateOptions<IngestionOption
         Range(failures, "Ingestion:BatchSize", options.BatchSize, 1, 100_000);
         Range(failures, "Ingestion:ReceiveMaximum", options.ReceiveMaximum, 1, ushort.MaxValue);
         // Below 4,096 bytes plus headers a valid message could not arrive; above 256 MiB is MQTT's own limit.
-        Range(failures, "Ingestion:MaxPacketSize", options.MaxPacketSize, 8192, 268_435_455);
+        Range(failures, "Ingestion:MaxPacketSize", options.MaxPacketSize, IngestionSettings.MinimumPacketSize, IngestionSettings.LargestPacketSize);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -124,6 +124,7 @@ public static class IngestionOptionsExtensions
         BatchSize = ingestion.BatchSize,
         BatchAge = ingestion.BatchAge,
         ReceiveMaximum = ingestion.ReceiveMaximum,
+        MaximumPacketSize = ingestion.MaxPacketSize,
     };
 
     public static DecoderSettings ToDecoderSettings(this IngestionOptions ingestion) => new() { MaxAge = ingestion.MaxAge };

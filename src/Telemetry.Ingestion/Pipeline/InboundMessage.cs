@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Telemetry.Ingestion.Pipeline;
 
 /// <summary>One MQTT message as received: copied bytes, the receiver's clock, and how to acknowledge it.</summary>
@@ -7,4 +9,10 @@ public sealed record InboundMessage(string Topic, ReadOnlyMemory<byte> Payload, 
     public long ReceivedTimestamp { get; init; } = System.Diagnostics.Stopwatch.GetTimestamp();
 
     public static readonly Func<CancellationToken, Task> NoAcknowledgement = _ => Task.CompletedTask;
+
+    /// <summary>What the message counts against the byte limits while it is held: payload and topic.</summary>
+    public long Size { get; } = SizeOf(Topic, Payload.Length);
+
+    /// <summary>The same count for a message not yet copied (the connection gates on it before the pipeline sees it).</summary>
+    public static long SizeOf(string? topic, long payloadLength) => payloadLength + Encoding.UTF8.GetByteCount(topic ?? "");
 }

@@ -33,10 +33,10 @@ public sealed class IngestionPipeline
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        // Each connection reads at most Receive Maximum unacknowledged messages; this limit also bounds
-        // what is held across a reconnect (messages of the old connection still being written while
-        // the new one delivers). The channel is larger, so receiving never waits on it.
-        _held = new BoundedCounter(2 * Math.Max(1, settings.ReceiveMaximum));
+        // Each connection reads at most Receive Maximum unacknowledged messages and its byte limit;
+        // twice that also bounds what is held across a reconnect (messages of the old connection still
+        // being written while the new one delivers). The channel is larger, so receiving never waits on it.
+        _held = new BoundedCounter(2 * Math.Max(1, settings.ReceiveMaximum), 2 * settings.ConnectionByteLimit);
         _inbound = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(2 * _held.Limit + 1024)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -54,13 +54,23 @@ public sealed class IngestionPipeline
     /// <summary>How many messages may be held before <see cref="WaitForRoomAsync"/> waits: twice Receive Maximum.</summary>
     public int HoldLimit => _held.Limit;
 
+    /// <summary>Bytes (payloads and topics) of the messages held.</summary>
+    public long HeldBytes => _held.Bytes;
+
+    /// <summary>The most bytes held at once since start.</summary>
+    public long PeakHeldBytes => _held.PeakBytes;
+
+    /// <summary>How many bytes may be held before <see cref="WaitForRoomAsync"/> waits: twice <see cref="IngestionSettings.ConnectionByteLimit"/>.</summary>
+    public long HoldByteLimit => _held.ByteLimit;
+
     /// <summary>True while <see cref="WaitForRoomAsync"/> would wait.</summary>
     public bool IsFull => _held.IsFull;
 
     /// <summary>
-    /// Completes at once while fewer than <see cref="HoldLimit"/> messages are held, otherwise when
-    /// acknowledgements bring the count below it. The MQTT connection awaits this before it hands
-    /// over a message, so memory stays bounded whatever the broker sends.
+    /// Completes at once while fewer than <see cref="HoldLimit"/> messages and fewer than
+    /// <see cref="HoldByteLimit"/> bytes are held, otherwise when acknowledgements bring both below
+    /// their limits. The MQTT connection awaits this before it hands over a message, so memory stays
+    /// bounded whatever the broker sends.
     /// </summary>
     public ValueTask WaitForRoomAsync(CancellationToken ct) => _held.WaitForRoomAsync(ct);
 
@@ -72,7 +82,7 @@ public sealed class IngestionPipeline
             // Stopping: not taken, not acknowledged; the broker delivers it again to the next session.
             return ValueTask.CompletedTask;
         }
-        _held.Add();
+        _held.Add(message.Size);
         _metrics.MessageIn();
         if (_inbound.Writer.TryWrite(message))
         {
@@ -90,7 +100,7 @@ public sealed class IngestionPipeline
         catch (ChannelClosedException)
         {
             // Completed while this one waited: it stays unacknowledged, like one that came after.
-            _held.Remove();
+            _held.Remove(message.Size);
         }
     }
 
@@ -217,7 +227,7 @@ public sealed class IngestionPipeline
                 {
                     _logger.LogDebug("Acknowledgement of {Topic} failed ({Error}); the broker will redeliver it", pending.Message.Topic, ex.Message);
                 }
-                _held.Remove();
+                _held.Remove(pending.Message.Size);
                 _metrics.Acknowledged(System.Diagnostics.Stopwatch.GetElapsedTime(pending.Message.ReceivedTimestamp));
             }
         }
