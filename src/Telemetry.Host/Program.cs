@@ -8,6 +8,7 @@ var root = new RootCommand("Telemetry: fill and weight readings from smart recyc
     DemoCommand.Create(),
     SimulateCommand.Create(),
     RunCommand.Create(),
+    HealthCommand.Create(),
     new Command("bench", "Benchmarks.") { BenchIngestCommand.Create() },
 };
 
