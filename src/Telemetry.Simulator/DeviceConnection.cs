@@ -353,7 +353,9 @@ internal sealed class DeviceConnection : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    // async so that MQTTnet's synchronous "not connected" throw (the connection dropped after the
+    // pump last looked) becomes this publish's failure, kept and sent again, not the whole pump's.
+    private async Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
@@ -361,7 +363,7 @@ internal sealed class DeviceConnection : IAsyncDisposable
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithRetainFlag(retain)
             .Build();
-        return _client.PublishAsync(message, ct);
+        return await _client.PublishAsync(message, ct);
     }
 
     private async Task DisconnectAsync(bool withWill, CancellationToken ct)
