@@ -43,7 +43,7 @@ internal static partial class TelemetryHost
         var baseDefaults = new Dictionary<string, string?>
         {
             // The host's own report of a failed start repeats what the one-line error says.
-            ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "Critical",
+            ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "None",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         };
