@@ -44,7 +44,7 @@ internal static class SimulateCommand
         command.SetAction(async (parse, ct) =>
         {
             var config = CommandLineConfiguration.Build(parse.UnmatchedTokens);
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+            using var loggers = CommandLogging.Create(config, ("simulator", LogLevel.Warning));
             var registry = Settings.LoadRegistry(config);
             if (parse.GetValue(bins) is { } n)
             {

@@ -9,13 +9,24 @@ namespace Telemetry.Host.Hosting;
 /// </summary>
 internal static class CommandLogging
 {
-    public static ILoggerFactory Create(IConfiguration config, LogLevel defaultLevel = LogLevel.Warning) =>
-        LoggerFactory.Create(b => b
-            .SetMinimumLevel(defaultLevel)
-            .AddConfiguration(config.GetSection("Logging"))
-            .AddSimpleConsole(o =>
+    /// <param name="quiet">Categories kept at a level unless the <c>Logging</c> section names them itself
+    /// (the simulator's progress line is its console; its per-device chatter is not).</param>
+    public static ILoggerFactory Create(IConfiguration config, params (string Category, LogLevel Level)[] quiet) =>
+        LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(LogLevel.Information);
+            foreach (var (category, level) in quiet)
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss ";
-            }));
+                if (config[$"Logging:LogLevel:{category}"] is null)
+                {
+                    b.AddFilter(category, level);
+                }
+            }
+            b.AddConfiguration(config.GetSection("Logging"))
+                .AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "HH:mm:ss ";
+                });
+        });
 }
