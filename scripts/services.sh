@@ -2,14 +2,16 @@
 # Real services for the integration tests: Mosquitto, RabbitMQ and InfluxDB 1.x from Debian
 # packages, started by hand (no systemd, no Docker), bound to 127.0.0.1 on non-default ports,
 # with configuration, data, logs and PID files in one state folder, and stopped by PID.
+# InfluxDB runs twice: without authentication, and with it (`[http] auth-enabled = true`, an admin
+# user and a user without admin rights, for the credential checks).
 #
-#   scripts/services.sh start      DIR          install what is missing, start all three, write DIR/env
+#   scripts/services.sh start      DIR          install what is missing, start all of them, write DIR/env
 #   scripts/services.sh stop       DIR          stop everything started in DIR (idempotent, never fails)
 #   scripts/services.sh stop-one   DIR NAME     SIGTERM one service and wait for it to exit
 #   scripts/services.sh kill-one   DIR NAME     SIGKILL one service
 #   scripts/services.sh start-one  DIR NAME     start one service again, same config and data
 #
-# NAME is mosquitto | rabbitmq | influxd.
+# NAME is mosquitto | rabbitmq | influxd | influxd-auth.
 # Ports (chosen by `start`, remembered in DIR/ports for the *-one commands):
 #   TELEMETRY_TEST_MQTT_PORT            31883  anonymous MQTT listener
 #   TELEMETRY_TEST_MQTT_AUTH_PORT       31884  MQTT listener with passwords and the device ACL
@@ -20,11 +22,18 @@
 #   TELEMETRY_TEST_EPMD_PORT            34369  epmd (a private one, so `epmd -kill` only hits ours)
 #   TELEMETRY_TEST_INFLUX_PORT          38086  InfluxDB HTTP
 #   TELEMETRY_TEST_INFLUX_RPC_PORT      38088  InfluxDB RPC (backup/restore)
+#   TELEMETRY_TEST_INFLUX_AUTH_PORT     38096  InfluxDB HTTP with authentication
+#   TELEMETRY_TEST_INFLUX_AUTH_RPC_PORT 38098  its RPC port
+# DIR/env exports, besides the addresses, for the authenticated InfluxDB:
+#   TELEMETRY_TEST_INFLUX_AUTH_URL, TELEMETRY_TEST_INFLUX_AUTH_ADMIN (admin user:password) and
+#   TELEMETRY_TEST_INFLUX_AUTH_USER (user:password of a user without admin rights, granted nothing;
+#   tests grant it what they need on databases of their own). Both users and the database
+#   telemetry exist once `start` returns.
 # TELEMETRY_TEST_SERVICES_TIMEOUT (seconds, default 60): how long to wait for each service.
 set -euo pipefail
 
 SCRIPT="$(readlink -f "${BASH_SOURCE[0]}")"
-SERVICES=(mosquitto rabbitmq influxd)
+SERVICES=(mosquitto rabbitmq influxd influxd-auth)
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 TIMEOUT="${TELEMETRY_TEST_SERVICES_TIMEOUT:-60}"
 
@@ -37,6 +46,12 @@ DEPLOY_MOSQUITTO="$ROOT/deploy/mosquitto"
 INGEST_USER=telemetry-ingest
 INGEST_PASSWORD=test-ingest
 PROD_INGEST_USERS=(telemetry-ingest-1 telemetry-ingest-2)
+
+# Users of the authenticated InfluxDB: an admin, and one without admin rights.
+INFLUX_ADMIN_USER=telemetry-admin
+INFLUX_ADMIN_PASSWORD=test-admin
+INFLUX_USER=telemetry-writer
+INFLUX_USER_PASSWORD=test-writer
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -90,6 +105,8 @@ RABBIT_DIST_PORT=${TELEMETRY_TEST_RABBITMQ_DIST_PORT:-35673}
 EPMD_PORT=${TELEMETRY_TEST_EPMD_PORT:-34369}
 INFLUX_PORT=${TELEMETRY_TEST_INFLUX_PORT:-38086}
 INFLUX_RPC_PORT=${TELEMETRY_TEST_INFLUX_RPC_PORT:-38088}
+INFLUX_AUTH_PORT=${TELEMETRY_TEST_INFLUX_AUTH_PORT:-38096}
+INFLUX_AUTH_RPC_PORT=${TELEMETRY_TEST_INFLUX_AUTH_RPC_PORT:-38098}
 EOF
 }
 
@@ -125,7 +142,7 @@ comm_of() {
     case $1 in
         mosquitto) echo mosquitto ;;
         rabbitmq) echo beam.smp ;;
-        influxd) echo influxd ;;
+        influxd | influxd-auth) echo influxd ;;
     esac
 }
 
@@ -372,12 +389,29 @@ epmd_kill() {
 
 # ---------------------------------------------------------------- influxd
 
+# influxd and influxd-auth: the same server twice, each with its own folder, ports, log and PID
+# file. Sets INSTANCE_PORT, INSTANCE_RPC_PORT, INSTANCE_AUTH and the ports' variable names.
+influx_instance() {
+    case $1 in
+        influxd)
+            INSTANCE_PORT=$INFLUX_PORT INSTANCE_RPC_PORT=$INFLUX_RPC_PORT INSTANCE_AUTH=false
+            INSTANCE_PORT_VAR=TELEMETRY_TEST_INFLUX_PORT INSTANCE_RPC_PORT_VAR=TELEMETRY_TEST_INFLUX_RPC_PORT ;;
+        influxd-auth)
+            INSTANCE_PORT=$INFLUX_AUTH_PORT INSTANCE_RPC_PORT=$INFLUX_AUTH_RPC_PORT INSTANCE_AUTH=true
+            INSTANCE_PORT_VAR=TELEMETRY_TEST_INFLUX_AUTH_PORT INSTANCE_RPC_PORT_VAR=TELEMETRY_TEST_INFLUX_AUTH_RPC_PORT ;;
+    esac
+}
+
 influx_configure() {
-    local dir=$1 x=$1/influxdb
+    local dir=$1 name=$2
+    influx_instance "$name"
+    # The first instance keeps its historical folder name (influxdb/).
+    local x=$dir/influxdb
+    [[ $name == influxd ]] || x=$dir/$name
     mkdir -p "$x/meta" "$x/data" "$x/wal"
     cat > "$x/influxdb.conf" <<EOF
 reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
+bind-address = "127.0.0.1:$INSTANCE_RPC_PORT"
 
 [meta]
   dir = "$x/meta"
@@ -389,9 +423,9 @@ bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
 
 [http]
   enabled = true
-  bind-address = "127.0.0.1:$INFLUX_PORT"
+  bind-address = "127.0.0.1:$INSTANCE_PORT"
   log-enabled = false
-  auth-enabled = false
+  auth-enabled = $INSTANCE_AUTH
 
 [monitor]
   store-enabled = false
@@ -401,38 +435,74 @@ bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
 EOF
 }
 
+# One InfluxQL statement over POST /query: prints the answer, fails unless it is 2xx without an
+# "error". Credentials (USER:PASSWORD, plain words) go in the URL: influxd 1.6 does not read them
+# from a form body.
+influx_command() {
+    local port=$1 statement=$2 credentials=${3:-} out code
+    local url="http://127.0.0.1:$port/query"
+    [[ -z $credentials ]] || url+="?u=${credentials%%:*}&p=${credentials#*:}"
+    out=$(curl -sS -m 10 -XPOST "$url" --data-urlencode "q=$statement" -w '\n%{http_code}' 2>&1) || { echo "$out"; return 1; }
+    code=${out##*$'\n'}
+    out=${out%$'\n'*}
+    echo "$out"
+    [[ $code == 2* && $out != *'"error"'* ]]
+}
+
+# The authenticated instance's users and database. While no user exists, influxd takes the first
+# admin user without credentials; after a restart (start-one) the users exist and creating them
+# again with the admin's credentials and the same passwords changes nothing.
+influx_auth_setup() {
+    local dir=$1 port=$2 out admin="$INFLUX_ADMIN_USER:$INFLUX_ADMIN_PASSWORD"
+    local create_admin="CREATE USER \"$INFLUX_ADMIN_USER\" WITH PASSWORD '$INFLUX_ADMIN_PASSWORD' WITH ALL PRIVILEGES"
+    out=$(influx_command "$port" "$create_admin" "$admin") || out=$(influx_command "$port" "$create_admin") \
+        || fail_start influxd-auth "$dir/influxd-auth.log" "creating the admin user failed: $out"
+    out=$(influx_command "$port" "CREATE USER \"$INFLUX_USER\" WITH PASSWORD '$INFLUX_USER_PASSWORD'" "$admin") \
+        || fail_start influxd-auth "$dir/influxd-auth.log" "creating the user without admin rights failed: $out"
+    out=$(influx_command "$port" "CREATE DATABASE telemetry" "$admin") \
+        || fail_start influxd-auth "$dir/influxd-auth.log" "CREATE DATABASE telemetry failed: $out"
+    # Authentication is really on: the same kind of statement without credentials is refused.
+    if out=$(influx_command "$port" "SHOW DATABASES"); then
+        fail_start influxd-auth "$dir/influxd-auth.log" "SHOW DATABASES without credentials was answered ($out): authentication is off"
+    fi
+}
+
 influx_start() {
-    local dir=$1 pid
-    if pid=$(running_pid "$dir" influxd); then
-        log "influxd already running (pid $pid)"
+    local dir=$1 name=$2 pid
+    influx_instance "$name"
+    local conf=$dir/influxdb/influxdb.conf
+    [[ $name == influxd ]] || conf=$dir/$name/influxdb.conf
+    if pid=$(running_pid "$dir" "$name"); then
+        log "$name already running (pid $pid)"
         return 0
     fi
-    require_free_port "$INFLUX_PORT" "InfluxDB HTTP" TELEMETRY_TEST_INFLUX_PORT
-    require_free_port "$INFLUX_RPC_PORT" "InfluxDB RPC" TELEMETRY_TEST_INFLUX_RPC_PORT
-    rm -f "$dir/influxd.pid"
+    require_free_port "$INSTANCE_PORT" "InfluxDB HTTP ($name)" "$INSTANCE_PORT_VAR"
+    require_free_port "$INSTANCE_RPC_PORT" "InfluxDB RPC ($name)" "$INSTANCE_RPC_PORT_VAR"
+    rm -f "$dir/$name.pid"
     # Its own session: a Ctrl+C in the caller's terminal or the end of a test process that
     # ran start-one does not take it down; `stop` does, by PID.
-    setsid influxd run -config "$dir/influxdb/influxdb.conf" -pidfile "$dir/influxd.pid" \
-        </dev/null >>"$dir/influxd.log" 2>&1 &
-    local i code deadline=$((SECONDS + TIMEOUT))
+    setsid influxd run -config "$conf" -pidfile "$dir/$name.pid" \
+        </dev/null >>"$dir/$name.log" 2>&1 &
+    local i code out deadline=$((SECONDS + TIMEOUT))
     while ((SECONDS < deadline)); do
-        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$INFLUX_PORT/ping" 2>/dev/null || true)
+        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$INSTANCE_PORT/ping" 2>/dev/null || true)
         if [[ $code == 204 ]]; then
-            local out
-            out=$(curl -sS -m 10 -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
-                --data-urlencode 'q=CREATE DATABASE telemetry' 2>&1) \
-                || fail_start influxd "$dir/influxd.log" "CREATE DATABASE telemetry failed: $out"
-            [[ $out != *'"error"'* ]] || fail_start influxd "$dir/influxd.log" "CREATE DATABASE telemetry failed: $out"
-            for ((i = 0; i < 50; i++)); do [[ -s $dir/influxd.pid ]] && break; sleep 0.1; done
-            log "influxd ready on http://127.0.0.1:$INFLUX_PORT (database telemetry), pid $(read_pid "$dir" influxd || echo '?')"
+            if [[ $INSTANCE_AUTH == true ]]; then
+                influx_auth_setup "$dir" "$INSTANCE_PORT"
+            else
+                out=$(influx_command "$INSTANCE_PORT" "CREATE DATABASE telemetry") \
+                    || fail_start "$name" "$dir/$name.log" "CREATE DATABASE telemetry failed: $out"
+            fi
+            for ((i = 0; i < 50; i++)); do [[ -s $dir/$name.pid ]] && break; sleep 0.1; done
+            log "$name ready on http://127.0.0.1:$INSTANCE_PORT (database telemetry$([[ $INSTANCE_AUTH == true ]] && echo ', authentication on')), pid $(read_pid "$dir" "$name" || echo '?')"
             return 0
         fi
-        if [[ -s $dir/influxd.pid ]] && ! running_pid "$dir" influxd >/dev/null; then
-            fail_start influxd "$dir/influxd.log" "the process exited"
+        if [[ -s $dir/$name.pid ]] && ! running_pid "$dir" "$name" >/dev/null; then
+            fail_start "$name" "$dir/$name.log" "the process exited"
         fi
         sleep 0.1
     done
-    fail_start influxd "$dir/influxd.log" "/ping did not answer 204 within ${TIMEOUT} s"
+    fail_start "$name" "$dir/$name.log" "/ping did not answer 204 within ${TIMEOUT} s"
 }
 
 # ---------------------------------------------------------------- commands
@@ -447,6 +517,9 @@ export TELEMETRY_TEST_MQTT_MAX_PACKET_SIZE=$(deploy_max_packet_size)
 export TELEMETRY_TEST_RABBITMQ_HOST=127.0.0.1
 export TELEMETRY_TEST_RABBITMQ_PORT=$RABBIT_PORT
 export TELEMETRY_TEST_INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
+export TELEMETRY_TEST_INFLUX_AUTH_URL=http://127.0.0.1:$INFLUX_AUTH_PORT
+export TELEMETRY_TEST_INFLUX_AUTH_ADMIN=$INFLUX_ADMIN_USER:$INFLUX_ADMIN_PASSWORD
+export TELEMETRY_TEST_INFLUX_AUTH_USER=$INFLUX_USER:$INFLUX_USER_PASSWORD
 export TELEMETRY_TEST_SERVICES_DIR=$dir
 export TELEMETRY_TEST_SERVICES_SCRIPT=$SCRIPT
 EOF
@@ -457,23 +530,23 @@ start_one() {
     case $name in
         mosquitto) mosquitto_configure "$dir"; mosquitto_start "$dir" ;;
         rabbitmq) rabbit_configure "$dir"; rabbit_start "$dir" ;;
-        influxd) influx_configure "$dir"; influx_start "$dir" ;;
-        *) die "unknown service '$name' (mosquitto, rabbitmq or influxd)" ;;
+        influxd | influxd-auth) influx_configure "$dir" "$name"; influx_start "$dir" "$name" ;;
+        *) die "unknown service '$name' (mosquitto, rabbitmq, influxd or influxd-auth)" ;;
     esac
 }
 
 stop_one() {
     local dir=$1 name=$2
     case $name in
-        mosquitto | influxd) stop_pid "$dir" "$name" ;;
+        mosquitto | influxd | influxd-auth) stop_pid "$dir" "$name" ;;
         rabbitmq) rabbit_stop "$dir" ;;
-        *) die "unknown service '$name' (mosquitto, rabbitmq or influxd)" ;;
+        *) die "unknown service '$name' (mosquitto, rabbitmq, influxd or influxd-auth)" ;;
     esac
 }
 
 kill_one() {
     local dir=$1 name=$2 pid
-    case $name in mosquitto | rabbitmq | influxd) ;; *) die "unknown service '$name'" ;; esac
+    case $name in mosquitto | rabbitmq | influxd | influxd-auth) ;; *) die "unknown service '$name'" ;; esac
     pid=$(running_pid "$dir" "$name") || { log "$name is not running"; return 0; }
     log "killing $name (pid $pid)"
     kill -KILL "$pid" 2>/dev/null || true
@@ -509,6 +582,7 @@ case $cmd in
             source "$DIR/ports"
             rabbit_stop "$DIR"
             stop_pid "$DIR" influxd
+            stop_pid "$DIR" influxd-auth
             stop_pid "$DIR" mosquitto
             epmd_kill "$DIR"
         fi

@@ -12,13 +12,20 @@ public interface ITelemetryStore : IAsyncDisposable
     /// <summary>Backend name for logs and benchmark output.</summary>
     string Name { get; }
 
-    /// <summary>Creates what is missing (database, tables) and checks the store answers.</summary>
+    /// <summary>
+    /// Creates what is missing (database, tables) and checks that the store answers and takes writes with the
+    /// configured credentials. Throws <see cref="StoreUnavailableException"/> when the store cannot be reached
+    /// (retry later) and <see cref="Telemetry.Contracts.Configuration.ConfigurationException"/>, naming the
+    /// setting, when the settings cannot work (wrong credentials, a path that cannot be written).
+    /// </summary>
     Task InitializeAsync(CancellationToken ct);
 
     /// <summary>
     /// Writes readings and dead letters durably; when it returns they survive a crash. Throws
     /// <see cref="StoreUnavailableException"/> when the store cannot be reached (retry later) and
-    /// <see cref="StoreRejectedException"/> when it refuses the data itself (do not retry as is).
+    /// <see cref="StoreRejectedException"/> when it refuses the data (do not retry as is; see
+    /// <see cref="StoreRejectedException.IsStoreWide"/>). Anything else, e.g. <see cref="StoreFailedException"/>,
+    /// means the store cannot work: the caller stops.
     /// </summary>
     Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct);
 
@@ -65,10 +72,29 @@ public sealed class StoreUnavailableException : Exception
     public TimeSpan? RetryAfter { get; init; }
 }
 
-/// <summary>The store refused the data itself (e.g. HTTP 400: a field type conflict); retrying the same batch will fail again.</summary>
+/// <summary>The store refused the data (e.g. HTTP 400); retrying the same batch as it is will fail again.</summary>
 public sealed class StoreRejectedException : Exception
 {
     public StoreRejectedException() { }
     public StoreRejectedException(string message) : base(message) { }
     public StoreRejectedException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>
+    /// True when the refusal comes from the store's own state, not from the data: a field whose type in the
+    /// store differs from the contract's (someone created <c>pct</c> as an integer), a series or tag-value
+    /// limit. Every valid message of the kind would be refused alike, so it must be waited for (until the
+    /// store is fixed), never turned into a dead letter.
+    /// </summary>
+    public bool IsStoreWide { get; init; }
+}
+
+/// <summary>
+/// The store cannot work and retrying will not help (SQLite: read-only, corrupt, not a database, no
+/// permission): the message names the store and the reason, and the role stops.
+/// </summary>
+public sealed class StoreFailedException : Exception
+{
+    public StoreFailedException() { }
+    public StoreFailedException(string message) : base(message) { }
+    public StoreFailedException(string message, Exception inner) : base(message, inner) { }
 }

@@ -2,8 +2,9 @@ namespace Telemetry.Storage;
 
 /// <summary>
 /// A message that was rejected, kept with its reason (measurement <c>dead_letter</c>).
-/// <see cref="BinId"/> is a registry id or <c>unknown</c>; <see cref="Payload"/> is at most the first
-/// 1,024 bytes, cut at a character boundary, invalid UTF-8 replaced (<see cref="DeadLetters.Create"/>).
+/// <see cref="BinId"/> is a registry id or <c>unknown</c>; <see cref="Payload"/> is the first 4,096 bytes of the
+/// payload as text when they are valid UTF-8, else <c>base64:</c> and their Base64 (<see cref="DeadLetters.PayloadText"/>).
+/// Every text is kept exactly, whatever characters it holds.
 /// </summary>
 public sealed record DeadLetter(DateTimeOffset ReceivedAt, string Reason, string BinId, string Ingester, string Topic, string Payload, string Error);
 

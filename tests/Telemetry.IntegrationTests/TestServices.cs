@@ -30,6 +30,12 @@ internal static class TestServices
 
     public static Uri InfluxUrl => new(Required("TELEMETRY_TEST_INFLUX_URL"));
 
+    /// <summary>The influxd with authentication on (scripts/services.sh).</summary>
+    public static Uri InfluxAuthUrl => new(Required("TELEMETRY_TEST_INFLUX_AUTH_URL"));
+
+    /// <summary>user:password of a user without admin rights on the authenticated influxd.</summary>
+    public static string InfluxAuthUser => Required("TELEMETRY_TEST_INFLUX_AUTH_USER");
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);

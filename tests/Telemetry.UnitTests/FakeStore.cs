@@ -9,8 +9,13 @@ internal sealed class FakeStore : ITelemetryStore
 {
     public ConcurrentQueue<(IReadOnlyList<Reading> Readings, IReadOnlyList<DeadLetter> DeadLetters)> Writes { get; } = new();
     public int FailuresLeft;
+    public int Attempts;
     public Func<Reading, bool> Refuses { get; set; } = _ => false;
     public volatile bool RefuseEverything;
+    /// <summary>Readings refused because of the store's state (a field type conflict): every such write fails alike.</summary>
+    public volatile Func<Reading, bool>? RefusesStoreWide;
+    /// <summary>Thrown by every write: neither unavailable nor refused.</summary>
+    public volatile Exception? Fault;
     public TaskCompletionSource Gate { get; set; } = CompletedGate();
 
     public string Name => "fake";
@@ -27,6 +32,18 @@ internal sealed class FakeStore : ITelemetryStore
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
     {
         await Gate.Task.WaitAsync(ct);
+        Interlocked.Increment(ref Attempts);
+        if (Fault is { } fault)
+        {
+            throw fault;
+        }
+        if (RefusesStoreWide is { } storeWide && readings.Any(storeWide))
+        {
+            throw new StoreRejectedException("partial write: field type conflict: input field \"pct\" on measurement \"fill\" is type float, already exists as type integer dropped=1")
+            {
+                IsStoreWide = true,
+            };
+        }
         if (Interlocked.Decrement(ref FailuresLeft) >= 0)
         {
             throw new StoreUnavailableException("down") { RetryAfter = TimeSpan.FromMilliseconds(10) };

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Readings;
 using Telemetry.Ingestion;
@@ -250,14 +252,170 @@ public class IngestionPipelineTests
     }
 
     [Fact]
-    public void Dead_letter_payload_is_cut_at_1024_bytes_on_a_character_boundary_with_invalid_utf8_replaced()
+    public void Dead_letter_topic_is_cut_at_1024_bytes_and_payload_kept_up_to_4096_bytes()
     {
         var chinese = Encoding.UTF8.GetBytes(new string('中', 400)); // 1,200 bytes
         var cut = DeadLetters.SafeText(chinese, 1024);
         Assert.True(Encoding.UTF8.GetByteCount(cut) <= 1024);
         Assert.Equal(341, cut.Length); // 341 × 3 bytes = 1,023
-        Assert.Equal("a\uFFFDb", DeadLetters.SafeText([(byte)'a', 0xFF, (byte)'b'], 1024));
-        var letter = DeadLetters.Create(DateTimeOffset.UnixEpoch, "too-large", null, "i", "bins/x", new byte[5000], "e");
-        Assert.Equal(("unknown", 1024), (letter.BinId, letter.Payload.Length));
+        var letter = DeadLetters.Create(DateTimeOffset.UnixEpoch, "too-large", null, "i", "bins/" + new string('中', 400), chinese, "e");
+        Assert.Equal(("unknown", new string('中', 400)), (letter.BinId, letter.Payload));
+        Assert.True(Encoding.UTF8.GetByteCount(letter.Topic) <= DeadLetters.MaxTopicBytes);
+    }
+
+    // ---------------------------------------------------------------- failing loudly, never stalling
+
+    /// <summary>Log lines written, with the fake clock's time when each was written.</summary>
+    private sealed class ListLogger(TimeProvider time) : ILogger
+    {
+        public ConcurrentQueue<(DateTimeOffset At, LogLevel Level, string Text)> Entries { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Enqueue((time.GetUtcNow(), logLevel, formatter(state, exception)));
+
+        public List<(DateTimeOffset At, LogLevel Level, string Text)> With(string words) =>
+            [.. Entries.Where(e => e.Text.Contains(words, StringComparison.Ordinal))];
+    }
+
+    private static PendingMessage Pending(string topic, int i, Func<CancellationToken, Task>? ack = null)
+    {
+        var message = new InboundMessage(topic, Encoding.UTF8.GetBytes(FillMessage(i)), TimeProvider.System.GetUtcNow(), ack ?? InboundMessage.NoAcknowledgement);
+        var decoded = new DeviceMessageDecoder(DecoderTests.Registry, new DecoderSettings()).Decode(message.Topic, message.Payload, message.ReceivedAt);
+        Assert.True(decoded.IsAccepted);
+        return new PendingMessage(message, decoded.Readings, null);
+    }
+
+    private static async Task Until(Func<bool> condition, string what, FakeTimeProvider? time = null, TimeSpan? step = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            // With a fake clock, time moves only when told: move it on in small steps while waiting.
+            time?.Advance(step ?? TimeSpan.FromSeconds(1));
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
+    public async Task A_store_error_that_is_neither_unavailable_nor_refused_propagates_at_once()
+    {
+        var fault = new InvalidOperationException("the disk is on fire");
+        var store = new FakeStore { Fault = fault };
+        using var metrics = new IngestionMetrics();
+        var writer = new ResilientStoreWriter(store, "ingest-test", metrics, NullLogger.Instance, maxDelay: TimeSpan.FromMilliseconds(50));
+        // A bounded wait: a writer that swallowed the error and waited would fail here, not hang.
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            writer.WriteAsync([Pending("bins/JY-001/fill", 1)], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Same(fault, thrown);
+        Assert.Equal(1, store.Attempts); // not retried, not bisected, not dead-lettered
+        Assert.Empty(store.Writes);
+        Assert.Equal(0, metrics.WriteRetries);
+
+        store.Fault = new StoreFailedException("SQLite /data/telemetry.db: SQLITE_READONLY");
+        await Assert.ThrowsAsync<StoreFailedException>(() =>
+            writer.WriteAsync([Pending("bins/JY-001/fill", 2), Pending("bins/JY-002/fill", 3)], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(2, store.Attempts);
+    }
+
+    [Fact]
+    public async Task A_message_whose_write_failed_with_an_unexpected_error_is_never_acknowledged()
+    {
+        var store = new FakeStore { Fault = new InvalidOperationException("the disk is on fire") };
+        var h = new Harness(store);
+        await h.SendAsync("bins/JY-001/fill", FillMessage(1));
+        await Until(() => store.Attempts > 0, "the failed write");
+        // The store would take writes now; nothing after the failed batch may be acknowledged past it.
+        store.Fault = null;
+        await h.SendAsync("bins/JY-002/fill", FillMessage(2));
+        var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => h.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal("the disk is on fire", stopped.Message);
+        Assert.Equal(0, h.Acked);
+        Assert.Empty(store.Writes);
+    }
+
+    [Fact]
+    public async Task An_outage_is_logged_at_least_once_a_minute_with_its_duration_and_the_messages_held()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero));
+        var logger = new ListLogger(time);
+        var store = new FakeStore { FailuresLeft = int.MaxValue };
+        using var metrics = new IngestionMetrics();
+        var writer = new ResilientStoreWriter(store, "ingest-test", metrics, logger, time, heldCount: () => 7);
+        var start = time.GetUtcNow();
+        var writing = writer.WriteAsync([Pending("bins/JY-001/fill", 1)], CancellationToken.None);
+
+        await Until(() => writer.UnavailableSince is not null, "the first failure");
+        Assert.Equal(start, writer.UnavailableSince);
+        Assert.Equal("down", writer.LastError);
+        Assert.Single(logger.With("unavailable (7 messages held)"));
+
+        // Ten minutes of outage, a second at a time: a warning each minute, never more than a minute apart.
+        for (var i = 0; i < 600; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+        var periodic = logger.With("unavailable for");
+        Assert.Equal(10, periodic.Count);
+        Assert.All(periodic, e => Assert.Equal(LogLevel.Warning, e.Level));
+        Assert.All(periodic, e => Assert.Contains("7 messages held", e.Text, StringComparison.Ordinal));
+        Assert.Contains("unavailable for 1m 00s", periodic[0].Text, StringComparison.Ordinal);
+        Assert.Contains("unavailable for 10m 00s", periodic[^1].Text, StringComparison.Ordinal);
+        Assert.All(periodic.Zip(periodic.Skip(1)), p => Assert.True(p.Second.At - p.First.At <= ResilientStoreWriter.OutageLogInterval));
+        Assert.False(writing.IsCompleted);
+
+        // The store is back: the batch goes through, the outage is over and no longer logged.
+        store.FailuresLeft = 0;
+        await Until(() => writing.IsCompleted, "the write after the outage", time);
+        await writing;
+        Assert.Null(writer.UnavailableSince);
+        Assert.Null(writer.LastError);
+        Assert.Single(logger.With("takes writes again after"));
+        var logged = logger.Entries.Count;
+        time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(logged, logger.Entries.Count);
+    }
+
+    [Fact]
+    public async Task A_store_that_refuses_every_reading_of_a_measurement_is_waited_for_and_no_valid_message_becomes_a_dead_letter()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero));
+        var logger = new ListLogger(time);
+        var store = new FakeStore { RefusesStoreWide = r => r is FillReading };
+        using var metrics = new IngestionMetrics();
+        var writer = new ResilientStoreWriter(store, "ingest-test", metrics, logger, time, heldCount: () => 3);
+        var writing = writer.WriteAsync([Pending("bins/JY-001/fill", 1), Pending("bins/JY-002/fill", 2), Pending("bins/JY-003/fill", 3)], CancellationToken.None);
+
+        await Until(() => logger.With("field type conflict").Any(e => e.Level == LogLevel.Error), "the error naming the conflict");
+        Assert.Contains("refuses valid data because of its own state", logger.With("field type conflict")[0].Text, StringComparison.Ordinal);
+        Assert.Equal(time.GetUtcNow(), writer.UnavailableSince);
+        Assert.Contains("field type conflict", writer.LastError, StringComparison.Ordinal);
+        // Half an hour of refusals: retried, logged as an error at least once a minute, never dead-lettered.
+        for (var i = 0; i < 1800; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+        Assert.False(writing.IsCompleted);
+        Assert.Empty(store.AllDeadLetters);
+        Assert.Empty(store.AllReadings);
+        var periodic = logger.With("has refused the writes for");
+        Assert.Equal(30, periodic.Count);
+        Assert.All(periodic, e => Assert.Equal(LogLevel.Error, e.Level));
+        Assert.All(periodic, e => Assert.Contains("field type conflict", e.Text, StringComparison.Ordinal));
+        Assert.True(store.Attempts > 30, $"{store.Attempts} attempts");
+
+        // Someone fixes the store: everything is stored as it was, nothing became a dead letter.
+        store.RefusesStoreWide = null;
+        await Until(() => writing.IsCompleted, "the write once the store is fixed", time);
+        await writing;
+        Assert.Equal(6, store.AllReadings.Count());
+        Assert.Empty(store.AllDeadLetters);
+        Assert.Null(writer.UnavailableSince);
     }
 }

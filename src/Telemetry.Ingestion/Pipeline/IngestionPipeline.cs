@@ -23,6 +23,7 @@ public sealed class IngestionPipeline
     private readonly Channel<InboundMessage> _inbound;
     private readonly DeadLetterClock _deadLetterClock = new();
     private readonly BoundedCounter _held;
+    private volatile bool _completed;
 
     public IngestionPipeline(DeviceMessageDecoder decoder, ResilientStoreWriter writer, IngestionSettings settings, IngestionMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -76,31 +77,87 @@ public sealed class IngestionPipeline
     public ValueTask EnqueueAsync(InboundMessage message, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (_completed)
+        {
+            // Stopping: not taken, not acknowledged; the broker delivers it again to the next session.
+            return ValueTask.CompletedTask;
+        }
         _held.Add(message.Size);
         _metrics.MessageIn();
-        return _inbound.Writer.WriteAsync(message, ct);
+        if (_inbound.Writer.TryWrite(message))
+        {
+            return ValueTask.CompletedTask;
+        }
+        return WriteSlowAsync(message, ct);
     }
 
-    /// <summary>Runs until <paramref name="ct"/> is cancelled; what is not yet stored is not acknowledged.</summary>
-    public async Task RunAsync(CancellationToken ct)
+    private async ValueTask WriteSlowAsync(InboundMessage message, CancellationToken ct)
     {
-        var batches = Channel.CreateBounded<List<PendingMessage>>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        var writing = WriteLoopAsync(batches.Reader, ct);
         try
         {
-            await BatchLoopAsync(batches.Writer, ct);
+            await _inbound.Writer.WriteAsync(message, ct);
+        }
+        catch (ChannelClosedException)
+        {
+            // Completed while this one waited: it stays unacknowledged, like one that came after.
+            _held.Remove(message.Size);
+        }
+    }
+
+    /// <summary>
+    /// Takes no more messages: <see cref="RunAsync"/> then writes and acknowledges what it holds and
+    /// returns. Messages offered afterwards are left unacknowledged (the broker redelivers them).
+    /// </summary>
+    public void CompleteAdding()
+    {
+        _completed = true;
+        _inbound.Writer.TryComplete();
+    }
+
+    /// <summary>
+    /// Runs until <paramref name="ct"/> is cancelled (what is not yet stored is not acknowledged) or,
+    /// after <see cref="CompleteAdding"/>, until everything taken is stored and acknowledged. A failure
+    /// of either loop stops the other and is thrown: a writer that died must not leave the batcher
+    /// waiting forever while the process looks alive.
+    /// </summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var batches = Channel.CreateBounded<List<PendingMessage>>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var writing = WriteLoopAsync(batches.Reader, stop.Token);
+        var batching = BatchThenCompleteAsync(batches.Writer, stop.Token);
+        var first = await Task.WhenAny(batching, writing);
+        if (first != batching || !first.IsCompletedSuccessfully)
+        {
+            await stop.CancelAsync();
+        }
+        try
+        {
+            await Task.WhenAll(batching, writing);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping: unacknowledged messages come back from the broker.
+        }
+        // The failure itself, not the cancellation it caused in the other loop.
+        foreach (var task in new[] { first, writing, batching })
+        {
+            if (task.IsFaulted)
+            {
+                await task;
+            }
+        }
+    }
+
+    private async Task BatchThenCompleteAsync(ChannelWriter<List<PendingMessage>> batches, CancellationToken ct)
+    {
+        try
+        {
+            await BatchLoopAsync(batches, ct);
         }
         finally
         {
-            batches.Writer.TryComplete();
-            try
-            {
-                await writing;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                // Stopping: unacknowledged messages come back from the broker.
-            }
+            batches.TryComplete();
         }
     }
 
@@ -111,8 +168,9 @@ public sealed class IngestionPipeline
         {
             var batch = new List<PendingMessage>();
             var readings = 0;
-            using var age = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            age.CancelAfter(_settings.BatchAge);
+            // Batch age is on the project clock (the demo's accelerated one); see docs/architecture.md.
+            using var ageTimer = new CancellationTokenSource(_settings.BatchAge, _time);
+            using var age = CancellationTokenSource.CreateLinkedTokenSource(ct, ageTimer.Token);
             while (readings < _settings.BatchSize)
             {
                 if (reader.TryRead(out var message))
@@ -157,7 +215,6 @@ public sealed class IngestionPipeline
         await foreach (var batch in batches.ReadAllAsync(ct))
         {
             await _writer.WriteAsync(batch, ct);
-            var now = _time.GetUtcNow();
             foreach (var pending in batch)
             {
                 try
@@ -171,7 +228,7 @@ public sealed class IngestionPipeline
                     _logger.LogDebug("Acknowledgement of {Topic} failed ({Error}); the broker will redeliver it", pending.Message.Topic, ex.Message);
                 }
                 _held.Remove(pending.Message.Size);
-                _metrics.Acknowledged(now - pending.Message.ReceivedAt);
+                _metrics.Acknowledged(System.Diagnostics.Stopwatch.GetElapsedTime(pending.Message.ReceivedTimestamp));
             }
         }
     }

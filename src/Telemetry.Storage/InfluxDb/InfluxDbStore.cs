@@ -6,6 +6,7 @@ using System.Text.Json;
 using InfluxDB.Client;
 using InfluxDB.Client.Api.Domain;
 using InfluxDB.Client.Core.Exceptions;
+using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Readings;
 
 namespace Telemetry.Storage.InfluxDb;
@@ -17,6 +18,7 @@ namespace Telemetry.Storage.InfluxDb;
 /// microsecond timestamps. API version 2 writes to <c>/api/v2/write</c>; API version 1 (InfluxDB 1.x)
 /// has the same requests rewritten to <c>/write</c> by <see cref="InfluxV1WriteHandler"/>.
 /// Reads are InfluxQL over <c>GET /query</c>, which InfluxDB 1.x, 2.x (v1 compatibility) and 3.x answer.
+/// Text is escaped as CONTRACT §3 says (<see cref="LineProtocol"/>) and unescaped on reading.
 /// </summary>
 /// <remarks>
 /// A reading's identity (measurement, bin, compartment, time) is InfluxDB's own point identity (series
@@ -36,6 +38,7 @@ public sealed class InfluxDbStore : ITelemetryStore
     private const string V1Org = "-";
 
     private readonly InfluxDbStoreOptions _options;
+    private readonly TimeProvider _time;
     private readonly InfluxDBClient _client;
     private readonly WriteApiAsync _writeApi;
     private readonly HttpClient? _writeHttp;
@@ -45,7 +48,9 @@ public sealed class InfluxDbStore : ITelemetryStore
     private readonly RecentKeys _recentDeadLetters = new(65_536);
     private int _disposed;
 
-    public InfluxDbStore(InfluxDbStoreOptions options)
+    /// <param name="options">Where and how to reach the server.</param>
+    /// <param name="time">Runs <see cref="InfluxDbStoreOptions.RequestTimeout"/> (real time; a fake one in tests).</param>
+    public InfluxDbStore(InfluxDbStoreOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.Url);
@@ -57,11 +62,12 @@ public sealed class InfluxDbStore : ITelemetryStore
         {
             throw new ArgumentException("Storage:InfluxDb:Bucket must not be empty", nameof(options));
         }
-        if (options.Timeout <= TimeSpan.Zero)
+        if (options.Timeout <= TimeSpan.Zero || options.RequestTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException("the InfluxDB timeout must be positive", nameof(options));
+            throw new ArgumentException("the InfluxDB timeouts must be positive", nameof(options));
         }
         _options = options;
+        _time = time ?? TimeProvider.System;
 
         var clientOptions = new InfluxDBClientOptions(options.Url.ToString())
         {
@@ -115,13 +121,29 @@ public sealed class InfluxDbStore : ITelemetryStore
 
     public InfluxDbStoreOptions Options => _options;
 
+    /// <summary>
+    /// Checks, each request within <see cref="InfluxDbStoreOptions.RequestTimeout"/>: the server answers
+    /// (<c>/ping</c>); with API version 1, the credentials (<c>SHOW DATABASES</c>, which every user may run)
+    /// and, with <see cref="InfluxDbStoreOptions.CreateDatabase"/>, the database, created only when the
+    /// user cannot see it (<c>CREATE DATABASE</c> needs admin rights even for a database that exists, and
+    /// a user with WRITE on an existing database must not be refused for lacking them); finally an empty
+    /// write, which needs exactly the rights ingestion needs and stores nothing. Wrong credentials, missing
+    /// rights or a missing bucket throw <see cref="ConfigurationException"/> naming the key.
+    /// </summary>
     public async Task InitializeAsync(CancellationToken ct)
     {
         await PingAsync(ct);
-        if (_options.ApiVersion == 1 && _options.CreateDatabase)
+        var created = false;
+        if (_options.ApiVersion == 1)
         {
-            await CommandAsync($"CREATE DATABASE {InfluxQl.Ident(_options.Bucket)}", ct);
+            var databases = await ShowDatabasesAsync(ct);
+            if (_options.CreateDatabase && !databases.Contains(_options.Bucket))
+            {
+                await CreateDatabaseAsync(ct);
+                created = true;
+            }
         }
+        await CheckWriteAccessAsync(created, ct);
     }
 
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
@@ -223,7 +245,7 @@ public sealed class InfluxDbStore : ITelemetryStore
             return [];
         }
         // GROUP BY time() buckets start at multiples of the interval since the epoch.
-        var where = $"WHERE \"bin\" = {InfluxQl.Literal(binId)} AND {InfluxQl.Range(start, end)}";
+        var where = $"WHERE \"bin\" = {InfluxQl.Literal(LineProtocol.TagText(binId))} AND {InfluxQl.Range(start, end)}";
         var group = $"GROUP BY time({InfluxQl.Duration(every)}), \"compartment\" fill(none)";
         var results = await QueryAsync("ms", ct,
             $"SELECT mean(\"pct\") FROM \"fill\" {where} {group}",
@@ -295,7 +317,7 @@ public sealed class InfluxDbStore : ITelemetryStore
         var list = new List<DeadLetter>();
         foreach (var (s, row) in Rows(results[0]))
         {
-            string Text(string column) => Series.String(row[s.Column(column)]) ?? "";
+            string Text(string column) => LineProtocol.UnescapeText(Series.String(row[s.Column(column)]) ?? "");
             list.Add(new DeadLetter(LineProtocol.FromUnixMicroseconds(Series.Long(row[0])),
                 Text("reason"), Text("bin"), Text("ingester"), Text("topic"), Text("payload"), Text("error")));
         }
@@ -347,7 +369,7 @@ public sealed class InfluxDbStore : ITelemetryStore
         // Tag equality and time equality, no GROUP BY, one request: influxd looks up the bin's few series by the
         // tag index and reads one timestamp from each, instead of scanning a range or matching a regular expression.
         var at = DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
-        var where = $"WHERE \"bin\" = {InfluxQl.Literal(binId)} AND time = {InfluxQl.Time(at)}";
+        var where = $"WHERE \"bin\" = {InfluxQl.Literal(LineProtocol.TagText(binId))} AND time = {InfluxQl.Time(at)}";
         var results = await QueryAsync("ms", ct,
             $"SELECT count(\"pct\") FROM \"fill\" {where}",
             $"SELECT count(\"net_kg\") FROM \"weight\" {where}",
@@ -410,13 +432,21 @@ public sealed class InfluxDbStore : ITelemetryStore
         for (var i = 0; i < lines.Count; i += MaxLinesPerRequest)
         {
             var chunk = lines.GetRange(i, Math.Min(MaxLinesPerRequest, lines.Count - i));
+            // A server that took the connection and never answers must not hold ingestion for the HTTP
+            // client's whole timeout: each request gets RequestTimeout.
+            using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
             try
             {
-                await _writeApi.WriteRecordsAsync(chunk, precision, _options.Bucket, _org, ct);
+                await _writeApi.WriteRecordsAsync(chunk, precision, _options.Bucket, _org, linked.Token);
             }
             catch (Exception ex) when (ct.IsCancellationRequested && ex is not StoreRejectedException and not StoreUnavailableException)
             {
                 throw new OperationCanceledException("the write was cancelled", ex, ct);
+            }
+            catch (Exception ex) when (timeout.IsCancellationRequested && ex is not StoreRejectedException and not StoreUnavailableException)
+            {
+                throw new StoreUnavailableException($"{Target} did not answer a write within {Seconds(_options.RequestTimeout)} s", ex);
             }
             catch (Exception ex) when (MapWriteError(ex) is { } mapped)
             {
@@ -428,7 +458,7 @@ public sealed class InfluxDbStore : ITelemetryStore
     /// <summary>What a failed write means for the caller: retry later, or never as is. Null: not ours to map.</summary>
     internal Exception? MapWriteError(Exception ex)
     {
-        var target = $"InfluxDB {_options.Url} ({(_options.ApiVersion == 1 ? "database" : "bucket")} '{_options.Bucket}')";
+        var target = Target;
         switch (ex)
         {
             case HttpException h:
@@ -437,7 +467,10 @@ public sealed class InfluxDbStore : ITelemetryStore
                 return h.Status switch
                 {
                     0 => new StoreUnavailableException($"{target} cannot be reached: {Describe(h)}", ex),
-                    400 or 413 or 422 => new StoreRejectedException($"{target} refused the data (HTTP {h.Status}): {message}", ex),
+                    400 or 413 or 422 => new StoreRejectedException($"{target} refused the data (HTTP {h.Status}): {message}", ex)
+                    {
+                        IsStoreWide = IsStoreWide(message),
+                    },
                     401 or 403 => new StoreUnavailableException(
                         $"{target} refused our credentials (HTTP {h.Status}): {message}; check Storage:InfluxDb:Token (API v2) or Username/Password (API v1)", ex),
                     404 => new StoreUnavailableException($"{target} was not found (HTTP 404): {message}; create it first", ex) { RetryAfter = retryAfter },
@@ -454,6 +487,28 @@ public sealed class InfluxDbStore : ITelemetryStore
                 return null;
         }
     }
+
+    /// <summary>
+    /// Refusals that come from the store's state, not from the message: InfluxDB reports them per point,
+    /// but every valid point of the kind gets the same answer. A field type conflict means the store holds
+    /// a contract field with another type (a point written by someone else: this writer always writes the
+    /// contract's types, so a conflict is never the message's fault); the series and tag-value limits refuse
+    /// every new series until an operator raises them. 1.x/2.x say "field type conflict", "max-series-per-database
+    /// limit exceeded", "max-values-per-tag limit exceeded"; 2.x/3.x "schema conflict" and "invalid column type".
+    /// Other refusals, e.g. "points beyond retention policy" (a reading older than the store keeps), are the
+    /// message's: waiting would not change them.
+    /// </summary>
+    internal static bool IsStoreWide(string message) =>
+        StoreWideRefusals.Any(m => message.Contains(m, StringComparison.OrdinalIgnoreCase));
+
+    private static readonly string[] StoreWideRefusals =
+    [
+        "field type conflict", "max-series-per-database limit exceeded", "max-values-per-tag limit exceeded", "schema conflict", "invalid column type",
+    ];
+
+    private string Target => $"InfluxDB {_options.Url} ({(_options.ApiVersion == 1 ? "database" : "bucket")} '{_options.Bucket}')";
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static string Describe(Exception ex)
     {
@@ -474,27 +529,149 @@ public sealed class InfluxDbStore : ITelemetryStore
         {
             try
             {
-                using var response = await _http.GetAsync(new Uri(path, UriKind.Relative), ct);
-                if (response.IsSuccessStatusCode)
+                var (status, _) = await InitRequestAsync(t => _http.GetAsync(new Uri(path, UriKind.Relative), t), $"/{path}", ct);
+                if (status is >= 200 and < 300)
                 {
                     return;
                 }
-                problems.Add($"/{path} answered HTTP {(int)response.StatusCode}");
+                problems.Add($"/{path} answered HTTP {status}");
             }
-            catch (Exception ex) when (!ct.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or IOException)
+            catch (StoreUnavailableException ex)
             {
-                problems.Add($"/{path}: {ex.Message}");
+                problems.Add(ex.Message);
             }
         }
         throw new StoreUnavailableException($"InfluxDB at {_options.Url} does not answer: {string.Join("; ", problems)}");
     }
 
-    /// <summary>A statement that changes something (POST /query), e.g. CREATE DATABASE.</summary>
-    private async Task CommandAsync(string statement, CancellationToken ct)
+    /// <summary>The databases this user can see (API version 1); an authenticated request every user may make.</summary>
+    private async Task<HashSet<string>> ShowDatabasesAsync(CancellationToken ct)
     {
-        var form = new List<KeyValuePair<string, string>> { new("q", statement) };
-        using var content = new FormUrlEncodedContent(form);
-        using var response = await SendQueryAsync(() => _http.PostAsync(new Uri("query" + AuthQuery('?'), UriKind.Relative), content, ct), statement, ct);
+        const string Statement = "SHOW DATABASES";
+        var uri = new Uri($"query?q={Uri.EscapeDataString(Statement)}{AuthQuery('&')}", UriKind.Relative);
+        var (status, body) = await InitRequestAsync(t => _http.GetAsync(uri, t), Statement, ct);
+        if (status is 401 or 403)
+        {
+            throw CredentialsRefused(status, ErrorMessage(body) ?? "", "may not run SHOW DATABASES");
+        }
+        if (status is < 200 or >= 300)
+        {
+            throw new StoreUnavailableException($"InfluxDB at {_options.Url} answered HTTP {status} to {Statement}: {ErrorMessage(body)}");
+        }
+        using var json = JsonDocument.Parse(body);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, row) in InfluxQl.Parse(json.RootElement).SelectMany(r => r).SelectMany(x => x.Rows.Select(r => (x, r))))
+        {
+            if (row.Length > 0 && Series.String(row[0]) is { } name)
+            {
+                names.Add(name);
+            }
+        }
+        return names;
+    }
+
+    private async Task CreateDatabaseAsync(CancellationToken ct)
+    {
+        var statement = $"CREATE DATABASE {InfluxQl.Ident(_options.Bucket)}";
+        var uri = new Uri("query" + AuthQuery('?'), UriKind.Relative);
+        using var content = new FormUrlEncodedContent([new("q", statement)]);
+        var (status, body) = await InitRequestAsync(t => _http.PostAsync(uri, content, t), "CREATE DATABASE", ct);
+        var message = ErrorMessage(body) ?? "";
+        if (status == 403 && !string.IsNullOrEmpty(_options.Username))
+        {
+            throw new ConfigurationException("Storage:InfluxDb:Username",
+                $"InfluxDB at {_options.Url}: user '{_options.Username}' may not create database '{_options.Bucket}' (HTTP 403: {message}); " +
+                $"create it as an admin and GRANT WRITE and READ on it to '{_options.Username}', or configure an admin user");
+        }
+        if (status is 401 or 403)
+        {
+            throw CredentialsRefused(status, message, "may not create the database");
+        }
+        if (status is < 200 or >= 300)
+        {
+            throw new StoreUnavailableException($"InfluxDB at {_options.Url} answered HTTP {status} to CREATE DATABASE: {message}");
+        }
+        using var json = JsonDocument.Parse(body);
+        try
+        {
+            InfluxQl.Parse(json.RootElement);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException("Storage:InfluxDb:Bucket", $"InfluxDB at {_options.Url} refused to create database '{_options.Bucket}': {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// An empty write: it stores nothing and needs the rights every write needs. A 400 means the server took the
+    /// credentials and only disliked the empty body (servers differ there), which is all this checks.
+    /// </summary>
+    private async Task CheckWriteAccessAsync(bool created, CancellationToken ct)
+    {
+        var bucket = Uri.EscapeDataString(_options.Bucket);
+        var uri = new Uri(_options.ApiVersion == 1
+            ? $"write?db={bucket}&precision=ms{AuthQuery('&')}"
+            : $"api/v2/write?org={Uri.EscapeDataString(_org)}&bucket={bucket}&precision=ms", UriKind.Relative);
+        using var content = new ByteArrayContent([]);
+        var (status, body) = await InitRequestAsync(t => _http.PostAsync(uri, content, t), "an empty write", ct);
+        var message = ErrorMessage(body) ?? "";
+        switch (status)
+        {
+            case >= 200 and < 300 or 400:
+                return;
+            case 401 or 403:
+                throw CredentialsRefused(status, message, $"may not write to {(_options.ApiVersion == 1 ? "database" : "bucket")} '{_options.Bucket}'");
+            case 404 when _options.ApiVersion == 2 && message.Contains("org", StringComparison.OrdinalIgnoreCase):
+                throw new ConfigurationException("Storage:InfluxDb:Org", $"InfluxDB at {_options.Url} does not know organisation '{_options.Org}' (HTTP 404: {message})");
+            case 404 when !created:
+                throw new ConfigurationException("Storage:InfluxDb:Bucket",
+                    $"InfluxDB at {_options.Url} has no {(_options.ApiVersion == 1 ? "database" : "bucket")} '{_options.Bucket}' (HTTP 404: {message}); create it first");
+            default:
+                throw new StoreUnavailableException($"InfluxDB at {_options.Url} answered HTTP {status} to an empty write: {message}");
+        }
+    }
+
+    /// <summary>The credentials do not work: a setting to fix, not an outage to wait out.</summary>
+    private ConfigurationException CredentialsRefused(int status, string message, string what)
+    {
+        var answer = $"HTTP {status}: {message}";
+        if (_options.ApiVersion == 2)
+        {
+            return new ConfigurationException("Storage:InfluxDb:Token",
+                status == 401
+                    ? $"InfluxDB at {_options.Url} refused the token ({answer})"
+                    : $"InfluxDB at {_options.Url}: the token {what} ({answer})");
+        }
+        if (string.IsNullOrEmpty(_options.Username))
+        {
+            return new ConfigurationException("Storage:InfluxDb:Username",
+                $"InfluxDB at {_options.Url} requires authentication ({answer}); set Storage:InfluxDb:Username and Storage:InfluxDb:Password");
+        }
+        return status == 401
+            ? new ConfigurationException("Storage:InfluxDb:Password",
+                $"InfluxDB at {_options.Url} refused user '{_options.Username}' ({answer}); check Storage:InfluxDb:Username and Storage:InfluxDb:Password")
+            : new ConfigurationException("Storage:InfluxDb:Username", $"InfluxDB at {_options.Url}: user '{_options.Username}' {what} ({answer})");
+    }
+
+    /// <summary>One request of <see cref="InitializeAsync"/>, within <see cref="InfluxDbStoreOptions.RequestTimeout"/>: its status and body.</summary>
+    private async Task<(int Status, string Body)> InitRequestAsync(Func<CancellationToken, Task<HttpResponseMessage>> send, string what, CancellationToken ct)
+    {
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        try
+        {
+            using var response = await send(linked.Token);
+            var body = await response.Content.ReadAsStringAsync(linked.Token);
+            return ((int)response.StatusCode, body);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && timeout.IsCancellationRequested)
+        {
+            throw new StoreUnavailableException($"InfluxDB at {_options.Url} did not answer {what} within {Seconds(_options.RequestTimeout)} s", ex);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            throw new StoreUnavailableException($"InfluxDB at {_options.Url} cannot be reached ({what}): {ex.Message}", ex);
+        }
     }
 
     /// <summary>InfluxQL statements in one request; one list of series per statement.</summary>

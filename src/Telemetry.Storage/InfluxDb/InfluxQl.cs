@@ -100,7 +100,8 @@ internal sealed class Series
 
     public IReadOnlyList<JsonElement[]> Rows { get; }
 
-    public string Tag(string key) => Tags.GetValueOrDefault(key) ?? "";
+    /// <summary>A tag's text: stored escaped as CONTRACT §3 says, returned exact.</summary>
+    public string Tag(string key) => LineProtocol.UnescapeText(Tags.GetValueOrDefault(key) ?? "");
 
     public int Column(string name) =>
         _columns.TryGetValue(name, out var i) ? i : throw new InvalidOperationException($"column '{name}' missing in series '{Name}'");

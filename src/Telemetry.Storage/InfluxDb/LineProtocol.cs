@@ -10,12 +10,26 @@ namespace Telemetry.Storage.InfluxDb;
 /// <c>i</c> suffix, in round-trip form); <c>seq</c> is an integer.
 /// </summary>
 /// <remarks>
-/// String field values escape only <c>"</c> and <c>\</c>. Newlines, carriage returns and NUL characters
-/// are written as they are: influxd 1.6.7 (checked) stores them verbatim inside a quoted string and
-/// returns them unchanged; escaping them (<c>\n</c>) would be stored literally as a backslash and an
-/// <c>n</c>. Tag values escape commas, equals signs and spaces; a newline in a tag value becomes a
-/// space, and a backslash becomes <c>/</c> (influxd 1.x refuses a tag value ending in a backslash,
-/// even escaped). An empty tag value is left out (InfluxDB has no empty tags).
+/// <para>
+/// Text (CONTRACT §3): in every string field and tag value, <c>\</c> is written as <c>\\</c>, CR as
+/// <c>\r</c>, LF as <c>\n</c> and NUL as <c>\0</c> (<see cref="EscapeText"/>) before line-protocol
+/// escaping, so a line never carries a raw CR, LF or NUL: a value cannot end its line early and smuggle
+/// in a point of its own. <see cref="UnescapeText"/> restores the exact text on reading.
+/// </para>
+/// <para>
+/// Line-protocol escaping then follows what influxd 1.6.7 does (checked on the real server):
+/// in a string field it unescapes <c>\"</c> and <c>\\</c>, so both are escaped; in a tag value it
+/// unescapes only <c>\,</c>, <c>\=</c> and <c>\ </c> and keeps every other backslash as it is
+/// (<c>t=a\\b</c> is stored as <c>a\\b</c>), so only commas, equals signs and spaces are escaped there.
+/// influxd 1.6.7 takes a comma or space right after any backslash for an escaped one, so it refuses a
+/// tag value that ends in a backslash, escaped or not (<c>t=a\\ f=1</c>: "invalid tag format"); the
+/// contract's escaping yields exactly that for a text ending in <c>\</c>. Such a tag value gets
+/// <c>\.</c> appended (<see cref="TagText"/>: <c>a\</c> is stored as <c>a\\\.</c>); in escaped text a
+/// backslash is only ever followed by <c>\</c>, <c>r</c>, <c>n</c> or <c>0</c>, so the marker cannot be
+/// mistaken for text, and <see cref="UnescapeText"/> drops it. Tag values come from the registry and
+/// the configuration (bin, community, compartment, stream, ingester, reason), never from a device, so
+/// the marker is for odd configurations only. An empty tag value is left out (InfluxDB has no empty tags).
+/// </para>
 /// </remarks>
 internal static class LineProtocol
 {
@@ -108,7 +122,7 @@ internal static class LineProtocol
     /// <summary>A dead letter at <paramref name="timeUs"/> (microseconds since the epoch).</summary>
     public static string Format(DeadLetter d, long timeUs)
     {
-        var sb = new StringBuilder(256 + d.Payload.Length);
+        var sb = new StringBuilder(256 + (2 * d.Payload.Length));
         sb.Append(DeadLetter);
         // Tags in key order (InfluxDB's preferred order): bin, ingester, reason.
         Tag(sb, "bin", d.BinId);
@@ -133,24 +147,100 @@ internal static class LineProtocol
             return;
         }
         sb.Append(',').Append(key).Append('=');
+        foreach (var c in TagText(value))
+        {
+            if (c is ',' or '=' or ' ')
+            {
+                sb.Append('\\');
+            }
+            sb.Append(c);
+        }
+    }
+
+    /// <summary>CONTRACT §3's escaping of a text: <c>\</c>, CR, LF and NUL become <c>\\</c>, <c>\r</c>, <c>\n</c>, <c>\0</c>.</summary>
+    public static string EscapeText(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.AsSpan().IndexOfAny(TextSpecials) < 0)
+        {
+            return value;
+        }
+        var sb = new StringBuilder(value.Length + 8);
         foreach (var c in value)
         {
-            switch (c)
+            _ = c switch
             {
-                case ',' or '=' or ' ':
-                    sb.Append('\\').Append(c);
-                    break;
-                case '\n' or '\r' or '\t':
-                    sb.Append("\\ ");
-                    break;
+                '\\' => sb.Append(@"\\"),
+                '\r' => sb.Append(@"\r"),
+                '\n' => sb.Append(@"\n"),
+                '\0' => sb.Append(@"\0"),
+                _ => sb.Append(c),
+            };
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// A tag value as stored: <see cref="EscapeText"/>, and <c>\.</c> after a final backslash, which
+    /// influxd 1.x cannot store (see the remarks). What a query compares a tag with.
+    /// </summary>
+    public static string TagText(string value)
+    {
+        var escaped = EscapeText(value);
+        return escaped.EndsWith('\\') ? escaped + EndMarker : escaped;
+    }
+
+    private const string EndMarker = @"\.";
+
+    private static readonly System.Buffers.SearchValues<char> TextSpecials = System.Buffers.SearchValues.Create("\\\r\n\0");
+
+    /// <summary>
+    /// The exact text of a stored string field or tag value (the inverse of <see cref="EscapeText"/> and
+    /// <see cref="TagText"/>). A backslash followed by anything else is kept as it is, so values written
+    /// before this escaping read back as they were stored.
+    /// </summary>
+    public static string UnescapeText(string stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var at = stored.IndexOf('\\', StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return stored;
+        }
+        var sb = new StringBuilder(stored.Length);
+        sb.Append(stored, 0, at);
+        for (var i = at; i < stored.Length; i++)
+        {
+            var c = stored[i];
+            if (c != '\\' || i + 1 == stored.Length)
+            {
+                sb.Append(c);
+                continue;
+            }
+            var next = stored[i + 1];
+            switch (next)
+            {
                 case '\\':
-                    sb.Append('/');
+                    sb.Append('\\');
+                    break;
+                case 'r':
+                    sb.Append('\r');
+                    break;
+                case 'n':
+                    sb.Append('\n');
+                    break;
+                case '0':
+                    sb.Append('\0');
+                    break;
+                case '.' when i + 2 == stored.Length:
                     break;
                 default:
-                    sb.Append(c);
+                    sb.Append(c).Append(next);
                     break;
             }
+            i++;
         }
+        return sb.ToString();
     }
 
     private static void FloatField(StringBuilder sb, string key, double value, bool first, Reading reading)
@@ -185,7 +275,7 @@ internal static class LineProtocol
             sb.Append(',');
         }
         sb.Append(key).Append("=\"");
-        foreach (var c in value ?? "")
+        foreach (var c in EscapeText(value ?? ""))
         {
             if (c is '"' or '\\')
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Readings;
 
 namespace Telemetry.Storage.Sqlite;
@@ -7,19 +8,42 @@ namespace Telemetry.Storage.Sqlite;
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode, one transaction per batch, synchronous=FULL so
 /// a committed batch survives a crash of the process or the machine. Identity keys make a reading
-/// delivered twice one row; a later write replaces the values it gives (as InfluxDB does).
+/// delivered twice one row; a later write replaces the values it gives (as InfluxDB does). Text is
+/// stored exactly as given (parameters, no escaping needed).
 /// </summary>
+/// <remarks>
+/// Every SQLite error is classified by its primary result code (<see cref="Classify"/>): the ones a retry
+/// can cure become <see cref="StoreUnavailableException"/>, data SQLite refuses <see cref="StoreRejectedException"/>,
+/// and the rest <see cref="StoreFailedException"/>, which stops the role with the path and the reason. At
+/// start, a file that cannot work (read-only, not a database, a folder that cannot be created) is a
+/// <see cref="ConfigurationException"/> naming <c>Storage:Sqlite:Path</c>: the setting points at something
+/// unusable, and the operator fixes it there.
+/// </remarks>
 public sealed class SqliteStore : ITelemetryStore
 {
+    public const string PathKey = "Storage:Sqlite:Path";
+
+    /// <summary>Written at every start: the schema's version, and the write that proves the file can be written.</summary>
+    private const int SchemaVersion = 1;
+
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private SqliteConnection? _writer;
 
     public SqliteStore(string path)
+        : this(path, SqliteOpenMode.ReadWriteCreate)
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="mode"/> <see cref="SqliteOpenMode.ReadOnly"/>: what a file the process may not write
+    /// looks like to SQLite, for tests (they run as root, whom file permissions do not stop).
+    /// </summary>
+    internal SqliteStore(string path, SqliteOpenMode mode)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, Mode = mode }.ToString();
     }
 
     public string Path { get; }
@@ -31,11 +55,43 @@ public sealed class SqliteStore : ITelemetryStore
         var dir = System.IO.Path.GetDirectoryName(Path);
         if (!string.IsNullOrEmpty(dir))
         {
-            Directory.CreateDirectory(dir);
+            try
+            {
+                Directory.CreateDirectory(dir);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigurationException(PathKey, $"'{Path}': its folder cannot be created ({ex.Message})");
+            }
         }
-        _writer = new SqliteConnection(_connectionString);
-        await _writer.OpenAsync(ct);
-        await ExecuteAsync(_writer, """
+        var writer = new SqliteConnection(_connectionString);
+        try
+        {
+            await writer.OpenAsync(ct);
+            await CreateSchemaAsync(writer, ct);
+            // A write now, so that a file or folder that cannot be written fails at start, not at the first batch
+            // (SQLite opens a file it may not write read-only without complaint).
+            await ExecuteAsync(writer, $"PRAGMA user_version = {SchemaVersion.ToString(CultureInfo.InvariantCulture)}", ct);
+        }
+        catch (SqliteException ex)
+        {
+            await writer.DisposeAsync();
+            throw Classify(ex, Path) switch
+            {
+                StoreUnavailableException unavailable => unavailable,
+                _ => new ConfigurationException(PathKey, $"'{Path}' cannot be used: {Describe(ex)}"),
+            };
+        }
+        catch
+        {
+            await writer.DisposeAsync();
+            throw;
+        }
+        _writer = writer;
+    }
+
+    private static Task CreateSchemaAsync(SqliteConnection writer, CancellationToken ct) =>
+        ExecuteAsync(writer, """
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             PRAGMA busy_timeout = 10000;
@@ -59,7 +115,6 @@ public sealed class SqliteStore : ITelemetryStore
                 ingester TEXT NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL, error TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS dead_letter_time ON dead_letter (time_us);
             """, ct);
-    }
 
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
     {
@@ -111,10 +166,9 @@ public sealed class SqliteStore : ITelemetryStore
             }
             await tx.CommitAsync(ct);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6 or 10 or 13 or 14)
+        catch (SqliteException ex)
         {
-            // BUSY, LOCKED, IOERR, FULL, CANTOPEN: the disk or another process, not the data.
-            throw new StoreUnavailableException($"SQLite {Path}: {ex.Message}", ex);
+            throw Classify(ex, Path);
         }
         finally
         {
@@ -274,6 +328,70 @@ public sealed class SqliteStore : ITelemetryStore
             _writer = null;
         }
         _writeLock.Dispose();
+    }
+
+    /// <summary>
+    /// What a SQLite error means for the caller, by its primary result code (https://www.sqlite.org/rescode.html;
+    /// all 31 are listed, an unknown future one fails). Retry: the disk or another process may let go
+    /// (BUSY, LOCKED, FULL, IOERR and the like). Refused: the data itself (TOOBIG, CONSTRAINT, MISMATCH).
+    /// Failed: retrying cannot help (READONLY, CORRUPT, NOTADB, CANTOPEN, PERM, AUTH, a bug such as MISUSE).
+    /// </summary>
+    internal static Exception Classify(SqliteException ex, string path)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        var message = $"SQLite {path}: {Describe(ex)}";
+        return (ex.SqliteErrorCode & 0xFF) switch
+        {
+            Abort or Busy or Locked or NoMem or Interrupt or IoErr or Full or Protocol or Schema =>
+                new StoreUnavailableException(message + "; retrying", ex),
+            TooBig or Constraint or Mismatch => new StoreRejectedException(message, ex),
+            _ => new StoreFailedException(message, ex),
+        };
+    }
+
+    private const int Abort = 4, Busy = 5, Locked = 6, NoMem = 7, Interrupt = 9, IoErr = 10, Full = 13, Protocol = 15, Schema = 17;
+    private const int TooBig = 18, Constraint = 19, Mismatch = 20;
+
+    /// <summary>The primary result code's name and meaning, then SQLite's own message.</summary>
+    private static string Describe(SqliteException ex)
+    {
+        var code = ex.SqliteErrorCode & 0xFF;
+        var meaning = code switch
+        {
+            0 => "SQLITE_OK, reported as an error",
+            1 => "SQLITE_ERROR, a generic error (e.g. a table that is missing or was changed)",
+            2 => "SQLITE_INTERNAL, an internal error in SQLite",
+            3 => "SQLITE_PERM, the access mode cannot be granted",
+            Abort => "SQLITE_ABORT, the operation was aborted",
+            Busy => "SQLITE_BUSY, the database file is locked by another connection",
+            Locked => "SQLITE_LOCKED, a table is locked",
+            NoMem => "SQLITE_NOMEM, out of memory",
+            8 => "SQLITE_READONLY, the database cannot be written (read-only file, folder, mount or open mode)",
+            Interrupt => "SQLITE_INTERRUPT, the operation was interrupted",
+            IoErr => "SQLITE_IOERR, a disk I/O error",
+            11 => "SQLITE_CORRUPT, the database file is corrupt",
+            12 => "SQLITE_NOTFOUND, an unknown operation",
+            Full => "SQLITE_FULL, the disk is full",
+            14 => "SQLITE_CANTOPEN, the file (or its journal) cannot be opened",
+            Protocol => "SQLITE_PROTOCOL, a locking race",
+            16 => "SQLITE_EMPTY",
+            Schema => "SQLITE_SCHEMA, the schema changed",
+            TooBig => "SQLITE_TOOBIG, a string or blob is too large",
+            Constraint => "SQLITE_CONSTRAINT, a constraint was violated",
+            Mismatch => "SQLITE_MISMATCH, a data type mismatch",
+            21 => "SQLITE_MISUSE, SQLite was used incorrectly",
+            22 => "SQLITE_NOLFS, large files are not supported here",
+            23 => "SQLITE_AUTH, access was denied",
+            24 => "SQLITE_FORMAT",
+            25 => "SQLITE_RANGE, a parameter index is out of range",
+            26 => "SQLITE_NOTADB, the file is not a database",
+            27 => "SQLITE_NOTICE",
+            28 => "SQLITE_WARNING",
+            100 => "SQLITE_ROW, reported as an error",
+            101 => "SQLITE_DONE, reported as an error",
+            _ => $"result code {code.ToString(CultureInfo.InvariantCulture)}, unknown",
+        };
+        return $"{meaning} ({ex.Message})";
     }
 
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
