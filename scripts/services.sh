@@ -15,6 +15,8 @@
 # Ports (chosen by `start`, remembered in DIR/ports for the *-one commands):
 #   TELEMETRY_TEST_MQTT_PORT            31883  anonymous MQTT listener
 #   TELEMETRY_TEST_MQTT_AUTH_PORT       31884  MQTT listener with passwords and the device ACL
+#   TELEMETRY_TEST_MQTT_PROD_PORT       31885  MQTT listener configured like deploy/: passwords, deploy/'s
+#                                              ACL, client id = username, no topic aliases
 #   TELEMETRY_TEST_RABBITMQ_PORT        35672  AMQP
 #   TELEMETRY_TEST_RABBITMQ_DIST_PORT   35673  Erlang distribution (rabbitmqctl: the next 10 ports)
 #   TELEMETRY_TEST_EPMD_PORT            34369  epmd (a private one, so `epmd -kill` only hits ours)
@@ -35,10 +37,15 @@ SERVICES=(mosquitto rabbitmq influxd influxd-auth)
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 TIMEOUT="${TELEMETRY_TEST_SERVICES_TIMEOUT:-60}"
 
-# Test users on the authenticated listener: every Jiyang bin (password test-<id>) and the
-# ingestion user.
+ROOT="$(cd "$(dirname "$SCRIPT")/.." && pwd)"
+DEPLOY_MOSQUITTO="$ROOT/deploy/mosquitto"
+
+# Test users on the authenticated listeners: every Jiyang bin (password test-<id>), the
+# ingestion user of the authenticated listener, and the per-replica ingestion users of deploy/'s
+# ACL on the production-like listener (password test-<user>).
 INGEST_USER=telemetry-ingest
 INGEST_PASSWORD=test-ingest
+PROD_INGEST_USERS=(telemetry-ingest-1 telemetry-ingest-2)
 
 # Users of the authenticated InfluxDB: an admin, and one without admin rights.
 INFLUX_ADMIN_USER=telemetry-admin
@@ -92,6 +99,7 @@ choose_ports() {
     cat > "$dir/ports" <<EOF
 MQTT_PORT=${TELEMETRY_TEST_MQTT_PORT:-31883}
 MQTT_AUTH_PORT=${TELEMETRY_TEST_MQTT_AUTH_PORT:-31884}
+MQTT_PROD_PORT=${TELEMETRY_TEST_MQTT_PROD_PORT:-31885}
 RABBIT_PORT=${TELEMETRY_TEST_RABBITMQ_PORT:-35672}
 RABBIT_DIST_PORT=${TELEMETRY_TEST_RABBITMQ_DIST_PORT:-35673}
 EPMD_PORT=${TELEMETRY_TEST_EPMD_PORT:-34369}
@@ -192,8 +200,16 @@ mosquitto_configure() {
             mosquitto_passwd -b "$m/passwords" "$id" "test-$id"
         done
         mosquitto_passwd -b "$m/passwords" "$INGEST_USER" "$INGEST_PASSWORD"
+        local u
+        for u in "${PROD_INGEST_USERS[@]}"; do
+            mosquitto_passwd -b "$m/passwords" "$u" "test-$u"
+        done
         chmod 600 "$m/passwords"
     fi
+    # The production-like listener reads deploy/'s own ACL, so the tests check what is shipped.
+    cp "$DEPLOY_MOSQUITTO/acl" "$m/acl-deploy"
+    local max_packet_size
+    max_packet_size=$(deploy_max_packet_size)
     cat > "$m/acl" <<EOF
 # Devices: username = client id = bin id; each may publish only under its own bins/{id}/.
 pattern write bins/%u/#
@@ -227,6 +243,10 @@ autosave_interval 30
 max_queued_messages 2000000
 max_inflight_messages 1000
 
+# As deploy/ (global in Mosquitto: every listener): a device's packet above it is refused and the
+# device disconnected; below ingestion's Maximum Packet Size, so whatever is accepted reaches it.
+max_packet_size $max_packet_size
+
 # Anonymous listener.
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
@@ -236,7 +256,24 @@ listener $MQTT_AUTH_PORT 127.0.0.1
 allow_anonymous false
 password_file $m/passwords
 acl_file $m/acl
+
+# Production-like listener: deploy/mosquitto.conf's listener options and deploy/'s ACL. The client id
+# is the username, so a device cannot take over another client's session with its own credentials.
+listener $MQTT_PROD_PORT 127.0.0.1
+allow_anonymous false
+password_file $m/passwords
+acl_file $m/acl-deploy
+use_username_as_clientid true
+max_topic_alias 0
 EOF
+}
+
+# The max_packet_size deploy/mosquitto/mosquitto.conf sets: one value for production and tests.
+deploy_max_packet_size() {
+    local v
+    v=$(awk '$1 == "max_packet_size" { print $2; exit }' "$DEPLOY_MOSQUITTO/mosquitto.conf")
+    [[ $v =~ ^[0-9]+$ ]] || die "no max_packet_size in $DEPLOY_MOSQUITTO/mosquitto.conf"
+    printf '%s' "$v"
 }
 
 mosquitto_start() {
@@ -247,18 +284,21 @@ mosquitto_start() {
     fi
     require_free_port "$MQTT_PORT" "MQTT" TELEMETRY_TEST_MQTT_PORT
     require_free_port "$MQTT_AUTH_PORT" "MQTT with authentication" TELEMETRY_TEST_MQTT_AUTH_PORT
+    require_free_port "$MQTT_PROD_PORT" "MQTT configured like deploy/" TELEMETRY_TEST_MQTT_PROD_PORT
     rm -f "$dir/mosquitto.pid"
     /usr/sbin/mosquitto -d -c "$dir/mosquitto/mosquitto.conf" </dev/null >>"$dir/mosquitto.out" 2>&1 \
         || fail_start mosquitto "$dir/mosquitto.log" "mosquitto -d exited with $? (see also $dir/mosquitto.out)"
     local deadline=$((SECONDS + TIMEOUT))
     while ((SECONDS < deadline)); do
-        if [[ -s $dir/mosquitto.pid ]] && port_open "$MQTT_PORT" && port_open "$MQTT_AUTH_PORT"; then
-            # A real MQTT exchange on each listener (CONNECT/SUBSCRIBE, -E: exit on SUBACK),
-            # the second one authenticated.
+        if [[ -s $dir/mosquitto.pid ]] && port_open "$MQTT_PORT" && port_open "$MQTT_AUTH_PORT" && port_open "$MQTT_PROD_PORT"; then
+            # A real MQTT exchange on each listener (CONNECT/SUBSCRIBE, -E: exit on SUBACK), the
+            # others authenticated (the last one as a device, which the ACL lets read its own topics).
             if timeout 5 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t telemetry/ready -E >/dev/null 2>&1 &&
                 timeout 5 mosquitto_sub -h 127.0.0.1 -p "$MQTT_AUTH_PORT" -u "$INGEST_USER" -P "$INGEST_PASSWORD" \
-                    -t bins/ready -E >/dev/null 2>&1; then
-                log "mosquitto ready on 127.0.0.1:$MQTT_PORT (anonymous) and :$MQTT_AUTH_PORT (authenticated), pid $(read_pid "$dir" mosquitto)"
+                    -t bins/ready -E >/dev/null 2>&1 &&
+                timeout 5 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PROD_PORT" -u JY-055 -P test-JY-055 \
+                    -t bins/JY-055/ready -E >/dev/null 2>&1; then
+                log "mosquitto ready on 127.0.0.1:$MQTT_PORT (anonymous), :$MQTT_AUTH_PORT (authenticated) and :$MQTT_PROD_PORT (as deploy/), pid $(read_pid "$dir" mosquitto)"
                 return 0
             fi
         fi
@@ -472,6 +512,8 @@ write_env() {
     cat > "$dir/env" <<EOF
 export TELEMETRY_TEST_MQTT=mqtt://127.0.0.1:$MQTT_PORT
 export TELEMETRY_TEST_MQTT_AUTH=mqtt://127.0.0.1:$MQTT_AUTH_PORT
+export TELEMETRY_TEST_MQTT_PROD=mqtt://127.0.0.1:$MQTT_PROD_PORT
+export TELEMETRY_TEST_MQTT_MAX_PACKET_SIZE=$(deploy_max_packet_size)
 export TELEMETRY_TEST_RABBITMQ_HOST=127.0.0.1
 export TELEMETRY_TEST_RABBITMQ_PORT=$RABBIT_PORT
 export TELEMETRY_TEST_INFLUX_URL=http://127.0.0.1:$INFLUX_PORT

@@ -5,14 +5,16 @@
 #
 #   deploy/mosquitto/make-passwords.sh [USER ...]
 #
-# Default users: JY-001 ... JY-055, telemetry-ingest, telemetry-monitor. Needs mosquitto_passwd
-# (Debian: mosquitto; or: docker run --rm -v "$PWD:/w" eclipse-mosquitto:2 mosquitto_passwd ...).
+# Default users: JY-001 ... JY-055, one per ingestion replica (telemetry-ingest-1 and -2, as in
+# the ACL; the broker makes each username its client id, so replicas never share one), and
+# telemetry-monitor. Needs mosquitto_passwd (Debian: mosquitto; or:
+# docker run --rm -v "$PWD:/w" eclipse-mosquitto:2 mosquitto_passwd ...).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 users=("$@")
 if [[ ${#users[@]} -eq 0 ]]; then
     for i in $(seq 1 55); do users+=("$(printf 'JY-%03d' "$i")"); done
-    users+=(telemetry-ingest telemetry-monitor)
+    users+=(telemetry-ingest-1 telemetry-ingest-2 telemetry-monitor)
 fi
 umask 077
 : > passwords.new

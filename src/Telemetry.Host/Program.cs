@@ -1,4 +1,3 @@
-using Telemetry.Contracts.Configuration;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Telemetry.Host.Commands;
@@ -9,11 +8,12 @@ var root = new RootCommand("Telemetry: fill and weight readings from smart recyc
     DemoCommand.Create(),
     SimulateCommand.Create(),
     RunCommand.Create(),
+    HealthCommand.Create(),
     new Command("bench", "Benchmarks.") { BenchIngestCommand.Create() },
 };
 
-// Ctrl+C and SIGTERM (docker stop, systemd) both stop a command cleanly: its token is cancelled
-// and it finishes its own shutdown (flush, disconnect with Last Will) instead of being cut off.
+// Ctrl+C and SIGTERM (docker stop, systemd) both stop a command cleanly: its token is cancelled and it
+// finishes its own shutdown (the host drains within Host:ShutdownTimeout; the simulator flushes).
 using var stop = new CancellationTokenSource();
 void OnSignal(PosixSignalContext context)
 {
@@ -28,10 +28,11 @@ try
     var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
     return await root.Parse(args).InvokeAsync(invocation, stop.Token);
 }
-catch (ConfigurationException ex)
+catch (Exception ex) when (TelemetryHost.ConfigurationProblem(ex) is { } line)
 {
-    await Console.Error.WriteLineAsync(ex.Message);
-    return 2;
+    // A wrong setting: one line naming the key, exit code 2.
+    await Console.Error.WriteLineAsync(line);
+    return TelemetryHost.ExitConfiguration;
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
 {

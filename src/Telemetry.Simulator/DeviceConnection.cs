@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
+using MQTTnet.Exceptions;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Telemetry.Contracts.Devices;
@@ -14,6 +15,12 @@ namespace Telemetry.Simulator;
 /// acknowledges it: what a dropped connection left unacknowledged is published again after
 /// reconnecting.
 /// </summary>
+/// <remarks>
+/// Like a device that is switched on, it connects when the run starts and again as soon as a
+/// connection is lost (with backoff while the broker refuses or cannot be reached), not when its
+/// next reading is due; only a simulated silence keeps it offline. Every failed attempt and lost
+/// connection goes to the <see cref="ConnectionFailureLog"/> with its reason.
+/// </remarks>
 internal sealed class DeviceConnection : IAsyncDisposable
 {
     private readonly string _clientId;
@@ -22,15 +29,20 @@ internal sealed class DeviceConnection : IAsyncDisposable
     private readonly SimulatorConnectionOptions _options;
     private readonly SimulatorStats _stats;
     private readonly SemaphoreSlim _connectGate;
+    private readonly ConnectionFailureLog _failures;
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
     private readonly Channel<SimulatedOutput> _outbox;
     private readonly List<SimulatedOutput> _unacknowledged = [];
     private bool _silent;
     private bool _wasConnected;
+    private volatile bool _disconnecting;
+
+    // Completed when an established connection drops, so an idle pump reconnects at once.
+    private TaskCompletionSource _connectionLost = NewSignal();
 
     public DeviceConnection(string clientId, IReadOnlyList<string> binIds, bool isDevice,
-        SimulatorConnectionOptions options, SimulatorStats stats, SemaphoreSlim connectGate, ILogger logger)
+        SimulatorConnectionOptions options, SimulatorStats stats, SemaphoreSlim connectGate, ConnectionFailureLog failures, ILogger logger)
     {
         _clientId = clientId;
         _binIds = binIds;
@@ -38,8 +50,10 @@ internal sealed class DeviceConnection : IAsyncDisposable
         _options = options;
         _stats = stats;
         _connectGate = connectGate;
+        _failures = failures;
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
+        _client.DisconnectedAsync += OnDisconnectedAsync;
         // A device's memory is finite: when it cannot reach the broker for long, the oldest readings go.
         _outbox = Channel.CreateBounded<SimulatedOutput>(
             new BoundedChannelOptions(Math.Max(1, options.DeviceBuffer)) { FullMode = BoundedChannelFullMode.DropOldest },
@@ -65,11 +79,15 @@ internal sealed class DeviceConnection : IAsyncDisposable
 
     public void Complete() => _outbox.Writer.TryComplete();
 
-    /// <summary>Publishes until the outbox is completed and drained, or <paramref name="ct"/> is cancelled.</summary>
+    /// <summary>
+    /// Connects, then publishes until the outbox is completed and drained, or <paramref name="ct"/>
+    /// is cancelled.
+    /// </summary>
     public async Task PumpAsync(CancellationToken ct)
     {
-        var backoff = TimeSpan.FromMilliseconds(200);
+        var backoff = MinBackoff;
         var batch = new List<SimulatedOutput>(_options.MaxInFlight);
+        Task<bool>? outputWaiting = null;
         while (!ct.IsCancellationRequested)
         {
             if (_silent)
@@ -94,7 +112,7 @@ internal sealed class DeviceConnection : IAsyncDisposable
                 continue;
             }
 
-            if (_unacknowledged.Count == 0 && !await _outbox.Reader.WaitToReadAsync(ct))
+            if (_unacknowledged.Count == 0 && _outbox.Reader.Completion.IsCompleted)
             {
                 return;
             }
@@ -104,10 +122,41 @@ internal sealed class DeviceConnection : IAsyncDisposable
                 if (!await TryConnectAsync(ct))
                 {
                     await Task.Delay(backoff, ct);
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                     continue;
                 }
-                backoff = TimeSpan.FromMilliseconds(200);
+                backoff = MinBackoff;
+            }
+
+            if (_unacknowledged.Count == 0)
+            {
+                // Idle and connected: wait for output, or for the connection to drop (then reconnect
+                // now, as a device does, rather than at the next reading). The wait for output is kept
+                // across such wake-ups, so no waiter is left behind on the channel.
+                outputWaiting ??= _outbox.Reader.WaitToReadAsync(ct).AsTask();
+                if (!outputWaiting.IsCompleted)
+                {
+                    var lost = Volatile.Read(ref _connectionLost);
+                    if (_client.IsConnected)
+                    {
+                        await Task.WhenAny(outputWaiting, lost.Task);
+                    }
+                    if (!outputWaiting.IsCompleted)
+                    {
+                        if (lost.Task.IsCompleted)
+                        {
+                            // Spent: the next idle wait needs a fresh signal (a stale one would return at once).
+                            Interlocked.CompareExchange(ref _connectionLost, NewSignal(), lost);
+                        }
+                        continue;
+                    }
+                }
+                var more = await outputWaiting;
+                outputWaiting = null;
+                if (!more)
+                {
+                    continue;
+                }
             }
 
             batch.Clear();
@@ -134,6 +183,11 @@ internal sealed class DeviceConnection : IAsyncDisposable
             }
         }
     }
+
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task PublishBatchAsync(List<SimulatedOutput> batch, CancellationToken ct)
     {
@@ -206,7 +260,11 @@ internal sealed class DeviceConnection : IAsyncDisposable
 
     private async Task<bool> TryConnectAsync(CancellationToken ct)
     {
+        // Set by our own disconnect (a simulated silence, the end of the run) until the next connect:
+        // MQTTnet may raise DisconnectedAsync after DisconnectAsync returns.
+        _disconnecting = false;
         await _connectGate.WaitAsync(ct);
+        string? failure = null;
         try
         {
             var builder = new MqttClientOptionsBuilder()
@@ -215,7 +273,7 @@ internal sealed class DeviceConnection : IAsyncDisposable
                 .WithProtocolVersion(MqttProtocolVersion.V500)
                 .WithCleanStart(true)
                 .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))
-                .WithTimeout(TimeSpan.FromSeconds(15));
+                .WithTimeout(ConnectTimeout);
             if (_options.Broker.Tls)
             {
                 builder = builder.WithTlsOptions(o => o.UseTls());
@@ -239,18 +297,25 @@ internal sealed class DeviceConnection : IAsyncDisposable
             var result = await _client.ConnectAsync(builder.Build(), ct);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
-                _logger.LogWarning("{Client}: connection refused: {Code} {Reason}", _clientId, result.ResultCode, result.ReasonString);
-                return false;
+                failure = $"connection refused: {result.ResultCode}{(string.IsNullOrEmpty(result.ReasonString) ? "" : $" ({result.ReasonString})")}";
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            _logger.LogDebug("{Client}: connect failed: {Error}", _clientId, ex.Message);
-            return false;
+            // Every way a connect can fail (socket, TLS, timeout, protocol) is reported with its reason and retried.
+            failure = ex is OperationCanceledException or MqttCommunicationTimedOutException
+                ? $"no answer from {_options.Broker} within {ConnectTimeout.TotalSeconds:0} s"
+                : $"cannot connect to {_options.Broker}: {ex.GetBaseException().Message}";
         }
         finally
         {
             _connectGate.Release();
+        }
+        if (failure is not null)
+        {
+            _stats.AddConnectFailure();
+            _failures.Failed(_clientId, failure);
+            return false;
         }
 
         _stats.AddConnected(1);
@@ -259,8 +324,6 @@ internal sealed class DeviceConnection : IAsyncDisposable
             _stats.AddReconnect();
         }
         _wasConnected = true;
-        _client.DisconnectedAsync -= OnDisconnectedAsync;
-        _client.DisconnectedAsync += OnDisconnectedAsync;
 
         // Every device announces itself with a retained online status on connecting. The runner
         // queues it behind what is already waiting, so seq keeps increasing on the wire.
@@ -271,16 +334,28 @@ internal sealed class DeviceConnection : IAsyncDisposable
         return true;
     }
 
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
     {
-        if (e.ClientWasConnected)
+        if (!e.ClientWasConnected)
         {
-            _stats.AddConnected(-1);
+            // A failed connect attempt: TryConnectAsync reports it.
+            return Task.CompletedTask;
         }
+        _stats.AddConnected(-1);
+        if (!_disconnecting)
+        {
+            var detail = e.Exception is { } ex ? $": {ex.GetBaseException().Message}" : !string.IsNullOrEmpty(e.ReasonString) ? $" ({e.ReasonString})" : "";
+            _failures.Failed(_clientId, $"connection lost: {e.Reason}{detail}");
+        }
+        Volatile.Read(ref _connectionLost).TrySetResult();
         return Task.CompletedTask;
     }
 
-    private Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    // async so that MQTTnet's synchronous "not connected" throw (the connection dropped after the
+    // pump last looked) becomes this publish's failure, kept and sent again, not the whole pump's.
+    private async Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
@@ -288,7 +363,7 @@ internal sealed class DeviceConnection : IAsyncDisposable
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithRetainFlag(retain)
             .Build();
-        return _client.PublishAsync(message, ct);
+        return await _client.PublishAsync(message, ct);
     }
 
     private async Task DisconnectAsync(bool withWill, CancellationToken ct)
@@ -297,6 +372,7 @@ internal sealed class DeviceConnection : IAsyncDisposable
         {
             return;
         }
+        _disconnecting = true;
         try
         {
             var options = new MqttClientDisconnectOptionsBuilder()

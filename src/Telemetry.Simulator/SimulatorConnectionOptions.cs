@@ -44,4 +44,10 @@ public sealed record SimulatorConnectionOptions
 
     /// <summary>Connection attempts at once (a burst of thousands of handshakes chokes a broker).</summary>
     public int ConnectConcurrency { get; init; } = 64;
+
+    /// <summary>
+    /// How often repeated connection failures with one reason are summarized in the log (the first
+    /// is logged at once): 10,000 devices refused for one wrong password make one line per interval.
+    /// </summary>
+    public TimeSpan FailureSummaryInterval { get; init; } = TimeSpan.FromSeconds(10);
 }

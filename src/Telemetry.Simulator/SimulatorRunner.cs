@@ -19,6 +19,7 @@ public sealed class SimulatorRunner : IAsyncDisposable
     private readonly DeviceConnection[] _connections;
     private readonly Dictionary<string, DeviceConnection> _byBin;
     private readonly SemaphoreSlim _connectGate;
+    private readonly ConnectionFailureLog _failures;
 
     public SimulatorRunner(FleetSimulation simulation, TimeProvider clock, SimulatorConnectionOptions options, ILogger? logger = null)
     {
@@ -27,11 +28,13 @@ public sealed class SimulatorRunner : IAsyncDisposable
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         _connectGate = new SemaphoreSlim(Math.Max(1, options.ConnectConcurrency));
+        // Real time: how often a person reading the console sees a summary, whatever the simulated speed.
+        _failures = new ConnectionFailureLog(_logger, TimeProvider.System, options.FailureSummaryInterval);
         var binIds = simulation.Registry.Bins.Select(b => b.Id).ToArray();
         _byBin = new Dictionary<string, DeviceConnection>(StringComparer.Ordinal);
         if (options.Connections <= 0)
         {
-            _connections = binIds.Select(id => new DeviceConnection(id, [id], isDevice: true, options, Stats, _connectGate, _logger)).ToArray();
+            _connections = binIds.Select(id => new DeviceConnection(id, [id], isDevice: true, options, Stats, _connectGate, _failures, _logger)).ToArray();
             for (var i = 0; i < binIds.Length; i++)
             {
                 _byBin[binIds[i]] = _connections[i];
@@ -43,7 +46,7 @@ public sealed class SimulatorRunner : IAsyncDisposable
             var groups = binIds.Select((id, i) => (id, i)).GroupBy(x => x.i % n, x => x.id).ToArray();
             _connections = groups.Select(g => new DeviceConnection(
                 $"telemetry-sim-{g.Key.ToString("D4", CultureInfo.InvariantCulture)}", g.ToArray(), isDevice: false,
-                options with { MaxInFlight = Math.Max(options.MaxInFlight, 256), DeviceBuffer = options.MaxPending }, Stats, _connectGate, _logger)).ToArray();
+                options with { MaxInFlight = Math.Max(options.MaxInFlight, 256), DeviceBuffer = options.MaxPending }, Stats, _connectGate, _failures, _logger)).ToArray();
             foreach (var (g, c) in groups.Zip(_connections))
             {
                 foreach (var id in g)
@@ -103,6 +106,7 @@ public sealed class SimulatorRunner : IAsyncDisposable
             {
                 // Expected on stop.
             }
+            _failures.Flush(all: true);
         }
     }
 
@@ -111,6 +115,7 @@ public sealed class SimulatorRunner : IAsyncDisposable
         while (!ct.IsCancellationRequested)
         {
             QueueOnlineStatuses();
+            _failures.Flush();
             var now = _clock.GetUtcNow();
             var target = until is { } u && u < now ? u : now;
             if (Stats.Pending >= _options.MaxPending)

@@ -25,6 +25,11 @@ public sealed class SimulatorStats
 
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
+    /// <summary>Connection attempts that failed (refused by the broker, unreachable, timed out); each is retried with backoff.</summary>
+    public long ConnectFailures => Interlocked.Read(ref _connectFailures);
+
+    private long _connectFailures;
+
     public long ConnectedClients => Interlocked.Read(ref _connected);
 
     /// <summary>Devices that dropped off with their Last Will (a simulated fault).</summary>
@@ -45,6 +50,7 @@ public sealed class SimulatorStats
     internal void AddRefused() => Interlocked.Increment(ref _refused);
     internal void AddRepublished(int n) => Interlocked.Add(ref _republished, n);
     internal void AddReconnect() => Interlocked.Increment(ref _reconnects);
+    internal void AddConnectFailure() => Interlocked.Increment(ref _connectFailures);
     internal void AddConnected(int delta) => Interlocked.Add(ref _connected, delta);
     internal void AddSilence() => Interlocked.Increment(ref _silences);
 }

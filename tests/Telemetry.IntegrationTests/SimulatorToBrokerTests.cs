@@ -1,3 +1,8 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Readings;
@@ -41,9 +46,127 @@ public class SimulatorToBrokerTests(ITestOutputHelper output)
             await runner.RunAsync(simulation.Now.AddMinutes(50), timeout.Token);
             Assert.Equal(0, runner.Stats.Refused);
             Assert.True(runner.Stats.Published > 5 * 5, $"published {runner.Stats.Published}");
-            await subscriber.WaitForAsync(n => n >= runner.Stats.Published, TimeSpan.FromSeconds(10));
+            Assert.True(await subscriber.WaitUntilAsync(m => m.Count >= runner.Stats.Published, TimeSpan.FromSeconds(10)),
+                $"received {subscriber.Messages.Count} of {runner.Stats.Published} within 10 s");
         }
         Assert.Equal(registry.Bins.Select(b => b.Id).ToHashSet(), subscriber.Messages.Select(m => m.Topic.Split('/')[1]).ToHashSet());
+    }
+
+    [Fact]
+    public async Task All_devices_connect_and_announce_themselves_at_start_before_any_reading_is_due()
+    {
+        var broker = TestServices.Mosquitto;
+        // A clock that stands still: no reading ever falls due, so whatever the devices publish they
+        // publish because they connected. Its odd instant tells this run's statuses from any other
+        // test's on the shared broker.
+        var at = new DateTimeOffset(2026, 11, 23, 16, 0, 0, TimeSpan.Zero).AddMilliseconds(Random.Shared.Next(1, 86_400_000));
+        var clock = new FrozenClock(at);
+        var stamp = $"\"ts\":\"{at.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}\"";
+        await using var subscriber = await RecordingSubscriber.StartAsync(broker, TimeProvider.System);
+        var simulation = new FleetSimulation(Registry, 5, at);
+
+        var started = TimeProvider.System.GetTimestamp();
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var runner = new SimulatorRunner(simulation, clock, new SimulatorConnectionOptions { Broker = broker });
+        await using (runner)
+        {
+            var run = runner.RunAsync(null, stop.Token);
+            var ours = (IReadOnlyCollection<(string Topic, byte[] Payload, DateTimeOffset ReceivedAt, bool Retained)> m) =>
+                m.Where(x => Encoding.UTF8.GetString(x.Payload).Contains(stamp, StringComparison.Ordinal)).ToList();
+            var allOnline = await subscriber.WaitUntilAsync(m => ours(m).Select(x => x.Topic).Distinct().Count() >= 55, TimeSpan.FromSeconds(10));
+            var elapsed = TimeProvider.System.GetElapsedTime(started);
+            output.WriteLine($"{ours(subscriber.Messages).Count} online statuses after {elapsed.TotalSeconds:0.0} s; connected {runner.Stats.ConnectedClients}");
+            Assert.True(allOnline, $"only {ours(subscriber.Messages).Select(x => x.Topic).Distinct().Count()} of 55 devices announced themselves within 10 s");
+            Assert.Equal(55, runner.Stats.ConnectedClients);
+
+            // Each device: its own status topic, online, with the clock's time; nothing else was produced.
+            var statuses = ours(subscriber.Messages);
+            Assert.Equal(Registry.Bins.Select(b => $"bins/{b.Id}/status").ToHashSet(), statuses.Select(x => x.Topic).ToHashSet());
+            Assert.All(statuses, x => Assert.True(JsonDocument.Parse(x.Payload).RootElement.GetProperty("online").GetBoolean()));
+            Assert.Equal(55, runner.Stats.Produced);
+
+            // Retained: a subscriber arriving now is told every device is online.
+            await using var late = await RecordingSubscriber.StartAsync(broker, TimeProvider.System, retained: true);
+            Assert.True(await late.WaitUntilAsync(m => ours(m).Count(x => x.Retained) >= 55, TimeSpan.FromSeconds(10)),
+                $"{ours(late.Messages).Count(x => x.Retained)} retained online statuses of this run");
+
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_connection_shows_its_reason_once_and_repeats_are_summarized()
+    {
+        var broker = TestServices.MosquittoWithAcl;
+        var logger = new ListLogger();
+        var simulation = new FleetSimulation(Registry, 6, new DateTimeOffset(2026, 11, 23, 16, 0, 0, TimeSpan.Zero));
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var runner = new SimulatorRunner(simulation, new FrozenClock(simulation.Now),
+            new SimulatorConnectionOptions { Broker = broker, DevicePasswordFormat = "wrong-{id}" }, logger);
+        var run = runner.RunAsync(null, stop.Token);
+
+        // The first refusal at once, with the device and the broker's reason; then one summary for the rest of the fleet.
+        var refused = new Regex(@"^JY-\d{3}: connection refused: (BadUserNameOrPassword|NotAuthorized)");
+        var summary = new Regex(@"^connection refused: (BadUserNameOrPassword|NotAuthorized)[^:]*: (\d+) more failed attempt\(s\) by (\d+) client\(s\)");
+        var deadline = Task.Delay(TimeSpan.FromSeconds(20), stop.Token);
+        while (true)
+        {
+            // Taken before the check: a line logged during it completes this signal, so none is missed.
+            var next = logger.NextLine;
+            if (logger.Lines.Any(summary.IsMatch) || deadline.IsCompleted)
+            {
+                break;
+            }
+            await Task.WhenAny(next, deadline);
+        }
+        await stop.CancelAsync();
+        await run;
+
+        var lines = logger.Lines.ToList();
+        foreach (var line in lines)
+        {
+            output.WriteLine(line);
+        }
+        Assert.Single(lines, refused.IsMatch);
+        var clients = int.Parse(summary.Match(Assert.Single(lines, summary.IsMatch)).Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(clients, 54, 55);
+        // Far fewer lines than attempts: no line per device and retry.
+        Assert.True(runner.Stats.ConnectFailures >= 55, $"{runner.Stats.ConnectFailures} failed attempts");
+        Assert.True(lines.Count <= 3, $"{lines.Count} log lines for {runner.Stats.ConnectFailures} failed attempts");
+        Assert.Equal(0, runner.Stats.ConnectedClients);
+        Assert.Equal(0, runner.Stats.Published);
+    }
+
+    /// <summary>A clock that stands still (timers are the system's; the runner does not use the clock's).</summary>
+    private sealed class FrozenClock(DateTimeOffset at) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => at;
+    }
+
+    /// <summary>Records log lines as formatted; a test waits for the next one instead of sleeping.</summary>
+    private sealed class ListLogger : ILogger
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+        private TaskCompletionSource _added = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IReadOnlyCollection<string> Lines => _lines;
+
+        /// <summary>Completes when the next line is logged.</summary>
+        public Task NextLine => Volatile.Read(ref _added).Task;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                _lines.Enqueue(formatter(state, exception));
+                Interlocked.Exchange(ref _added, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
+        }
     }
 
     private async Task SimulatedDayReachesSubscriber(MqttEndpoint broker)
@@ -64,7 +187,8 @@ public class SimulatorToBrokerTests(ITestOutputHelper output)
             output.WriteLine($"{broker}: published {published} messages, republished {runner.Stats.Republished}, refused {runner.Stats.Refused}");
             Assert.Equal(0, runner.Stats.Refused);
             Assert.Equal(0, runner.Unacknowledged);
-            await subscriber.WaitForAsync(n => n >= published, TimeSpan.FromSeconds(15));
+            Assert.True(await subscriber.WaitUntilAsync(m => m.Count >= published, TimeSpan.FromSeconds(15)),
+                $"received {subscriber.Messages.Count} of {published} within 15 s");
         }
 
         var messages = subscriber.Messages.ToList();

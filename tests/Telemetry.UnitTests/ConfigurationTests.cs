@@ -1,4 +1,8 @@
-using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Telemetry.Ingestion;
+using Telemetry.Ingestion.Hosting;
+using Telemetry.Storage.Hosting;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Host.Hosting;
 
@@ -49,61 +53,125 @@ public class ConfigurationTests
 
 public class RoleSettingsTests
 {
-    private static Microsoft.Extensions.Configuration.IConfiguration Config(params (string Key, string Value)[] pairs) =>
-        new Microsoft.Extensions.Configuration.ConfigurationBuilder()
-            .AddInMemoryCollection(pairs.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value)))
-            .Build();
+    /// <summary>
+    /// The one line a process started with these --Key=value switches prints before exiting with code 2,
+    /// or null when every setting is fine: the real composition of <c>run</c>, options resolved as at start.
+    /// </summary>
+    private static string? Problem(params string[] tokens)
+    {
+        try
+        {
+            var builder = TelemetryHost.CreateBuilder(tokens, web: false);
+            builder.AddTelemetryStore();
+            builder.AddIngestion();
+            using var host = TelemetryHost.Build(builder);
+            _ = host.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<MqttOptions>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<IngestionOptions>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<HostSettings>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<HealthSettings>>().Value;
+            return null;
+        }
+        catch (Exception ex) when (TelemetryHost.ConfigurationProblem(ex) is { } line)
+        {
+            return line;
+        }
+    }
+
+    private static IngestionSettings Ingestion(params string[] tokens)
+    {
+        var builder = TelemetryHost.CreateBuilder(tokens, web: false);
+        builder.AddTelemetryStore();
+        builder.AddIngestion();
+        using var host = TelemetryHost.Build(builder);
+        return host.Services.GetRequiredService<IngestionSettings>();
+    }
 
     [Theory]
-    [InlineData("Storage:Backend", "postgres", "Storage:Backend")]
-    [InlineData("Storage:Backend", "influxdb", "Storage:InfluxDb:Url")]
-    public void A_wrong_store_setting_names_its_key(string key, string value, string named)
+    [InlineData("--Storage:Backend=postgres", "Storage:Backend")]
+    [InlineData("--Storage:Backend=influxdb", "Storage:InfluxDb:Url")]
+    [InlineData("--Ingestion:MaxAge=soon", "Ingestion:MaxAge")]
+    [InlineData("--Ingestion:MaxAge=-1.00:00:00", "Ingestion:MaxAge")]
+    [InlineData("--Ingestion:BatchSize=0", "Ingestion:BatchSize")]
+    [InlineData("--Ingestion:BatchSize=many", "Ingestion:BatchSize")]
+    [InlineData("--Ingestion:ReceiveMaximum=70000", "Ingestion:ReceiveMaximum")]
+    [InlineData("--Ingestion:MaxPacketSize=100", "Ingestion:MaxPacketSize")]
+    [InlineData("--Mqtt:SharedGroup=a/b", "Mqtt:SharedGroup")]
+    [InlineData("--Mqtt:Server=http://broker", "Mqtt:Server")]
+    [InlineData("--Host:ShutdownTimeout=00:00:00", "Host:ShutdownTimeout")]
+    [InlineData("--Host:ProgressFormat=xml", "Host:ProgressFormat")]
+    [InlineData("--Health:Url=ftp://x:1", "Health:Url")]
+    [InlineData("--Fleet:Registry=/nonexistent/registry.json", "Fleet:Registry")]
+    public void A_wrong_setting_names_its_key(string token, string key)
     {
-        var ex = Assert.Throws<ConfigurationException>(() => Settings.CreateStore(Config((key, value))));
-        Assert.Equal(named, ex.Key);
+        var line = Problem(token);
+        Assert.NotNull(line);
+        Assert.StartsWith($"Configuration error: {key}: ", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--Storage:Backnd=influxdb", "Storage:Backnd", "Storage:Backend")]
+    [InlineData("--Mqtt:Servr=mqtt://b:1883", "Mqtt:Servr", "Mqtt:Server")]
+    [InlineData("--Ingestion:BatchSise=10", "Ingestion:BatchSise", "Ingestion:BatchSize")]
+    [InlineData("--Alerts:Nonsense=1", "Alerts:Nonsense", null)]
+    public void An_unknown_key_in_an_owned_section_is_an_error(string token, string key, string? suggestion)
+    {
+        var line = Problem(token);
+        Assert.NotNull(line);
+        Assert.StartsWith($"Configuration error: {key}: unknown key", line, StringComparison.Ordinal);
+        if (suggestion is not null)
+        {
+            Assert.Contains($"did you mean {suggestion}?", line, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("--sped")]
+    [InlineData("3600")]
+    [InlineData("--Mqtt:Server")]
+    public void A_token_that_is_not_a_setting_is_an_error(string token)
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => CommandLineConfiguration.SettingTokens([token], ["--speed"]));
+        Assert.Equal(token, ex.Key);
+        if (token == "--sped")
+        {
+            Assert.Contains("did you mean --speed?", ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Known_keys_of_every_owned_section_are_accepted()
+    {
+        Assert.Null(Problem("--Api:Keys:alice:Role=dispatcher", "--Api:Keys:alice:Sha256=00", "--Bus:Transport=inmemory", "--Scheduling:ThresholdPct=80",
+            "--Health:Url=http://127.0.0.1:0", "--Host:ProgressFormat=json", "--Logging:LogLevel:Default=Warning", "--Unrelated:Key=1"));
     }
 
     [Fact]
     public void InfluxDB_API_2_needs_token_and_org_and_API_1_does_not()
     {
-        var v2 = Assert.Throws<ConfigurationException>(() => Settings.CreateStore(Config(("Storage:Backend", "influxdb"), ("Storage:InfluxDb:Url", "http://influx:8086"))));
-        Assert.Equal("Storage:InfluxDb:Token", v2.Key);
-        var noOrg = Assert.Throws<ConfigurationException>(() => Settings.CreateStore(Config(("Storage:Backend", "influxdb"), ("Storage:InfluxDb:Url", "http://influx:8086"), ("Storage:InfluxDb:Token", "t"))));
-        Assert.Equal("Storage:InfluxDb:Org", noOrg.Key);
-        var badVersion = Assert.Throws<ConfigurationException>(() => Settings.CreateStore(Config(("Storage:Backend", "influxdb"), ("Storage:InfluxDb:Url", "http://influx:8086"), ("Storage:InfluxDb:ApiVersion", "3"))));
-        Assert.Equal("Storage:InfluxDb:ApiVersion", badVersion.Key);
-        Assert.Equal("influxdb", Settings.CreateStore(Config(("Storage:Backend", "influxdb"), ("Storage:InfluxDb:Url", "http://influx:8086"), ("Storage:InfluxDb:ApiVersion", "1"))).Name);
+        Assert.StartsWith("Configuration error: Storage:InfluxDb:Token:", Problem("--Storage:Backend=influxdb", "--Storage:InfluxDb:Url=http://influx:8086"), StringComparison.Ordinal);
+        Assert.StartsWith("Configuration error: Storage:InfluxDb:Org:", Problem("--Storage:Backend=influxdb", "--Storage:InfluxDb:Url=http://influx:8086", "--Storage:InfluxDb:Token=t"), StringComparison.Ordinal);
+        Assert.StartsWith("Configuration error: Storage:InfluxDb:ApiVersion:", Problem("--Storage:Backend=influxdb", "--Storage:InfluxDb:Url=http://influx:8086", "--Storage:InfluxDb:ApiVersion=3"), StringComparison.Ordinal);
+        Assert.Null(Problem("--Storage:Backend=influxdb", "--Storage:InfluxDb:Url=http://influx:8086", "--Storage:InfluxDb:ApiVersion=1"));
         // Settings of a backend that is not selected are not checked.
-        Assert.Equal("sqlite", Settings.CreateStore(Config(("Storage:InfluxDb:ApiVersion", "nonsense"))).Name);
-    }
-
-    [Theory]
-    [InlineData("Ingestion:MaxAge", "soon")]
-    [InlineData("Ingestion:MaxAge", "-1.00:00:00")]
-    [InlineData("Ingestion:BatchSize", "0")]
-    [InlineData("Ingestion:ReceiveMaximum", "70000")]
-    [InlineData("Mqtt:SharedGroup", "a/b")]
-    [InlineData("Mqtt:Server", "http://broker")]
-    public void A_wrong_ingestion_setting_names_its_key(string key, string value)
-    {
-        var ex = Assert.Throws<ConfigurationException>(() =>
-        {
-            var config = Config((key, value));
-            _ = Settings.Decoder(config);
-            _ = Settings.Ingestion(config);
-        });
-        Assert.Equal(key, ex.Key);
+        Assert.Null(Problem("--Storage:InfluxDb:ApiVersion=nonsense"));
     }
 
     [Fact]
     public void Defaults_follow_the_contract()
     {
-        var s = Settings.Ingestion(Config(("Mqtt:Server", "mqtt://broker:1883")));
-        Assert.Equal(("$share/ingest/bins/#", $"telemetry-ingest-{Environment.MachineName}", 5000), (s.SubscriptionTopic, s.ClientId, s.BatchSize));
-        Assert.Equal("bins/#", Settings.Ingestion(Config()).SubscriptionTopic); // embedded: no shared subscriptions
-        Assert.Equal("bins/#", Settings.Ingestion(Config(("Mqtt:Server", "mqtt://b:1883"), ("Mqtt:SharedGroup", ""))).SubscriptionTopic);
-        Assert.Equal(TimeSpan.FromDays(7), Settings.Decoder(Config()).MaxAge);
+        var s = Ingestion("--Mqtt:Server=mqtt://broker:1883");
+        Assert.Equal(("bins/#", $"telemetry-ingest-{Environment.MachineName}", 5000), (s.SubscriptionTopic, s.ClientId, s.BatchSize));
+        Assert.Equal("bins/#", Ingestion().SubscriptionTopic); // embedded: no shared subscriptions
+        Assert.Equal("$share/ingest/bins/#", Ingestion("--Mqtt:Server=mqtt://b:1883", "--Mqtt:SharedGroup=ingest").SubscriptionTopic);
         Assert.Equal(["ingestion"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
         Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("ingestion,teleport"));
+    }
+
+    [Fact]
+    public void Later_sources_override_earlier_ones()
+    {
+        // The command line wins over everything before it (appsettings.json ships Mqtt:Server=embedded).
+        Assert.Equal("b2", Ingestion("--Mqtt:Server=mqtt://b2:1883").Broker.Host);
     }
 }

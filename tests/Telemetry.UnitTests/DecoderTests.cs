@@ -23,6 +23,7 @@ public class DecoderTests
     {
         Assert.False(r.IsAccepted, $"expected {reason.Name()}, got {r}");
         Assert.True(reason == r.Rejection!.Reason, $"expected {reason.Name()}, got {r.Rejection.Reason.Name()}: {r.Rejection.Detail}");
+        Assert.False(r.Rejection.IsDecoderFault, $"decided by the decoder's safety net, not a check: {r}");
         Assert.Empty(r.Readings);
     }
 
@@ -238,5 +239,30 @@ public class DecoderTests
         var old = Encoding.UTF8.GetBytes("""{"v":1,"ts":"2026-11-29T07:19:59Z","seq":1,"compartments":[{"id":"paper","fillPct":1}]}""");
         Assert.Equal(RejectReason.TimestampSkew, strict.Decode("bins/JY-001/fill", old, Now).Rejection!.Reason);
         Assert.True(Decoder.Decode("bins/JY-001/fill", old, Now).IsAccepted);
+    }
+
+    [Fact]
+    public void An_exception_inside_the_decoder_is_one_flagged_and_counted_malformed_json_rejection()
+    {
+        // A registry built by hand, past the loader's validation, with a stream the decoder cannot name:
+        // a real way for the decoder to fail that no device payload can cause.
+        var valid = Registry.FindBin("JY-001")!;
+        var broken = new Bin(valid.Id, valid.Community, valid.Location, valid.Address, [new Compartment("paper", (WasteStream)42, 240, 60)]);
+        var registry = new FleetRegistry(Registry.District, Registry.City, Registry.TimeZone, Registry.Bounds, Registry.Communities, Registry.Facilities, [broken], Registry.Vehicles);
+        var decoder = new DeviceMessageDecoder(registry, new DecoderSettings());
+
+        var r = decoder.Decode("bins/JY-001/fill", Encoding.UTF8.GetBytes(Fill.Replace(",{\"id\":\"plastic\",\"fillPct\":41.0}", "", StringComparison.Ordinal)), Now);
+
+        Assert.False(r.IsAccepted);
+        Assert.Empty(r.Readings);
+        Assert.Equal(RejectReason.MalformedJson, r.Rejection!.Reason);
+        Assert.True(r.Rejection.IsDecoderFault, r.ToString());
+        Assert.Equal("JY-001", r.Rejection.BinId);
+        Assert.Contains("ArgumentOutOfRangeException", r.Rejection.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, decoder.DecoderFaults);
+
+        // A message that a check decides does not count.
+        Assert.False(decoder.Decode("bins/JY-001/fill", "oops"u8.ToArray(), Now).Rejection!.IsDecoderFault);
+        Assert.Equal(1, decoder.DecoderFaults);
     }
 }

@@ -23,71 +23,6 @@ public class IngestionPipelineTests
         ReceiveMaximum = 50_000,
     };
 
-    /// <summary>A store in memory that can be told to fail, refuse or hold writes.</summary>
-    private sealed class FakeStore : ITelemetryStore
-    {
-        public ConcurrentQueue<(IReadOnlyList<Reading> Readings, IReadOnlyList<DeadLetter> DeadLetters)> Writes { get; } = new();
-        public int FailuresLeft;
-        public int Attempts;
-        public Func<Reading, bool> Refuses { get; set; } = _ => false;
-        public volatile bool RefuseEverything;
-        /// <summary>Readings refused because of the store's state (a field type conflict): every such write fails alike.</summary>
-        public volatile Func<Reading, bool>? RefusesStoreWide;
-        /// <summary>Thrown by every write: neither unavailable nor refused.</summary>
-        public volatile Exception? Fault;
-        public TaskCompletionSource Gate { get; set; } = CompletedGate();
-
-        public string Name => "fake";
-
-        public static TaskCompletionSource CompletedGate()
-        {
-            var tcs = new TaskCompletionSource();
-            tcs.SetResult();
-            return tcs;
-        }
-
-        public Task InitializeAsync(CancellationToken ct) => Task.CompletedTask;
-
-        public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
-        {
-            await Gate.Task.WaitAsync(ct);
-            Interlocked.Increment(ref Attempts);
-            if (Fault is { } fault)
-            {
-                throw fault;
-            }
-            if (RefusesStoreWide is { } storeWide && readings.Any(storeWide))
-            {
-                throw new StoreRejectedException("partial write: field type conflict: input field \"pct\" on measurement \"fill\" is type float, already exists as type integer dropped=1")
-                {
-                    IsStoreWide = true,
-                };
-            }
-            if (Interlocked.Decrement(ref FailuresLeft) >= 0)
-            {
-                throw new StoreUnavailableException("down") { RetryAfter = TimeSpan.FromMilliseconds(10) };
-            }
-            if (readings.Any(Refuses) || (RefuseEverything && (readings.Count > 0 || deadLetters.Count > 0)))
-            {
-                throw new StoreRejectedException("field type conflict");
-            }
-            Writes.Enqueue(([.. readings], [.. deadLetters]));
-        }
-
-        public IEnumerable<Reading> AllReadings => Writes.SelectMany(w => w.Readings);
-        public IEnumerable<DeadLetter> AllDeadLetters => Writes.SelectMany(w => w.DeadLetters);
-
-        public Task<IReadOnlyList<LatestCompartment>> GetLatestAsync(CancellationToken ct) => throw new NotSupportedException();
-        public Task<IReadOnlyList<LatestStatus>> GetLatestStatusAsync(CancellationToken ct) => throw new NotSupportedException();
-        public Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct) => throw new NotSupportedException();
-        public Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct) => throw new NotSupportedException();
-        public Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
-        public Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => throw new NotSupportedException();
-        public Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct) => throw new NotSupportedException();
-        public Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct) => throw new NotSupportedException();
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
     private sealed class Harness : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new();
@@ -186,6 +121,31 @@ public class IngestionPipelineTests
         await h.WaitAckedAsync(20);
         Assert.Equal(0, h.Pipeline.Held);
         Assert.Equal(20, h.Pipeline.PeakHeld);
+    }
+
+    [Fact]
+    public async Task Room_is_reported_full_when_the_bytes_held_reach_their_limit_far_below_the_message_limit()
+    {
+        // Receive Maximum 10: room for 20 messages, and for 2 × 10 × (4,096 + 256) = 87,040 bytes.
+        var store = new FakeStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var h = new Harness(store, Settings with { ReceiveMaximum = 10 });
+        Assert.Equal((20, 87_040L), (h.Pipeline.HoldLimit, h.Pipeline.HoldByteLimit));
+        var big = new string('x', 10_000); // a 10 kB message: too large for the contract, small for the broker
+        for (var i = 0; i < 8; i++)
+        {
+            await h.SendAsync("bins/JY-001/fill", big);
+        }
+        Assert.False(h.Pipeline.IsFull);
+        Assert.Equal(8 * (10_000 + "bins/JY-001/fill".Length), h.Pipeline.HeldBytes);
+        await h.SendAsync("bins/JY-001/fill", big); // 90,144 bytes in 9 messages
+        Assert.True(h.Pipeline.IsFull);
+        var room = h.Pipeline.WaitForRoomAsync(CancellationToken.None).AsTask();
+        Assert.False(room.IsCompleted);
+        store.Gate.SetResult();
+        await room.WaitAsync(TimeSpan.FromSeconds(10));
+        await h.WaitAckedAsync(9);
+        Assert.Equal((0, 0L, 90_144L), (h.Pipeline.Held, h.Pipeline.HeldBytes, h.Pipeline.PeakHeldBytes));
+        Assert.Equal(9, store.AllDeadLetters.Count(l => l.Reason == "too-large"));
     }
 
     [Fact]

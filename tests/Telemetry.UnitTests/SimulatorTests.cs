@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Time.Testing;
 using Telemetry.Contracts.Readings;
 using Telemetry.Fleet;
 using Telemetry.Ingestion.Decoding;
@@ -150,27 +149,4 @@ public class SimulatorTests
         Assert.Equal(seqs.OrderBy(s => s), seqs);
         Assert.Equal(seqs.Count, seqs.Distinct().Count());
     }
-
-    [Fact]
-    public void Accelerated_clock_runs_faster_then_follows_real_time_after_catching_up()
-    {
-        var real = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-        var clock = new AcceleratedClock(real, real.GetUtcNow().AddHours(-1), 3600, catchUp: true);
-        Assert.Equal(real.GetUtcNow().AddHours(-1), clock.GetUtcNow());
-        real.Advance(TimeSpan.FromMilliseconds(500));
-        Assert.Equal(real.GetUtcNow().AddMilliseconds(-500).AddHours(-1).AddMinutes(30), clock.GetUtcNow());
-        real.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal(real.GetUtcNow(), clock.GetUtcNow());
-        Assert.True(clock.CaughtUp);
-        Assert.Equal(1, clock.CurrentSpeed);
-
-        var ahead = new AcceleratedClock(real, real.GetUtcNow(), 60, catchUp: false);
-        real.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal(real.GetUtcNow().AddSeconds(590), ahead.GetUtcNow());
-        Assert.Equal(TimeSpan.FromSeconds(1), ahead.ToReal(TimeSpan.FromMinutes(1)));
-    }
-
-    [Fact]
-    public void Accelerated_clock_refuses_a_speed_below_one() =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AcceleratedClock(TimeProvider.System, DateTimeOffset.UtcNow, 0.5, false));
 }

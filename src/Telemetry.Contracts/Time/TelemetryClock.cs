@@ -11,7 +11,7 @@ namespace Telemetry.Contracts.Time;
 public sealed class TelemetryClock(TimeProvider inner) : TimeProvider
 {
     /// <summary>The project clock on real time.</summary>
-    public static new TelemetryClock System { get; } = new(TimeProvider.System);
+    public static TelemetryClock Real { get; } = new(TimeProvider.System);
 
     /// <summary>The time source this clock follows.</summary>
     public TimeProvider Inner { get; } = inner ?? throw new ArgumentNullException(nameof(inner));

@@ -1,6 +1,6 @@
 using Telemetry.Contracts.Configuration;
 using System.CommandLine;
-using Telemetry.Host.Bench;
+using Telemetry.Benchmarks;
 using Telemetry.Host.Hosting;
 
 namespace Telemetry.Host.Commands;

@@ -1,18 +1,26 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Telemetry.Contracts.Configuration;
+using Telemetry.Contracts.Time;
+using Telemetry.Fleet;
 using Telemetry.Host.Embedded;
 using Telemetry.Host.Hosting;
+using Telemetry.Ingestion;
+using Telemetry.Ingestion.Hosting;
 using Telemetry.Simulator;
+using Telemetry.Storage.Hosting;
+using Telemetry.Storage.Sqlite;
 
 namespace Telemetry.Host.Commands;
 
 /// <summary>
-/// <c>telemetry demo</c>: the system on one machine with the embedded defaults — the in-process
-/// MQTT broker on 127.0.0.1:1883 and the simulator driving the registry's bins on one accelerated
-/// clock shared by every component.
+/// <c>telemetry demo</c>: the system on one machine with the embedded defaults, in one host — the
+/// in-process MQTT broker on 127.0.0.1:1883 (first to start, last to stop), ingestion into SQLite,
+/// and the simulator driving the registry's bins — all on one accelerated clock, the project clock.
 /// </summary>
 internal static class DemoCommand
 {
@@ -21,79 +29,86 @@ internal static class DemoCommand
         var speed = CommonOptions.Speed(60);
         var seed = CommonOptions.Seed();
         var history = CommonOptions.Duration("--history", "Start the shared clock this far in the past", TimeSpan.FromHours(12));
-        var duration = CommonOptions.Duration("--duration", "Stop after this much simulated time (default: run until Ctrl+C)", null);
+        var duration = CommonOptions.Duration("--duration", "Stop after this much simulated time, once everything published is stored (default: run until Ctrl+C)", null);
         var port = new Option<int>("--mqtt-port") { Description = "Port of the embedded MQTT broker on 127.0.0.1.", DefaultValueFactory = _ => MqttEndpoint.EmbeddedPort };
 
-        var command = new Command("demo", "Run the whole system on one machine with embedded defaults, the simulator driving the bins on an accelerated clock.")
+        var command = new Command("demo", """
+            Run the whole system on one machine with embedded defaults (in-process MQTT broker, SQLite), the simulator
+            driving the registry's bins on an accelerated clock. Settings as for run (--Key=value), e.g.
+              --Storage:Sqlite:Path=/tmp/demo.db --Fleet:Registry=my-district.json --Logging:LogLevel:Default=Information
+            """)
         {
             speed, seed, history, duration, port,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
-            var config = CommandLineConfiguration.Build(parse.UnmatchedTokens);
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-            var registry = Settings.LoadRegistry(config);
+            CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, ["--speed", "--seed", "--history", "--duration", "--mqtt-port"]);
+            var builder = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false, new Dictionary<string, string?>
+            {
+                // The demo's console belongs to the progress lines; warnings and errors still show.
+                ["Logging:LogLevel:Default"] = "Warning",
+            });
             var mqttPort = parse.GetValue(port);
             EnsurePortFree(mqttPort);
-
-            await using var broker = new EmbeddedBroker(mqttPort, loggers.CreateLogger("broker"));
-            await broker.StartAsync(ct);
-
             var start = TimeProvider.System.GetUtcNow() - parse.GetValue(history);
-            var clock = new AcceleratedClock(TimeProvider.System, start, parse.GetValue(speed), catchUp: false);
+            var d = parse.GetValue(duration);
+            var demo = new DemoSettings(start, parse.GetValue(speed), parse.GetValue(seed), d > TimeSpan.Zero ? start + d : null);
+            var clock = new AcceleratedClock(TimeProvider.System, start, demo.Speed, catchUp: false);
 
-            // Ingestion on the embedded broker, into the configured store (SQLite by default), on the shared clock.
-            var endpoint = new MqttEndpoint(true, "127.0.0.1", mqttPort, false);
-            var ingestionSettings = Settings.Ingestion(config, endpoint) with { ClientId = config["Mqtt:ClientId"] ?? "telemetry-demo-ingest" };
-            await using var store = Settings.CreateStore(config);
-            var ingestion = IngestionRole.Create(registry, ingestionSettings, Settings.Decoder(config), store, clock, loggers);
-            using var stopIngestion = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var ingestionTask = IngestionRole.RunAsync(ingestion, loggers.CreateLogger("ingestion"), stopIngestion.Token);
-            var simulation = new FleetSimulation(registry, parse.GetValue(seed), start);
-            await using var runner = new SimulatorRunner(simulation, clock, new SimulatorConnectionOptions
+            var services = builder.Services;
+            // Everything the simulation drives runs on the accelerated clock; the framework's TimeProvider stays real.
+            services.Replace(ServiceDescriptor.Singleton(new TelemetryClock(clock)));
+            services.PostConfigure<MqttOptions>(o =>
             {
-                Broker = new MqttEndpoint(false, "127.0.0.1", mqttPort, false),
-            }, loggers.CreateLogger("simulator"));
+                o.Server = MqttEndpoint.EmbeddedName;
+                o.EmbeddedPort = mqttPort;
+                o.ClientId ??= "telemetry-demo-ingest";
+            });
+            services.AddHostedService<EmbeddedBrokerService>();
+            builder.AddTelemetryStore();
+            builder.AddIngestion();
+            services.AddSingleton(demo);
+            services.AddSingleton(sp => new DemoSimulatorService(
+                // Owned by the service (not the container): disposed when it stops, before the broker.
+                new SimulatorRunner(new FleetSimulation(sp.GetRequiredService<FleetRegistry>(), demo.Seed, demo.Start), clock,
+                    new SimulatorConnectionOptions { Broker = new MqttEndpoint(false, "127.0.0.1", mqttPort, false) },
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger("simulator")),
+                sp.GetRequiredService<IngestionService>(), sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>(), demo,
+                sp.GetRequiredService<ILogger<DemoSimulatorService>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<DemoSimulatorService>());
 
+            var host = TelemetryHost.Build(builder);
+            var registry = host.Services.GetRequiredService<FleetRegistry>();
+            var store = host.Services.GetRequiredService<Telemetry.Storage.ITelemetryStore>();
+            var ingestion = host.Services.GetRequiredService<IngestionSettings>();
             Console.WriteLine($"""
                 Telemetry demo — {registry.District}, {registry.City}: {registry.Bins.Count} bins in {registry.Communities.Count} communities, {registry.AllCompartments().Count()} compartments
                   MQTT broker   embedded (MQTTnet), mqtt://127.0.0.1:{mqttPort}, persistent sessions on
-                  simulator     {registry.Bins.Count} devices, one connection each (client id = username = bin id), seed {parse.GetValue(seed)}
-                  ingestion     {ingestionSettings.ClientId} on {ingestionSettings.SubscriptionTopic} → {store.Name}{(store is Telemetry.Storage.Sqlite.SqliteStore sqlite ? " " + sqlite.Path : "")}
-                  clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{parse.GetValue(speed)} (shared by every component)
+                  simulator     {registry.Bins.Count} devices, one connection each (client id = username = bin id), seed {demo.Seed}
+                  ingestion     {ingestion.ClientId} on {ingestion.SubscriptionTopic} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
+                  clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{demo.Speed} (shared by every component){(demo.Until is { } until ? $", until {until.UtcDateTime:yyyy-MM-dd HH:mm}Z" : "")}
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
                 Ctrl+C stops.
                 """);
-
-            var progress = new SimulatorConsole(runner, Console.Out, TimeSpan.FromSeconds(2)) { Extra = () => IngestionRole.Progress(ingestion) };
-            using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var progressTask = progress.RunAsync(stopProgress.Token);
-            var d = parse.GetValue(duration);
-            await runner.RunAsync(d > TimeSpan.Zero ? start + d : null, ct);
-            if (!ct.IsCancellationRequested)
+            var code = await TelemetryHost.RunAsync(host, ct, sp =>
             {
-                // A run with --duration ends when ingestion has stored everything the devices sent.
-                while (ingestion.Metrics.MessagesAcknowledged < runner.Stats.Published && !ct.IsCancellationRequested)
+                var simulator = sp.GetRequiredService<DemoSimulatorService>();
+                if (simulator.Progress is { } progress)
                 {
-                    await Task.Delay(100, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+                    Console.WriteLine(progress.Summary());
                 }
-            }
-            await stopProgress.CancelAsync();
-            await progressTask;
-            await stopIngestion.CancelAsync();
-            try
-            {
-                await ingestionTask;
-            }
-            catch (OperationCanceledException)
-            {
-                // Stopped.
-            }
-            Console.WriteLine(progress.Summary());
-            Console.WriteLine(IngestionRole.Progress(ingestion));
-            Console.WriteLine("Demo stopped.");
-            return 0;
+                Console.WriteLine(ProgressReporter.Format(sp.GetRequiredService<IngestionService>().Snapshot(), json: false));
+                var published = simulator.Runner.Stats.Published;
+                var acknowledged = sp.GetRequiredService<IngestionService>().Metrics.MessagesAcknowledged;
+                Console.WriteLine($"Demo stopped: {published:N0} messages published, {acknowledged:N0} stored and acknowledged.");
+                if (sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<HostSettings>>().Value.Json)
+                {
+                    var snapshot = sp.GetRequiredService<IngestionService>().Snapshot();
+                    Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { status = "demo", published, acknowledged, readingsStored = snapshot.ReadingsStored, deadLetters = snapshot.DeadLetters }));
+                }
+            });
+            return code;
         });
         return command;
     }

@@ -1,13 +1,16 @@
-using Telemetry.Contracts.Configuration;
 using System.CommandLine;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Telemetry.Contracts.Configuration;
 using Telemetry.Host.Embedded;
 using Telemetry.Host.Hosting;
+using Telemetry.Ingestion;
+using Telemetry.Ingestion.Hosting;
+using Telemetry.Storage.Hosting;
 
 namespace Telemetry.Host.Commands;
 
-/// <summary><c>telemetry run --roles …</c>: the production roles, configured by CONTRACT §4.</summary>
+/// <summary><c>telemetry run --roles …</c>: the production roles in one Generic Host, configured by CONTRACT §4.</summary>
 internal static class RunCommand
 {
     /// <summary>Roles this build can run. Scheduler, routing and api join as they are built.</summary>
@@ -17,46 +20,42 @@ internal static class RunCommand
 
     public static Command Create()
     {
-        var roles = new Option<string>("--roles") { Description = $"Comma-separated roles to run (available: {string.Join(", ", AvailableRoles)}).", DefaultValueFactory = _ => string.Join(',', AvailableRoles) };
-        var command = new Command("run", "Run production roles with the configuration of appsettings.json, environment variables and --Key=value switches.") { roles };
+        var roles = new Option<string>("--roles") { Description = $"Comma-separated roles to run (available: {string.Join(", ", AvailableRoles)}; default all).", DefaultValueFactory = _ => string.Join(',', AvailableRoles) };
+        var command = new Command("run", """
+            Run production roles in one host. Settings come from appsettings.json, appsettings.{DOTNET_ENVIRONMENT}.json,
+            environment variables (Mqtt__Server) and --Key=value switches, in that order, e.g.
+              --Mqtt:Server=mqtt://127.0.0.1:1883 --Mqtt:Username=ingest-1 --Mqtt:Password=…
+              --Storage:Backend=influxdb --Storage:InfluxDb:Url=http://127.0.0.1:8086 --Storage:InfluxDb:Token=… --Storage:InfluxDb:Org=…
+              --Health:Url=http://0.0.0.0:8081 --Host:ProgressFormat=json --Host:ShutdownTimeout=00:00:30
+            docs/configuration.md lists every key. Exit codes: 0 stopped, 1 a role failed, 2 a setting is wrong.
+            """) { roles };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
-            var config = CommandLineConfiguration.Build(parse.UnmatchedTokens);
             var selected = ParseRoles(parse.GetValue(roles) ?? "");
-            using var loggers = LoggerFactory.Create(b => b.AddConfiguration(config.GetSection("Logging")).AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
-            var logger = loggers.CreateLogger("telemetry");
+            CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, ["--roles"]);
+            var probe = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false);
+            var web = TelemetryHost.HealthUrl(probe.Configuration) is not null;
+            var builder = web ? TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: true) : probe;
 
-            // Everything is checked before anything starts: a wrong setting stops here, naming its key.
-            var registry = Settings.LoadRegistry(config);
-            var ingestion = Settings.Ingestion(config);
-            var decoder = Settings.Decoder(config);
-            await using var store = Settings.CreateStore(config);
-
-            await using var broker = ingestion.Broker.Embedded ? new EmbeddedBroker(ingestion.Broker.Port, loggers.CreateLogger("broker")) : null;
-            if (broker is not null)
+            if (MqttEndpoint.TryParse(builder.Configuration["Mqtt:Server"], out var endpoint, out _) && endpoint.Embedded)
             {
-                await broker.StartAsync(ct);
+                builder.Services.AddHostedService<EmbeddedBrokerService>();
             }
-
-            var service = IngestionRole.Create(registry, ingestion, decoder, store, TimeProvider.System, loggers);
-            logger.LogInformation("Roles {Roles}: {Bins} bins of {District}; broker {Broker} as {ClientId} on {Topic}; store {Store}",
-                string.Join(',', selected), registry.Bins.Count, registry.District, ingestion.Broker, ingestion.ClientId, ingestion.SubscriptionTopic, store.Name);
-            using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var progress = ReportAsync(() => IngestionRole.Progress(service), Settings.ProgressInterval(config), progressStop.Token);
-            try
+            builder.AddTelemetryStore();
+            if (selected.Contains("ingestion", StringComparer.Ordinal))
             {
-                await IngestionRole.RunAsync(service, logger, ct);
+                // Before the role, so the reporter stops after it and its last line shows the drained state.
+                builder.Services.AddHostedService<ProgressReporter>();
+                builder.AddIngestion();
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            var host = TelemetryHost.Build(builder);
+            var code = await TelemetryHost.RunAsync(host, ct);
+            if (code != TelemetryHost.ExitConfiguration)
             {
-                // Stopped by a signal.
+                Console.WriteLine(code == 0 ? "Stopped." : "Stopped after a failure.");
             }
-            await progressStop.CancelAsync();
-            await progress;
-            Console.WriteLine(IngestionRole.Progress(service));
-            Console.WriteLine("Stopped.");
-            return 0;
+            return code;
         });
         return command;
     }
@@ -80,21 +79,5 @@ internal static class RunCommand
             }
         }
         return roles;
-    }
-
-    internal static async Task ReportAsync(Func<string> line, TimeSpan every, CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(every);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(ct))
-            {
-                Console.WriteLine(line());
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped.
-        }
     }
 }

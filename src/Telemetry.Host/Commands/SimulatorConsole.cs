@@ -44,9 +44,10 @@ internal sealed class SimulatorConsole(SimulatorRunner runner, TextWriter output
         var s = runner.Stats;
         var lag = runner.Lag;
         var lagText = lag > TimeSpan.FromSeconds(5) ? $" | behind clock {lag.TotalMinutes:0.0} min" : "";
+        var failuresText = s.ConnectFailures > 0 ? $" | connect failures {s.ConnectFailures:N0}" : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"[{_elapsed.Elapsed:hh\\:mm\\:ss}] sim {runner.SimulatedNow.UtcDateTime:yyyy-MM-dd HH:mm}Z | published {s.Published:N0} ({ratePerSecond:N0}/s) | " +
-            $"pending {s.Pending:N0} | connected {s.ConnectedClients:N0}/{runner.ConnectionCount:N0} | reconnects {s.Reconnects:N0} | " +
+            $"pending {s.Pending:N0} | connected {s.ConnectedClients:N0}/{runner.ConnectionCount:N0}{failuresText} | reconnects {s.Reconnects:N0} | " +
             $"republished {s.Republished:N0} | refused {s.Refused:N0} | dropped {s.Dropped:N0}{lagText}");
     }
 
@@ -56,6 +57,7 @@ internal sealed class SimulatorConsole(SimulatorRunner runner, TextWriter output
         var seconds = _elapsed.Elapsed.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
             $"published {s.Published:N0} messages in {seconds:0.0} s ({s.Published / Math.Max(0.001, seconds):N0}/s); " +
-            $"refused {s.Refused:N0}, dropped {s.Dropped:N0}, republished {s.Republished:N0}, reconnects {s.Reconnects:N0}, still unacknowledged {runner.Unacknowledged:N0}");
+            $"refused {s.Refused:N0}, dropped {s.Dropped:N0}, republished {s.Republished:N0}, reconnects {s.Reconnects:N0}, " +
+            $"failed connection attempts {s.ConnectFailures:N0}, still unacknowledged {runner.Unacknowledged:N0}");
     }
 }

@@ -4,7 +4,16 @@ using Telemetry.Contracts.Readings;
 namespace Telemetry.Ingestion.Decoding;
 
 /// <summary>Why a message was refused: one reason, a human-readable detail, and the bin if the topic named a registered one.</summary>
-public sealed record Rejection(RejectReason Reason, string Detail, string? BinId);
+public sealed record Rejection(RejectReason Reason, string Detail, string? BinId)
+{
+    /// <summary>
+    /// True when no check refused the message but the decoder itself failed on it (a bug in the
+    /// decoder, or a registry it does not expect). The message is still one <c>malformed-json</c> dead
+    /// letter, so nothing is lost, but a correct decoder never sets this: tests assert it stays false
+    /// for every input, and operators should report it.
+    /// </summary>
+    public bool IsDecoderFault { get; init; }
+}
 
 /// <summary>
 /// The outcome of decoding one MQTT message: either every reading in it (<see cref="Readings"/>),
@@ -36,7 +45,10 @@ public sealed class DecodeResult
 
     public static DecodeResult Reject(RejectReason reason, string detail, string? binId) => new(new Rejection(reason, detail, binId));
 
+    internal static DecodeResult Fault(string detail, string? binId) =>
+        new(new Rejection(RejectReason.MalformedJson, detail, binId) { IsDecoderFault = true });
+
     public override string ToString() => IsAccepted
         ? $"accepted {Kind} from {BinId}: {Readings.Count} reading(s)"
-        : $"rejected {Rejection!.Reason.Name()}: {Rejection.Detail}";
+        : $"rejected {Rejection!.Reason.Name()}{(Rejection.IsDecoderFault ? " (decoder fault)" : "")}: {Rejection.Detail}";
 }

@@ -12,6 +12,12 @@ namespace Telemetry.Ingestion.Decoding;
 /// rejection reason CONTRACT §2 assigns. Pure and thread-safe; never throws for any input.
 /// </summary>
 /// <remarks>
+/// The checks are written to decide every input themselves. A safety net still turns an exception
+/// escaping them into a <c>malformed-json</c> rejection (one input must never stop ingestion), but
+/// marks it <see cref="Rejection.IsDecoderFault"/> and counts it in <see cref="DecoderFaults"/>, so a
+/// bug is visible instead of passing as a device's malformed payload.
+/// </remarks>
+/// <remarks>
 /// Every check runs and the failure with the highest precedence wins, so the reason does not
 /// depend on the order of properties in the payload. Parsing is strict where System.Text.Json's
 /// defaults are lenient: duplicate property names, a byte-order mark, comments and trailing
@@ -29,7 +35,12 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
 
     private const long MaxSeq = (1L << 53) - 1;
 
+    private long _decoderFaults;
+
     public FleetRegistry Registry => registry;
+
+    /// <summary>Messages that reached the safety net (see <see cref="Rejection.IsDecoderFault"/>); zero unless the decoder has a bug.</summary>
+    public long DecoderFaults => Interlocked.Read(ref _decoderFaults);
 
     public DecodeResult Decode(string topic, ReadOnlyMemory<byte> payload, DateTimeOffset receivedAt)
     {
@@ -37,11 +48,26 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
         {
             return DecodeCore(topic ?? "", payload, receivedAt);
         }
-#pragma warning disable CA1031 // The decoder's promise is that no input escapes as an exception.
+#pragma warning disable CA1031 // The decoder's promise is that no input escapes as an exception; the fault is flagged and counted.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return DecodeResult.Reject(RejectReason.MalformedJson, $"payload could not be decoded: {ex.GetType().Name}", TopicBin(topic ?? ""));
+            Interlocked.Increment(ref _decoderFaults);
+            return DecodeResult.Fault($"decoder fault: {ex.GetType().Name}: {Shorten(ex.Message)}", SafeTopicBin(topic ?? ""));
+        }
+    }
+
+    private string? SafeTopicBin(string topic)
+    {
+        try
+        {
+            return TopicBin(topic);
+        }
+#pragma warning disable CA1031 // Already handling a fault: a second one must not escape; the dead letter is tagged unknown instead.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return null;
         }
     }
 

@@ -12,18 +12,22 @@ using Telemetry.Ingestion.Pipeline;
 namespace Telemetry.Ingestion.Mqtt;
 
 /// <summary>
-/// MQTTnet's own connection, with reading held to Receive Maximum on this side too. MQTTnet reads
-/// PUBLISH packets into an unbounded queue of its own; a broker that honours Receive Maximum never
-/// lets that grow, but one that does not (Mosquitto before 2.0.13 sends a resumed session's whole
-/// queue at once, and overshoots under load) would fill memory. Each connection counts the QoS 1/2
-/// PUBLISH packets it has handed over and not yet settled (acknowledged, or given up with the
-/// connection). A PUBLISH read while that count is at <c>receiveMaximum</c> (one the broker should not
-/// have sent), or while the pipeline holds its limit, is held back until there is room, and nothing
-/// more is read meanwhile: the socket's receive window fills and TCP makes the broker wait. Other
-/// packets (CONNACK, SUBACK, PINGRESP) pass at once, so with a broker that keeps to Receive Maximum
-/// reading never pauses and pings are answered even while the store is down.
+/// MQTTnet's own connection, with reading held to Receive Maximum and to a byte limit on this side
+/// too. MQTTnet reads PUBLISH packets into an unbounded queue of its own; a broker that honours
+/// Receive Maximum never lets that grow by count, but one that does not (Mosquitto before 2.0.13
+/// sends a resumed session's whole queue at once, and overshoots under load) would fill memory, and
+/// Receive Maximum says nothing of bytes (the broker may send up to the announced Maximum Packet
+/// Size per message). Each connection counts the QoS 1/2 PUBLISH packets it has handed over and not
+/// yet settled (acknowledged, or given up with the connection), and their bytes. A PUBLISH read while
+/// that count is at <c>receiveMaximum</c> (one the broker should not have sent) or the bytes at
+/// <c>byteLimit</c>, or while the pipeline holds its limit, is held back until there is room, and
+/// nothing more is read meanwhile: the socket's receive window fills and TCP makes the broker wait.
+/// A QoS 0 PUBLISH is not acknowledged, so it waits only for the pipeline's room. Other packets
+/// (CONNACK, SUBACK, PINGRESP) pass at once, so with a broker that keeps to Receive Maximum and
+/// devices that keep to the contract's sizes reading never pauses and pings are answered even while
+/// the store is down.
 /// </summary>
-internal sealed class GatedChannelAdapterFactory(int receiveMaximum, IngestionPipeline pipeline) : IMqttClientAdapterFactory
+internal sealed class GatedChannelAdapterFactory(int receiveMaximum, long byteLimit, IngestionPipeline pipeline) : IMqttClientAdapterFactory
 {
     private readonly MqttClientAdapterFactory _inner = new();
     private volatile GatedAdapter? _current;
@@ -36,33 +40,46 @@ internal sealed class GatedChannelAdapterFactory(int receiveMaximum, IngestionPi
 
     public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger)
     {
-        var adapter = new GatedAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), receiveMaximum, pipeline);
+        var adapter = new GatedAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), receiveMaximum, byteLimit, pipeline);
         _current = adapter;
         return adapter;
     }
 
-    internal sealed class GatedAdapter(IMqttChannelAdapter inner, int receiveMaximum, IngestionPipeline pipeline) : IMqttChannelAdapter
+    internal sealed class GatedAdapter(IMqttChannelAdapter inner, int receiveMaximum, long byteLimit, IngestionPipeline pipeline) : IMqttChannelAdapter
     {
-        private readonly BoundedCounter _outstanding = new(receiveMaximum);
+        private readonly BoundedCounter _outstanding = new(receiveMaximum, byteLimit);
         private volatile bool _waiting;
 
         /// <summary>True while a PUBLISH is held back for want of room.</summary>
         public bool IsWaiting => _waiting;
 
-        /// <summary>One message read on this connection is acknowledged, or will not be on this connection.</summary>
-        public void Settled() => _outstanding.Remove();
+        /// <summary>Messages (QoS 1/2) read on this connection and not yet settled.</summary>
+        public int Outstanding => _outstanding.Count;
+
+        /// <summary>Their bytes (payloads and topics).</summary>
+        public long OutstandingBytes => _outstanding.Bytes;
+
+        /// <summary>
+        /// One QoS 1/2 message read on this connection is acknowledged, or will not be on this
+        /// connection; <paramref name="size"/> is its <see cref="InboundMessage.Size"/>.
+        /// </summary>
+        public void Settled(long size) => _outstanding.Remove(size);
 
         public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
         {
             var packet = await inner.ReceivePacketAsync(cancellationToken);
-            if (packet is MqttPublishPacket { QualityOfServiceLevel: > MqttQualityOfServiceLevel.AtMostOnce })
+            if (packet is MqttPublishPacket publish)
             {
-                if (_outstanding.IsFull || pipeline.IsFull)
+                var acknowledged = publish.QualityOfServiceLevel > MqttQualityOfServiceLevel.AtMostOnce;
+                if ((acknowledged && _outstanding.IsFull) || pipeline.IsFull)
                 {
                     _waiting = true;
                     try
                     {
-                        await _outstanding.WaitForRoomAsync(cancellationToken);
+                        if (acknowledged)
+                        {
+                            await _outstanding.WaitForRoomAsync(cancellationToken);
+                        }
                         await pipeline.WaitForRoomAsync(cancellationToken);
                     }
                     finally
@@ -70,7 +87,12 @@ internal sealed class GatedChannelAdapterFactory(int receiveMaximum, IngestionPi
                         _waiting = false;
                     }
                 }
-                _outstanding.Add();
+                if (acknowledged)
+                {
+                    // Counted here, before MQTTnet queues the packet, so the bound holds however far its
+                    // dispatch lags behind reading. Only this loop adds, so the room seen above is still there.
+                    _outstanding.Add(InboundMessage.SizeOf(publish.Topic, publish.Payload.Length));
+                }
             }
             return packet;
         }

@@ -25,6 +25,7 @@ public sealed class IngestionMetrics : IDisposable
     private long _writeRetriesTotal;
     private long _slowestWriteTicks;
     private long _slowestAckLagTicks;
+    private long _lastStoredUtcTicks;
 
     public IngestionMetrics(IMeterFactory? factory = null)
     {
@@ -48,6 +49,9 @@ public sealed class IngestionMetrics : IDisposable
     public long MessagesAcknowledged => Interlocked.Read(ref _messagesAcknowledged);
     public long WriteRetries => Interlocked.Read(ref _writeRetriesTotal);
 
+    /// <summary>When the store last took a write (real time; health reports its age), or null before the first.</summary>
+    public DateTimeOffset? LastStoredAt => Interlocked.Read(ref _lastStoredUtcTicks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+
     /// <summary>
     /// The slowest store write and the longest receive→acknowledge lag since the last call, then starts
     /// over: for a progress line that shows stalls between two reports.
@@ -64,6 +68,7 @@ public sealed class IngestionMetrics : IDisposable
     internal void Stored(int readings, IEnumerable<string> deadLetterReasons, TimeSpan latency)
     {
         Interlocked.Add(ref _readingsStoredTotal, readings);
+        Interlocked.Exchange(ref _lastStoredUtcTicks, DateTimeOffset.UtcNow.UtcTicks);
         _readingsStored.Add(readings);
         _batchSize.Record(readings);
         _writeLatency.Record(latency.TotalMilliseconds);

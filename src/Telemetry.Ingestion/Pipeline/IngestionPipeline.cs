@@ -23,6 +23,7 @@ public sealed class IngestionPipeline
     private readonly Channel<InboundMessage> _inbound;
     private readonly DeadLetterClock _deadLetterClock = new();
     private readonly BoundedCounter _held;
+    private volatile bool _completed;
 
     public IngestionPipeline(DeviceMessageDecoder decoder, ResilientStoreWriter writer, IngestionSettings settings, IngestionMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -32,10 +33,10 @@ public sealed class IngestionPipeline
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        // Each connection reads at most Receive Maximum unacknowledged messages; this limit also bounds
-        // what is held across a reconnect (messages of the old connection still being written while
-        // the new one delivers). The channel is larger, so receiving never waits on it.
-        _held = new BoundedCounter(2 * Math.Max(1, settings.ReceiveMaximum));
+        // Each connection reads at most Receive Maximum unacknowledged messages and its byte limit;
+        // twice that also bounds what is held across a reconnect (messages of the old connection still
+        // being written while the new one delivers). The channel is larger, so receiving never waits on it.
+        _held = new BoundedCounter(2 * Math.Max(1, settings.ReceiveMaximum), 2 * settings.ConnectionByteLimit);
         _inbound = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(2 * _held.Limit + 1024)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -53,43 +54,110 @@ public sealed class IngestionPipeline
     /// <summary>How many messages may be held before <see cref="WaitForRoomAsync"/> waits: twice Receive Maximum.</summary>
     public int HoldLimit => _held.Limit;
 
+    /// <summary>Bytes (payloads and topics) of the messages held.</summary>
+    public long HeldBytes => _held.Bytes;
+
+    /// <summary>The most bytes held at once since start.</summary>
+    public long PeakHeldBytes => _held.PeakBytes;
+
+    /// <summary>How many bytes may be held before <see cref="WaitForRoomAsync"/> waits: twice <see cref="IngestionSettings.ConnectionByteLimit"/>.</summary>
+    public long HoldByteLimit => _held.ByteLimit;
+
     /// <summary>True while <see cref="WaitForRoomAsync"/> would wait.</summary>
     public bool IsFull => _held.IsFull;
 
     /// <summary>
-    /// Completes at once while fewer than <see cref="HoldLimit"/> messages are held, otherwise when
-    /// acknowledgements bring the count below it. The MQTT connection awaits this before it hands
-    /// over a message, so memory stays bounded whatever the broker sends.
+    /// Completes at once while fewer than <see cref="HoldLimit"/> messages and fewer than
+    /// <see cref="HoldByteLimit"/> bytes are held, otherwise when acknowledgements bring both below
+    /// their limits. The MQTT connection awaits this before it hands over a message, so memory stays
+    /// bounded whatever the broker sends.
     /// </summary>
     public ValueTask WaitForRoomAsync(CancellationToken ct) => _held.WaitForRoomAsync(ct);
 
     public ValueTask EnqueueAsync(InboundMessage message, CancellationToken ct)
     {
-        _held.Add();
+        ArgumentNullException.ThrowIfNull(message);
+        if (_completed)
+        {
+            // Stopping: not taken, not acknowledged; the broker delivers it again to the next session.
+            return ValueTask.CompletedTask;
+        }
+        _held.Add(message.Size);
         _metrics.MessageIn();
-        return _inbound.Writer.WriteAsync(message, ct);
+        if (_inbound.Writer.TryWrite(message))
+        {
+            return ValueTask.CompletedTask;
+        }
+        return WriteSlowAsync(message, ct);
     }
 
-    /// <summary>Runs until <paramref name="ct"/> is cancelled; what is not yet stored is not acknowledged.</summary>
-    public async Task RunAsync(CancellationToken ct)
+    private async ValueTask WriteSlowAsync(InboundMessage message, CancellationToken ct)
     {
-        var batches = Channel.CreateBounded<List<PendingMessage>>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        var writing = WriteLoopAsync(batches.Reader, ct);
         try
         {
-            await BatchLoopAsync(batches.Writer, ct);
+            await _inbound.Writer.WriteAsync(message, ct);
+        }
+        catch (ChannelClosedException)
+        {
+            // Completed while this one waited: it stays unacknowledged, like one that came after.
+            _held.Remove(message.Size);
+        }
+    }
+
+    /// <summary>
+    /// Takes no more messages: <see cref="RunAsync"/> then writes and acknowledges what it holds and
+    /// returns. Messages offered afterwards are left unacknowledged (the broker redelivers them).
+    /// </summary>
+    public void CompleteAdding()
+    {
+        _completed = true;
+        _inbound.Writer.TryComplete();
+    }
+
+    /// <summary>
+    /// Runs until <paramref name="ct"/> is cancelled (what is not yet stored is not acknowledged) or,
+    /// after <see cref="CompleteAdding"/>, until everything taken is stored and acknowledged. A failure
+    /// of either loop stops the other and is thrown: a writer that died must not leave the batcher
+    /// waiting forever while the process looks alive.
+    /// </summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var batches = Channel.CreateBounded<List<PendingMessage>>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var writing = WriteLoopAsync(batches.Reader, stop.Token);
+        var batching = BatchThenCompleteAsync(batches.Writer, stop.Token);
+        var first = await Task.WhenAny(batching, writing);
+        if (first != batching || !first.IsCompletedSuccessfully)
+        {
+            await stop.CancelAsync();
+        }
+        try
+        {
+            await Task.WhenAll(batching, writing);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping: unacknowledged messages come back from the broker.
+        }
+        // The failure itself, not the cancellation it caused in the other loop.
+        foreach (var task in new[] { first, writing, batching })
+        {
+            if (task.IsFaulted)
+            {
+                await task;
+            }
+        }
+    }
+
+    private async Task BatchThenCompleteAsync(ChannelWriter<List<PendingMessage>> batches, CancellationToken ct)
+    {
+        try
+        {
+            await BatchLoopAsync(batches, ct);
         }
         finally
         {
-            batches.Writer.TryComplete();
-            try
-            {
-                await writing;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                // Stopping: unacknowledged messages come back from the broker.
-            }
+            batches.TryComplete();
         }
     }
 
@@ -100,8 +168,9 @@ public sealed class IngestionPipeline
         {
             var batch = new List<PendingMessage>();
             var readings = 0;
-            using var age = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            age.CancelAfter(_settings.BatchAge);
+            // Batch age is on the project clock (the demo's accelerated one); see docs/architecture.md.
+            using var ageTimer = new CancellationTokenSource(_settings.BatchAge, _time);
+            using var age = CancellationTokenSource.CreateLinkedTokenSource(ct, ageTimer.Token);
             while (readings < _settings.BatchSize)
             {
                 if (reader.TryRead(out var message))
@@ -146,7 +215,6 @@ public sealed class IngestionPipeline
         await foreach (var batch in batches.ReadAllAsync(ct))
         {
             await _writer.WriteAsync(batch, ct);
-            var now = _time.GetUtcNow();
             foreach (var pending in batch)
             {
                 try
@@ -159,8 +227,8 @@ public sealed class IngestionPipeline
                 {
                     _logger.LogDebug("Acknowledgement of {Topic} failed ({Error}); the broker will redeliver it", pending.Message.Topic, ex.Message);
                 }
-                _held.Remove();
-                _metrics.Acknowledged(now - pending.Message.ReceivedAt);
+                _held.Remove(pending.Message.Size);
+                _metrics.Acknowledged(System.Diagnostics.Stopwatch.GetElapsedTime(pending.Message.ReceivedTimestamp));
             }
         }
     }

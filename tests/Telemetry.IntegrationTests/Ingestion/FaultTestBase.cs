@@ -128,6 +128,20 @@ public abstract class FaultTestBase(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    /// <summary>Waits for a condition, polling; fails the test with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
+    protected static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"not {what} within {timeout}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Waits until the store holds exactly the expected readings (or the timeout), and returns what it holds.</summary>
     protected async Task<StoredCounts> WaitForStoredAsync((int Fill, int Weight) expected, TimeSpan timeout)
     {

@@ -7,14 +7,6 @@ namespace Telemetry.IntegrationTests.Ingestion;
 [Collection("faults")]
 public sealed partial class IngestionFaultTests(ITestOutputHelper output) : FaultTestBase(output)
 {
-    [System.Text.RegularExpressions.GeneratedRegex(@"\| held ([0-9,]+)")]
-    private static partial System.Text.RegularExpressions.Regex HeldPattern();
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"\| held [0-9,]+ \(peak ([0-9,]+)\)")]
-    private static partial System.Text.RegularExpressions.Regex PeakHeldPattern();
-
-    private static int Number(string text) => int.Parse(text.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
-
     [Fact]
     public async Task A_resumed_backlog_far_above_Receive_Maximum_is_read_no_faster_than_it_is_stored()
     {
@@ -54,7 +46,7 @@ public sealed partial class IngestionFaultTests(ITestOutputHelper output) : Faul
         var stored = await WaitForStoredAsync((backlog, 0), TimeSpan.FromSeconds(120));
         Assert.Equal((backlog, 0), ((int)stored.Fill, (int)stored.Weight));
         await second.StopAsync();
-        var peaks = PeakHeldPattern().Matches(second.Output).Select(m => Number(m.Groups[1].Value)).ToList();
+        var peaks = second.Statuses.Select(st => st.PeakHeld).ToList();
         Output.WriteLine($"peak held {string.Join(", ", peaks)} (Receive Maximum {receiveMaximum}, backlog {backlog})");
         Assert.NotEmpty(peaks);
         // One acknowledgement frees one slot before the pipeline counts the message out: at most one over.
@@ -68,11 +60,14 @@ public sealed partial class IngestionFaultTests(ITestOutputHelper output) : Faul
         // messages are held unacknowledged and the broker keeps the rest.
         var ingestion = await StartIngestionAsync("ingest-a", extra: new Dictionary<string, string> { ["Ingestion:ReceiveMaximum"] = "200" });
         await using var stream = new Stream(TimeSpan.FromHours(4), 400);
-        await Task.Delay(TimeSpan.FromSeconds(5));
+        await ingestion.WaitForStatusAsync(st => st.ReadingsStored > 0, "storing", TimeSpan.FromSeconds(30));
         await TestServicesControl.StopAsync("influxd");
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(20));
+            // The outage lasts until the hold limit is reached (the broker keeps the rest), and at least 20 s.
+            var outage = System.Diagnostics.Stopwatch.StartNew();
+            await ingestion.WaitForStatusAsync(st => st.Held >= 150, "holding its limit", TimeSpan.FromSeconds(60));
+            await ingestion.WaitForStatusAsync(_ => outage.Elapsed >= TimeSpan.FromSeconds(20), "still running after 20 s of outage", TimeSpan.FromSeconds(40));
             Assert.False(ingestion.HasExited, "ingestion died while the store was down");
         }
         finally
@@ -84,7 +79,7 @@ public sealed partial class IngestionFaultTests(ITestOutputHelper output) : Faul
         var stored = await WaitForStoredAsync(expected, TimeSpan.FromSeconds(90));
         Assert.Equal(expected, ((int)stored.Fill, (int)stored.Weight));
         Assert.False(ingestion.HasExited);
-        var held = HeldPattern().Matches(ingestion.Output).Select(m => Number(m.Groups[1].Value)).ToList();
+        var held = ingestion.Statuses.Select(st => st.Held).ToList();
         Output.WriteLine($"held while running: {string.Join(", ", held)}");
         Assert.NotEmpty(held);
         Assert.All(held, h => Assert.InRange(h, 0, 200));
@@ -96,9 +91,11 @@ public sealed partial class IngestionFaultTests(ITestOutputHelper output) : Faul
     {
         var first = await StartIngestionAsync("ingest-a");
         await using var stream = new Stream(TimeSpan.FromHours(3), 400);
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await first.WaitForStatusAsync(st => st.Acknowledged >= 200, "storing", TimeSpan.FromSeconds(30));
         await first.KillAsync();
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // The devices go on while it is dead: the broker queues for its session.
+        var atKill = stream.Stats.Published;
+        await WaitUntilAsync(() => stream.Stats.Published >= atKill + 200, "publishing while ingestion is dead", TimeSpan.FromSeconds(30));
         var second = await StartIngestionAsync("ingest-a");
         await stream.Running;
         var expected = stream.Expected();
@@ -119,9 +116,10 @@ public sealed partial class IngestionFaultTests(ITestOutputHelper output) : Faul
     {
         var ingestion = await StartIngestionAsync("ingest-a", shared);
         await using var stream = new Stream(TimeSpan.FromHours(3), 400, retryUnrouted);
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await ingestion.WaitForStatusAsync(st => st.Acknowledged >= 200, "storing", TimeSpan.FromSeconds(30));
         await TestServicesControl.StopAsync("mosquitto");
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Down until ingestion has noticed (the devices buffer meanwhile).
+        await ingestion.WaitForStatusAsync(st => !st.Connected, "disconnected", TimeSpan.FromSeconds(30));
         await TestServicesControl.StartAsync("mosquitto");
         await stream.Running;
         var expected = stream.Expected();
@@ -138,10 +136,11 @@ public sealed partial class IngestionFaultTests(ITestOutputHelper output) : Faul
         var a = await StartIngestionAsync("ingest-a");
         var b = await StartIngestionAsync("ingest-b");
         await using var stream = new Stream(TimeSpan.FromHours(3), 400);
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await b.WaitForStatusAsync(st => st.Acknowledged >= 100, "storing", TimeSpan.FromSeconds(30));
         await b.KillAsync();
         // Mosquitto queues B's share for its session while it is away; A goes on with its own.
-        await Task.Delay(TimeSpan.FromSeconds(8));
+        var atKill = stream.Stats.Published;
+        await WaitUntilAsync(() => stream.Stats.Published >= atKill + 400, "publishing while B is dead", TimeSpan.FromSeconds(30));
         var bAgain = await StartIngestionAsync("ingest-b");
         await stream.Running;
         var expected = stream.Expected();

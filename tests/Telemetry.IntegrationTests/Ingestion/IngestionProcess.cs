@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
+using Telemetry.Ingestion;
 
 namespace Telemetry.IntegrationTests.Ingestion;
 
@@ -13,11 +13,23 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<IngestionSnapshot> _statuses = new();
 
     private IngestionProcess(Process process)
     {
         _process = process;
-        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { _output.Enqueue(e.Data); } };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+            _output.Enqueue(e.Data);
+            if (IngestionSnapshot.TryParse(e.Data) is { } status)
+            {
+                _statuses.Enqueue(status);
+            }
+        };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { _output.Enqueue("ERR " + e.Data); } };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
@@ -29,7 +41,12 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    public static async Task<IngestionProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    /// <summary>Every status line the process printed (<c>Host:ProgressFormat=json</c>), oldest first.</summary>
+    public IReadOnlyList<IngestionSnapshot> Statuses => [.. _statuses];
+
+    public int ExitCode => _process.ExitCode;
+
+    public static async Task<IngestionProcess> StartAsync(IReadOnlyDictionary<string, string> settings, bool waitConnected = true)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "telemetry.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -47,10 +64,53 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
         {
             info.ArgumentList.Add($"--{key}={value}");
         }
+        info.ArgumentList.Add("--Host:ProgressFormat=json");
+        info.ArgumentList.Add("--Host:ProgressInterval=00:00:01");
         info.Environment["Logging__LogLevel__Default"] = "Information";
         var p = new IngestionProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start telemetry"));
-        await p.WaitForOutputAsync("subscribed to", TimeSpan.FromSeconds(60));
+        if (waitConnected)
+        {
+            await p.WaitForStatusAsync(s => s.Connected, "connected and subscribed", TimeSpan.FromSeconds(60));
+        }
         return p;
+    }
+
+    /// <summary>Waits for a status line that satisfies <paramref name="condition"/>; returns it.</summary>
+    public async Task<IngestionSnapshot> WaitForStatusAsync(Func<IngestionSnapshot, bool> condition, string what, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (_statuses.LastOrDefault(condition) is { } status)
+            {
+                return status;
+            }
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"ingestion exited with {_process.ExitCode} before it was {what}:\n{Output}");
+            }
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"ingestion was not {what} within {timeout}:\n{Output}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits for the process to exit by itself; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"ingestion did not exit within {timeout}:\n{Output}");
+        }
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
     }
 
     public async Task WaitForOutputAsync(string text, TimeSpan timeout)
@@ -87,9 +147,7 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
             await _process.WaitForExitAsync(timeout.Token);
         }
         _process.WaitForExit(); // drains the redirected output
-        var last = _output.LastOrDefault(l => l.Contains("| received ", StringComparison.Ordinal)) ?? "";
-        var m = ReceivedPattern().Match(last);
-        return m.Success ? long.Parse(m.Groups[1].Value.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return _statuses.LastOrDefault()?.Received ?? 0;
     }
 
     public async ValueTask DisposeAsync()
@@ -100,9 +158,6 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
         }
         _process.Dispose();
     }
-
-    [GeneratedRegex(@"\| received ([0-9,]+)")]
-    private static partial Regex ReceivedPattern();
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SysKill(int pid, int signal);

@@ -4,7 +4,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using Telemetry.Contracts.Configuration;
 
-namespace Telemetry.Host.Bench;
+namespace Telemetry.Benchmarks;
 
 /// <summary>What one publishing run did: which messages the broker acknowledged, and when.</summary>
 internal sealed class PublishOutcome(int count)

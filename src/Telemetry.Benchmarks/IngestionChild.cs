@@ -1,10 +1,11 @@
 using Telemetry.Ingestion.Mqtt;
 using System.Diagnostics;
+using Telemetry.Ingestion;
 using System.Globalization;
 using MQTTnet;
 using Telemetry.Contracts.Configuration;
 
-namespace Telemetry.Host.Bench;
+namespace Telemetry.Benchmarks;
 
 /// <summary>
 /// The ingestion role as a separate process (<c>telemetry run --roles ingestion</c>), as in
@@ -69,6 +70,8 @@ internal sealed class IngestionChild : IAsyncDisposable
         start.ArgumentList.Add("--roles");
         start.ArgumentList.Add("ingestion");
         start.ArgumentList.Add("--Host:ProgressInterval=00:00:02");
+        // Machine-readable state: one JSON object per line, printed at once when the connection changes.
+        start.ArgumentList.Add("--Host:ProgressFormat=json");
         foreach (var a in configuration)
         {
             start.ArgumentList.Add(a);
@@ -113,24 +116,22 @@ internal sealed class IngestionChild : IAsyncDisposable
                 _lastLines.Dequeue();
             }
         }
-        if (line.Contains("subscribed to", StringComparison.Ordinal))
+        if (IngestionSnapshot.TryParse(line) is { } status)
         {
-            if (SubscribedAt == 0)
+            LastProgress = status.ToText();
+            if (status.Connected)
             {
-                SubscribedAt = Stopwatch.GetTimestamp();
+                if (SubscribedAt == 0)
+                {
+                    SubscribedAt = Stopwatch.GetTimestamp();
+                }
+                _subscribed.TrySetResult();
             }
-            _subscribed.TrySetResult();
-        }
-        const string Stored = "readings stored ";
-        var at = line.IndexOf(Stored, StringComparison.Ordinal);
-        if (at >= 0)
-        {
-            LastProgress = line;
-            var digits = new string(line.AsSpan(at + Stored.Length).ToString().TakeWhile(c => char.IsAsciiDigit(c) || c == ',').Where(char.IsAsciiDigit).ToArray());
-            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n != Interlocked.Exchange(ref _storedReadings, n))
+            if (status.ReadingsStored != Interlocked.Exchange(ref _storedReadings, status.ReadingsStored))
             {
                 Interlocked.Exchange(ref _storedChangedAt, Stopwatch.GetTimestamp());
             }
+            return;
         }
         if (line.Contains(" warn:", StringComparison.Ordinal) || line.Contains(" fail:", StringComparison.Ordinal) || line.Contains(" crit:", StringComparison.Ordinal))
         {

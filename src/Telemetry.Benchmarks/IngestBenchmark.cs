@@ -7,12 +7,11 @@ using Microsoft.Extensions.Configuration;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Readings;
 using Telemetry.Fleet;
-using Telemetry.Host.Hosting;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Decoding;
 using Telemetry.Storage;
 
-namespace Telemetry.Host.Bench;
+namespace Telemetry.Benchmarks;
 
 /// <summary>Options of <c>telemetry bench ingest</c>.</summary>
 internal sealed record IngestBenchOptions(int Seconds, int Bins, int Backlog, int Connections, int Window, int Seed);
@@ -45,16 +44,16 @@ internal sealed class IngestBenchmark(IConfiguration config, IReadOnlyList<strin
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
-        _broker = Settings.MqttServer(config);
+        _broker = BenchSettings.MqttServer(config);
         if (_broker.Embedded)
         {
-            throw new ConfigurationException(Settings.MqttServerKey,
+            throw new ConfigurationException(BenchSettings.MqttServerKey,
                 "bench ingest measures a real broker: give mqtt://host:port (the embedded broker has no shared subscriptions, which the ingestion role uses on external brokers)");
         }
-        _ingestion = Settings.Ingestion(config);
-        var decoderSettings = Settings.Decoder(config);
-        var baseRegistry = Settings.LoadRegistry(config);
-        _store = Settings.CreateStore(config);
+        _ingestion = BenchSettings.Ingestion(config);
+        var decoderSettings = BenchSettings.Decoder(config);
+        var baseRegistry = BenchSettings.LoadRegistry(config);
+        _store = BenchSettings.CreateStore(config);
         await using var storeLifetime = _store;
 
         using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -149,7 +148,7 @@ internal sealed class IngestBenchmark(IConfiguration config, IReadOnlyList<strin
 
         // C: the full pipeline, in a child ingestion process.
         var childArgs = configurationTokens.Concat([
-            $"--{Settings.FleetRegistryKey}={registryPath}",
+            $"--{BenchSettings.FleetRegistryKey}={registryPath}",
             $"--Mqtt:ClientId={_childClientId}",
             $"--Mqtt:SharedGroup=bench{_run}",
             "--Logging:LogLevel:Telemetry.Ingestion.Mqtt.MqttIngestionSource=Information",

@@ -5,7 +5,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using Telemetry.Contracts.Configuration;
 
-namespace Telemetry.Host.Bench;
+namespace Telemetry.Benchmarks;
 
 /// <summary>
 /// The bare MQTT stage: a subscriber with the ingestion's QoS (1), subscription form (shared on an

@@ -3,7 +3,7 @@ using Telemetry.Fleet;
 using Telemetry.Ingestion.Decoding;
 using Telemetry.Simulator;
 
-namespace Telemetry.Host.Bench;
+namespace Telemetry.Benchmarks;
 
 /// <summary>One simulated message of the pool: which bin (index within a phase's slice), its topic suffix and payload.</summary>
 /// <param name="NewIdentities">Readings in it whose identity (measurement, bin, compartment, time) no earlier pool message had.</param>

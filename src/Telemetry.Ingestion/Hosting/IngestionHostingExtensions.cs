@@ -1,0 +1,49 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts.Time;
+using Telemetry.Fleet;
+using Telemetry.Ingestion.Decoding;
+using Telemetry.Ingestion.Pipeline;
+using Telemetry.Storage;
+
+namespace Telemetry.Ingestion.Hosting;
+
+public static class IngestionHostingExtensions
+{
+    /// <summary>Health-check tag of the checks <c>/readyz</c> runs.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// The ingestion role: <c>Mqtt:*</c> and <c>Ingestion:*</c> bound and validated at start, the
+    /// decoder on the registry, the pipeline and MQTT source as one <see cref="IngestionWorker"/>,
+    /// and its health check. Needs a <see cref="FleetRegistry"/>, an <see cref="ITelemetryStore"/>
+    /// and the project's <see cref="TelemetryClock"/> in the container.
+    /// </summary>
+    public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>();
+        services.AddOptions<IngestionOptions>().BindConfiguration(IngestionOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestionOptions>, IngestionOptionsValidator>();
+        services.TryAddSingleton(sp => new IngestionMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value.ToSettings(sp.GetRequiredService<IOptions<MqttOptions>>().Value));
+        services.TryAddSingleton(sp => new DeviceMessageDecoder(sp.GetRequiredService<FleetRegistry>(), sp.GetRequiredService<IOptions<IngestionOptions>>().Value.ToDecoderSettings()));
+        services.TryAddSingleton(sp => new IngestionService(
+            sp.GetRequiredService<IngestionSettings>(),
+            sp.GetRequiredService<DeviceMessageDecoder>(),
+            sp.GetRequiredService<ITelemetryStore>(),
+            sp.GetRequiredService<IngestionMetrics>(),
+            sp.GetRequiredService<TelemetryClock>(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IngestionWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<IngestionWorker>());
+        services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion", HealthStatus.Unhealthy, [ReadyTag]);
+        return builder;
+    }
+}
