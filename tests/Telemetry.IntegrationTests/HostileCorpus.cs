@@ -26,6 +26,12 @@ public sealed record HostileCase(string Name, string Topic, byte[] Payload, stri
 /// </remarks>
 public static class HostileCorpus
 {
+    /// <summary>In the name of every case that tries to smuggle a line-protocol point through a dead letter.</summary>
+    public const string Smuggling = "(line-protocol smuggling)";
+
+    /// <summary>The bin the smuggling cases try to write a <c>fill</c> point for (they arrive on JY-001's topics).</summary>
+    public const string SmuggledBin = "JY-002";
+
     private const string TooLarge = "too-large";
     private const string UnknownTopic = "unknown-topic";
     private const string UnknownBin = "unknown-bin";
@@ -410,6 +416,27 @@ public static class HostileCorpus
             $$"""{"v":1,"ts":"{{ancient}}","seq":1,"compartments":[{"id":"paper","netKg":41.2,"depositKg":0.8}]}""", Skew, Bin);
         Add("timestamp-skew: status 6 minutes ahead", StatusTopic, $$"""{"v":1,"ts":"{{future}}","seq":1,"online":true}""", Skew, Bin);
         Add("timestamp-skew: status 8 days old without seq", "bins/JY-055/status", $$"""{"v":1,"ts":"{{ancient}}","batteryPct":50}""", Skew, "JY-055");
+
+        // ---------------------------------------------------------------- line-protocol smuggling
+        // Each tries to end the dead letter's line early and start a fill point of another bin, with a raw
+        // LF, CR or NUL, or by closing the string field first; the reason is whatever check fails first.
+        var point = $"fill,bin={SmuggledBin},community=c02,compartment=paper,stream=recyclable pct=99,seq=1i {receivedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}";
+        var ms = receivedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        Add($"malformed-json: raw LF then a fill point for another bin {Smuggling}", FillTopic, valid + "\n" + point, Malformed, Bin);
+        Add($"malformed-json: raw CR LF then a fill point for another bin {Smuggling}", FillTopic, valid + "\r\n" + point + "\r\n", Malformed, Bin);
+        Add($"malformed-json: raw CR then a fill point for another bin {Smuggling}", WeightTopic, valid + "\r" + point, Malformed, Bin);
+        Add($"malformed-json: raw NUL then a fill point for another bin {Smuggling}", StatusTopic, validStatus + "\0" + point, Malformed, Bin);
+        Add($"malformed-json: a point alone, as if the payload were line protocol {Smuggling}", FillTopic, point, Malformed, Bin);
+        Add($"malformed-json: closes the string field, then LF and a fill point {Smuggling}", FillTopic,
+            "{\"v\":1}\\\",error=\"x\" " + ms + "000\n" + point + "\ndead_letter payload=\"", Malformed, Bin);
+        Add($"malformed-json: backslash before the LF {Smuggling}", FillTopic, valid + "\\\n" + point + "\\", Malformed, Bin);
+        Add($"unknown-compartment: escaped quote, backslash and LF in the id carry a fill point into the error {Smuggling}", FillTopic,
+            FillId("\"paper\\\\\\\",x=\\\"\\n" + point.Replace("\"", "\\\"", StringComparison.Ordinal) + "\\r\\n\\u0000\""), UnknownCompartment, Bin);
+        Add($"unknown-topic: raw LF in the kind then a fill point {Smuggling}", "bins/JY-001/fill\n" + point, valid, UnknownTopic, Bin);
+        Add($"unknown-topic: raw CR in the kind then a fill point {Smuggling}", "bins/JY-001/fill\r" + point, valid, UnknownTopic, Bin);
+        Add($"unknown-topic: NUL in the kind then a fill point {Smuggling}", "bins/JY-001/fill\0" + point, valid, UnknownTopic, Bin);
+        Add($"unknown-topic: backslash closing the kind, then LF and a point {Smuggling}", "bins/JY-001/fill\\\",x=\"\n" + point, valid, UnknownTopic, Bin);
+        Add($"unknown-bin: raw CR LF in the id then a fill point {Smuggling}", "bins/JY-001\r\n" + point + "/fill", valid, UnknownBin, null);
 
         return cases;
     }

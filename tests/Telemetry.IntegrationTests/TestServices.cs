@@ -30,17 +30,27 @@ internal static class TestServices
 
     public static Uri InfluxUrl => new(Required("TELEMETRY_TEST_INFLUX_URL"));
 
-    /// <summary>The influxd with authentication on (scripts/services.sh).</summary>
+    /// <summary>The influxd with authentication on (<c>[http] auth-enabled = true</c>).</summary>
     public static Uri InfluxAuthUrl => new(Required("TELEMETRY_TEST_INFLUX_AUTH_URL"));
 
-    /// <summary>user:password of a user without admin rights on the authenticated influxd.</summary>
-    public static string InfluxAuthUser => Required("TELEMETRY_TEST_INFLUX_AUTH_USER");
+    /// <summary>Its admin user.</summary>
+    public static (string User, string Password) InfluxAuthAdmin => Credentials("TELEMETRY_TEST_INFLUX_AUTH_ADMIN");
+
+    /// <summary>Its user without admin rights; granted nothing until a test grants it rights on a database.</summary>
+    public static (string User, string Password) InfluxAuthUser => Credentials("TELEMETRY_TEST_INFLUX_AUTH_USER");
 
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static (string User, string Password) Credentials(string name)
+    {
+        var value = Required(name);
+        var colon = value.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 ? (value[..colon], value[(colon + 1)..]) : throw new InvalidOperationException($"{name} must be user:password, not '{value}'");
     }
 
     private static string Required(string name) =>

@@ -40,6 +40,9 @@ public class IngestionPipelineTests
         }
 
         public FakeStore Store { get; }
+
+        /// <summary>The pipeline's run: it ends on its own only when something failed.</summary>
+        public Task Running => _running;
         public IngestionMetrics Metrics { get; }
         public IngestionPipeline Pipeline { get; }
         public int Acked => Volatile.Read(ref _acked);
@@ -329,6 +332,9 @@ public class IngestionPipelineTests
         var h = new Harness(store);
         await h.SendAsync("bins/JY-001/fill", FillMessage(1));
         await Until(() => store.Attempts > 0, "the failed write");
+        // The pipeline stops by itself with the store's error (the role then stops the process).
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => h.Running.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal("the disk is on fire", failed.Message);
         // The store would take writes now; nothing after the failed batch may be acknowledged past it.
         store.Fault = null;
         await h.SendAsync("bins/JY-002/fill", FillMessage(2));

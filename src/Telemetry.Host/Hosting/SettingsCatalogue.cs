@@ -19,7 +19,7 @@ internal static class SettingsCatalogue
         "Mqtt:Server", "Mqtt:Username", "Mqtt:Password", "Mqtt:SharedGroup", "Mqtt:ClientId",
         "Storage:Backend", "Storage:Sqlite:Path",
         "Storage:InfluxDb:Url", "Storage:InfluxDb:Token", "Storage:InfluxDb:Org", "Storage:InfluxDb:Bucket", "Storage:InfluxDb:ApiVersion",
-        "Storage:InfluxDb:Username", "Storage:InfluxDb:Password",
+        "Storage:InfluxDb:Username", "Storage:InfluxDb:Password", "Storage:InfluxDb:RequestTimeout",
         "Ingestion:MaxAge", "Ingestion:SessionExpiry", "Ingestion:BatchSize", "Ingestion:BatchAge", "Ingestion:ReceiveMaximum", "Ingestion:MaxPacketSize",
         "Bus:Transport", "Bus:RabbitMq:Host", "Bus:RabbitMq:Port", "Bus:RabbitMq:Username", "Bus:RabbitMq:Password", "Bus:RabbitMq:VirtualHost",
         "Api:Keys:*:Role", "Api:Keys:*:Sha256",

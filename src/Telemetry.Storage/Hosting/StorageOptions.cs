@@ -29,6 +29,9 @@ public sealed class StorageOptions
         public string ApiVersion { get; set; } = "2";
         public string? Username { get; set; }
         public string? Password { get; set; }
+
+        /// <summary>How long one request may go unanswered before the store counts as unavailable (a store that hangs).</summary>
+        public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
     }
 
     public bool IsInfluxDb => string.Equals(Backend, "influxdb", StringComparison.OrdinalIgnoreCase);
@@ -44,6 +47,7 @@ public sealed class StorageOptions
         Username = InfluxDb.Username,
         Password = InfluxDb.Password,
         CreateDatabase = InfluxDb.ApiVersion == "1",
+        RequestTimeout = InfluxDb.RequestTimeout,
     };
 }
 
@@ -79,6 +83,10 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
                 if (db.ApiVersion == "2" && string.IsNullOrWhiteSpace(db.Org))
                 {
                     failures.Add("Storage:InfluxDb:Org: required with Storage:InfluxDb:ApiVersion=2");
+                }
+                if (db.RequestTimeout <= TimeSpan.Zero || db.RequestTimeout > TimeSpan.FromMinutes(5))
+                {
+                    failures.Add($"Storage:InfluxDb:RequestTimeout: '{db.RequestTimeout}' must be a TimeSpan above zero and at most 00:05:00");
                 }
                 if (string.IsNullOrWhiteSpace(db.Bucket))
                 {

@@ -49,7 +49,7 @@ public sealed class FailLoudlyProcessTests(ITestOutputHelper output) : IDisposab
     [Fact]
     public async Task A_wrong_InfluxDB_password_exits_2_naming_the_key()
     {
-        var user = TestServices.InfluxAuthUser.Split(':')[0];
+        var user = TestServices.InfluxAuthUser.User;
         var text = await ExitsWithAsync(2, Settings(("Storage:Backend", "influxdb"), ("Storage:InfluxDb:Url", TestServices.InfluxAuthUrl.ToString()),
             ("Storage:InfluxDb:ApiVersion", "1"), ("Storage:InfluxDb:Username", user), ("Storage:InfluxDb:Password", "wrong-password")));
         Assert.Matches(@"ERR Configuration error: Storage:InfluxDb:(Password|Username):", text);

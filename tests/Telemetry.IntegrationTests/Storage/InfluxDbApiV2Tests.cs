@@ -1,8 +1,13 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Readings;
+using Telemetry.Fleet;
+using Telemetry.Ingestion.Decoding;
 using Telemetry.Storage;
 using Telemetry.Storage.InfluxDb;
 
@@ -11,7 +16,8 @@ namespace Telemetry.IntegrationTests.Storage;
 /// <summary>
 /// What <see cref="InfluxDbStore"/> sends, checked against a local HTTP server that records requests
 /// (no InfluxDB 2.x can run here): API version 2 and 1 requests, the exact line protocol, and how
-/// server answers map to store exceptions.
+/// server answers map to store exceptions. <see cref="InitializeAsync"/>'s requests (ping, credentials,
+/// an empty write) have empty bodies; the writes of data are the requests with a body.
 /// </summary>
 public sealed class InfluxDbApiV2Tests : IDisposable
 {
@@ -42,17 +48,20 @@ public sealed class InfluxDbApiV2Tests : IDisposable
     private static readonly DeadLetter Letter = new(T0.AddTicks(12_345_670), "malformed-json", "JY-001", "ingest-a", "bins/JY-001/fill",
         "{\"id\":\"a,b=c d\"} \\ end", "not JSON");
 
+    // The payload's backslash is \\ by CONTRACT §3, each of those escaped again in the string field: four.
     private const string ExpectedDeadLetter =
-        "dead_letter,bin=JY-001,ingester=ingest-a,reason=malformed-json topic=\"bins/JY-001/fill\",payload=\"{\\\"id\\\":\\\"a,b=c d\\\"} \\\\ end\",error=\"not JSON\" 1795132801234567";
+        "dead_letter,bin=JY-001,ingester=ingest-a,reason=malformed-json topic=\"bins/JY-001/fill\",payload=\"{\\\"id\\\":\\\"a,b=c d\\\"} \\\\\\\\ end\",error=\"not JSON\" 1795132801234567";
 
-    private InfluxDbStore V2() => new(new InfluxDbStoreOptions
+    private InfluxDbStore V2(Uri? url = null, TimeProvider? time = null) => new(new InfluxDbStoreOptions
     {
-        Url = _server.Url,
+        Url = url ?? _server.Url,
         ApiVersion = 2,
         Token = "tok-123",
         Org = "my org",
         Bucket = "bkt",
-    });
+    }, time);
+
+    private IReadOnlyList<RecordedRequest> DataWrites => [.. _server.Requests.Where(r => r.Method == "POST" && r.Body.Length > 0)];
 
     private InfluxDbStore V1(string? username = null, string? password = null) => new(new InfluxDbStoreOptions
     {
@@ -70,7 +79,10 @@ public sealed class InfluxDbApiV2Tests : IDisposable
         await store.InitializeAsync(CancellationToken.None);
         await store.WriteAsync(Batch(), [Letter], CancellationToken.None);
 
-        var writes = _server.Requests.Where(r => r.Path != "/ping").ToList();
+        // Start: a ping, then an empty write with the token (the credentials' check).
+        Assert.Equal(["GET /ping", "POST /api/v2/write?org=my%20org&bucket=bkt&precision=ms"], _server.Requests.Take(2).Select(r => $"{r.Method} {r.PathAndQuery}"));
+        Assert.Equal(("Token tok-123", ""), (_server.Requests[1].Header("Authorization"), _server.Requests[1].Body));
+        var writes = DataWrites;
         Assert.Equal(2, writes.Count);
         foreach (var (request, precision) in writes.Zip(new[] { "ms", "us" }))
         {
@@ -100,7 +112,9 @@ public sealed class InfluxDbApiV2Tests : IDisposable
         await store.InitializeAsync(CancellationToken.None);
         await store.WriteAsync(Batch(), [Letter], CancellationToken.None);
 
-        var writes = _server.Requests.Where(r => r.Path != "/ping").ToList();
+        // Start: a ping, the credentials (SHOW DATABASES) and an empty write to the database.
+        Assert.Equal(["GET /ping", "GET /query?q=SHOW%20DATABASES", "POST /write?db=bkt&precision=ms"], _server.Requests.Take(3).Select(r => $"{r.Method} {r.PathAndQuery}"));
+        var writes = DataWrites;
         Assert.Equal(2, writes.Count);
         Assert.Equal("/write?db=bkt&precision=ms", writes[0].PathAndQuery);
         Assert.Equal("/write?db=bkt&precision=u", writes[1].PathAndQuery);
@@ -159,7 +173,8 @@ public sealed class InfluxDbApiV2Tests : IDisposable
         _server.Respond = _ => (HttpStatusCode.OK, null, """{"results":[{"statement_id":0},{"statement_id":1}]}""");
         await using var store = V2();
         await store.GetHistoryAsync("x' OR 1=1 --\\", T0, T0.AddHours(1), TimeSpan.FromMinutes(15), CancellationToken.None);
-        Assert.Contains(@"""bin"" = 'x\' OR 1=1 --\\' AND time >= 1795132800000000000 AND time < 1795136400000000000 GROUP BY time(900000000u)",
+        // The tag as stored (CONTRACT §3: \ is \\, and a final backslash gets the marker \.), then quoted for InfluxQL.
+        Assert.Contains(@"""bin"" = 'x\' OR 1=1 --\\\\\\.' AND time >= 1795132800000000000 AND time < 1795136400000000000 GROUP BY time(900000000u)",
             Assert.Single(_server.Requests).Query("q"), StringComparison.Ordinal);
     }
 
@@ -172,6 +187,17 @@ public sealed class InfluxDbApiV2Tests : IDisposable
         await using var store = apiVersion == 1 ? V1() : V2();
         var ex = await Assert.ThrowsAsync<StoreRejectedException>(() => store.WriteAsync(Batch(), [], CancellationToken.None));
         Assert.Contains("field type conflict", ex.Message, StringComparison.Ordinal);
+        // Not the message's fault: every reading of the measurement would be refused alike.
+        Assert.True(ex.IsStoreWide);
+    }
+
+    [Fact]
+    public async Task A_bad_request_about_the_data_itself_is_not_store_wide()
+    {
+        _server.Respond = _ => (HttpStatusCode.BadRequest, null, """{"error":"partial write: points beyond retention policy dropped=1"}""");
+        await using var store = V2();
+        var ex = await Assert.ThrowsAsync<StoreRejectedException>(() => store.WriteAsync(Batch(), [], CancellationToken.None));
+        Assert.False(ex.IsStoreWide);
     }
 
     [Fact]
@@ -223,6 +249,161 @@ public sealed class InfluxDbApiV2Tests : IDisposable
         await Assert.ThrowsAsync<StoreUnavailableException>(() => store.GetLatestAsync(CancellationToken.None));
     }
 
+    // ---------------------------------------------------------------- credentials at start
+
+    [Theory]
+    [InlineData(401, "refused the token")]
+    [InlineData(403, "the token may not write to bucket 'bkt'")]
+    public async Task A_wrong_token_stops_the_start_naming_the_key(int status, string words)
+    {
+        _server.Respond = r => r.Path == "/api/v2/write"
+            ? ((HttpStatusCode)status, null, """{"code":"unauthorized","message":"unauthorized access"}""")
+            : (HttpStatusCode.NoContent, null, "");
+        await using var store = V2();
+        var ex = await Assert.ThrowsAsync<ConfigurationException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Equal("Storage:InfluxDb:Token", ex.Key);
+        Assert.StartsWith("Configuration error: Storage:InfluxDb:Token: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(words, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("unauthorized access", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("tok-123", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("Token tok-123", Assert.Single(_server.Requests, r => r.Path == "/api/v2/write").Header("Authorization"));
+    }
+
+    [Theory]
+    [InlineData("""{"code":"not found","message":"bucket "bkt" not found"}""", "Storage:InfluxDb:Bucket")]
+    [InlineData("""{"code":"not found","message":"organization name "my org" not found"}""", "Storage:InfluxDb:Org")]
+    public async Task A_missing_bucket_or_org_stops_the_start_naming_the_key(string answer, string key)
+    {
+        _server.Respond = r => r.Path == "/api/v2/write" ? (HttpStatusCode.NotFound, null, answer) : (HttpStatusCode.NoContent, null, "");
+        await using var store = V2();
+        var ex = await Assert.ThrowsAsync<ConfigurationException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Equal(key, ex.Key);
+    }
+
+    [Fact]
+    public async Task A_server_that_takes_the_credentials_but_not_an_empty_body_is_fine_at_start()
+    {
+        // Servers differ about an empty write; a 400 means they got past the credentials.
+        _server.Respond = r => r.Path == "/api/v2/write" ? (HttpStatusCode.BadRequest, null, """{"code":"invalid","message":"writing requires points"}""") : (HttpStatusCode.NoContent, null, "");
+        await using var store = V2();
+        await store.InitializeAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Start_waits_for_a_server_that_is_overloaded_rather_than_stop()
+    {
+        _server.Respond = r => r.Path == "/api/v2/write" ? (HttpStatusCode.ServiceUnavailable, null, """{"message":"busy"}""") : (HttpStatusCode.NoContent, null, "");
+        await using var store = V2();
+        await Assert.ThrowsAsync<StoreUnavailableException>(() => store.InitializeAsync(CancellationToken.None));
+    }
+
+    // ---------------------------------------------------------------- a server that never answers
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_server_that_accepts_and_never_answers_is_unavailable_after_the_request_timeout(int apiVersion)
+    {
+        await using var silent = new SilentServer();
+        var time = new FakeTimeProvider();
+        await using var store = new InfluxDbStore(new InfluxDbStoreOptions
+        {
+            Url = silent.Url, ApiVersion = apiVersion, Token = "t", Org = "o", Bucket = "b",
+        }, time);
+        Assert.Equal(TimeSpan.FromSeconds(10), store.Options.RequestTimeout);
+
+        var write = store.WriteAsync(Batch(), [], CancellationToken.None);
+        await silent.WaitForRequestAsync();
+        time.Advance(TimeSpan.FromSeconds(9.9));
+        Assert.False(write.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        // Real seconds, far below the HTTP client's own 30-second timeout.
+        var ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => write.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("did not answer a write within 10 s", ex.Message, StringComparison.Ordinal);
+
+        // Start: /ping (and with API version 2 then /health), each given 10 s.
+        var start = store.InitializeAsync(CancellationToken.None);
+        await silent.WaitForRequestAsync(2);
+        time.Advance(TimeSpan.FromSeconds(10));
+        if (apiVersion == 2)
+        {
+            await silent.WaitForRequestAsync(3);
+            time.Advance(TimeSpan.FromSeconds(10));
+        }
+        ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => start.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("did not answer /ping within 10 s", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_request_timeout_is_an_option()
+    {
+        await using var silent = new SilentServer();
+        var time = new FakeTimeProvider();
+        await using var store = new InfluxDbStore(new InfluxDbStoreOptions
+        {
+            Url = silent.Url, ApiVersion = 1, Bucket = "b", RequestTimeout = TimeSpan.FromSeconds(2.5),
+        }, time);
+        var write = store.WriteAsync(Batch(), [], CancellationToken.None);
+        await silent.WaitForRequestAsync();
+        time.Advance(TimeSpan.FromSeconds(2.5));
+        var ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => write.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("within 2.5 s", ex.Message, StringComparison.Ordinal);
+    }
+
+    // ---------------------------------------------------------------- smuggling through dead letters
+
+    private static readonly FleetRegistry Registry = FleetRegistryLoader.LoadDefault();
+
+    /// <summary>The hostile corpus's smuggling cases as the pipeline turns them into dead letters.</summary>
+    internal static List<(HostileCase Case, DeadLetter Letter)> SmugglingLetters(DateTimeOffset receivedAt)
+    {
+        var decoder = new DeviceMessageDecoder(Registry, new DecoderSettings());
+        var letters = new List<(HostileCase, DeadLetter)>();
+        var i = 0;
+        foreach (var c in HostileCorpus.Build(receivedAt).Where(c => c.Name.Contains(HostileCorpus.Smuggling, StringComparison.Ordinal)))
+        {
+            var r = decoder.Decode(c.Topic, c.Payload, receivedAt);
+            Assert.False(r.IsAccepted, c.Name);
+            // Each its own microsecond, as the pipeline's dead-letter clock would place them.
+            letters.Add((c, DeadLetters.Create(receivedAt.AddTicks(10 * i++), r.Rejection!.Reason.Name(), r.Rejection.BinId, "ingest-a", c.Topic, c.Payload, r.Rejection.Detail)));
+        }
+        Assert.True(letters.Count >= 10, $"only {letters.Count} smuggling cases");
+        return letters;
+    }
+
+    [Fact]
+    public async Task A_smuggled_point_stays_inside_its_dead_letter_on_the_wire()
+    {
+        var letters = SmugglingLetters(T0);
+        await using var store = V2();
+        await store.WriteAsync([], [.. letters.Select(l => l.Letter)], CancellationToken.None);
+
+        var body = Assert.Single(DataWrites).Body;
+        Assert.True(body.IndexOfAny(['\r', '\0']) < 0, "a raw CR or NUL in the body");
+        var lines = body.Split('\n');
+        Assert.Equal(letters.Count, lines.Length); // no LF but the ones between points
+        Assert.All(lines, l => Assert.StartsWith("dead_letter,", l, StringComparison.Ordinal));
+        foreach (var ((c, letter), line) in letters.Zip(lines))
+        {
+            // Read the line as influxd does, then undo CONTRACT §3: the exact texts come back.
+            var fields = InfluxLine.Fields(line);
+            Assert.Equal(["topic", "payload", "error"], fields.Keys);
+            Assert.Equal((letter.Topic, letter.Payload, letter.Error),
+                (LineProtocol.UnescapeText(fields["topic"]), LineProtocol.UnescapeText(fields["payload"]), LineProtocol.UnescapeText(fields["error"])));
+            Assert.Equal(Encoding.UTF8.GetString(c.Payload), letter.Payload);
+        }
+
+        // One line in full: the LF, the quotes and the backslashes are escapes, nothing starts a new point.
+        var lf = letters.Single(l => l.Case.Name.StartsWith("malformed-json: raw LF then", StringComparison.Ordinal));
+        var payload = Encoding.UTF8.GetString(lf.Case.Payload);
+        var at = payload.IndexOf('\n', StringComparison.Ordinal);
+        Assert.Equal(
+            "dead_letter,bin=JY-001,ingester=ingest-a,reason=malformed-json topic=\"bins/JY-001/fill\",payload=\"" +
+            payload[..at].Replace("\"", "\\\"", StringComparison.Ordinal) + @"\\n" + payload[(at + 1)..] + "\",error=\"" + lf.Letter.Error.Replace("\"", "\\\"", StringComparison.Ordinal) + "\" " +
+            LineProtocol.ToUnixMicroseconds(lf.Letter.ReceivedAt).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            lines[letters.IndexOf(lf)]);
+    }
+
     [Fact]
     public async Task Large_batches_go_in_chunks_of_5000_lines()
     {
@@ -270,9 +451,9 @@ internal sealed class InfluxDbRecordingServer : IDisposable
 
     public Uri Url { get; }
 
-    /// <summary>Status, an optional extra header and a body; default 204 with no body.</summary>
+    /// <summary>Status, an optional extra header and a body; default 204 with no body, and an empty result to a query.</summary>
     public Func<RecordedRequest, (HttpStatusCode Status, (string Name, string Value)? Header, string Body)> Respond { get; set; } =
-        _ => (HttpStatusCode.NoContent, null, "");
+        r => r.Path == "/query" ? (HttpStatusCode.OK, null, """{"results":[{"statement_id":0}]}""") : (HttpStatusCode.NoContent, null, "");
 
     public TimeSpan Delay { get; set; }
 
@@ -365,4 +546,125 @@ internal sealed record RecordedRequest(string Method, string PathAndQuery, IRead
 
     public string? Query(string name) =>
         System.Web.HttpUtility.ParseQueryString(PathAndQuery.Contains('?', StringComparison.Ordinal) ? PathAndQuery[PathAndQuery.IndexOf('?', StringComparison.Ordinal)..] : "")[name];
+}
+
+/// <summary>A TCP server on a free loopback port that accepts connections, reads what comes and never answers.</summary>
+internal sealed class SilentServer : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentBag<TcpClient> _clients = [];
+    private readonly Task _loop;
+    private int _requests;
+
+    public SilentServer()
+    {
+        _listener.Start();
+        Url = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        _loop = Task.Run(AcceptAsync);
+    }
+
+    public Uri Url { get; }
+
+    /// <summary>Waits until <paramref name="count"/> connections have sent something (a request has begun).</summary>
+    public async Task WaitForRequestAsync(int count = 1)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Volatile.Read(ref _requests) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no request {count} within 10 s");
+            await Task.Delay(10);
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            _clients.Add(client);
+            _ = Task.Run(() => ReadAsync(client));
+        }
+    }
+
+    private async Task ReadAsync(TcpClient client)
+    {
+        var buffer = new byte[4096];
+        var counted = false;
+        try
+        {
+            var stream = client.GetStream();
+            while (await stream.ReadAsync(buffer, _stop.Token) > 0)
+            {
+                if (!counted)
+                {
+                    counted = true;
+                    Interlocked.Increment(ref _requests);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The client gave up or the server stops: nothing to answer either way.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        foreach (var c in _clients)
+        {
+            c.Dispose();
+        }
+        await _loop;
+        _stop.Dispose();
+    }
+}
+
+/// <summary>Reads the field set of one line of line protocol the way influxd 1.x does (for checking what was sent).</summary>
+internal static class InfluxLine
+{
+    /// <summary>The string fields of a line, in order, with influxd's unescaping of <c>\"</c> and <c>\\</c>.</summary>
+    public static Dictionary<string, string> Fields(string line)
+    {
+        // Measurement and tags end at the first space not preceded by a backslash (influxd's own rule).
+        var i = 1;
+        while (i < line.Length && !(line[i] == ' ' && line[i - 1] != '\\'))
+        {
+            i++;
+        }
+        i++;
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (i < line.Length && line[i] != ' ')
+        {
+            var eq = line.IndexOf('=', i);
+            var key = line[i..eq];
+            Assert.Equal('"', line[eq + 1]);
+            var value = new StringBuilder();
+            for (i = eq + 2; line[i] != '"'; i++)
+            {
+                if (line[i] == '\\' && line[i + 1] is '"' or '\\')
+                {
+                    i++;
+                }
+                value.Append(line[i]);
+            }
+            fields.Add(key, value.ToString());
+            i++;
+            if (i < line.Length && line[i] == ',')
+            {
+                i++;
+            }
+        }
+        return fields;
+    }
 }

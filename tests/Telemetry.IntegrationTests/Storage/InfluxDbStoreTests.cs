@@ -1,5 +1,9 @@
 using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Readings;
+using Telemetry.Ingestion.Pipeline;
 using Telemetry.Storage;
 using Telemetry.Storage.InfluxDb;
 
@@ -84,11 +88,20 @@ public sealed class InfluxDbStoreTests : StoreContractTests
     }
 
     [Fact]
-    public async Task A_write_to_a_missing_database_is_retryable()
+    public async Task A_missing_database_that_may_not_be_created_stops_the_start_naming_the_bucket()
     {
-        await using var store = new InfluxDbStore(Options with { Bucket = "t_missing_" + Guid.NewGuid().ToString("N"), CreateDatabase = false });
-        await store.InitializeAsync(CancellationToken.None);
-        var ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => store.WriteAsync([Fill("JY-015", "paper", T0, 1)], [], CancellationToken.None));
+        var missing = "t_missing_" + Guid.NewGuid().ToString("N");
+        await using var store = new InfluxDbStore(Options with { Bucket = missing, CreateDatabase = false });
+        var ex = await Assert.ThrowsAsync<ConfigurationException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Equal("Storage:InfluxDb:Bucket", ex.Key);
+        Assert.Contains($"no database '{missing}'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_database_dropped_while_running_is_retryable()
+    {
+        await CommandAsync($"DROP DATABASE \"{_database}\"");
+        var ex = await Assert.ThrowsAsync<StoreUnavailableException>(() => Store.WriteAsync([Fill("JY-015", "paper", T0, 1)], [], CancellationToken.None));
         Assert.Contains("database not found", ex.Message, StringComparison.Ordinal);
     }
 
@@ -101,6 +114,78 @@ public sealed class InfluxDbStoreTests : StoreContractTests
         response.EnsureSuccessStatusCode();
         var ex = await Assert.ThrowsAsync<StoreRejectedException>(() => Store.WriteAsync([Fill("JY-016", "paper", T0, 1)], [], CancellationToken.None));
         Assert.Contains("field type conflict", ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.IsStoreWide);
+    }
+
+    [Fact]
+    public async Task Valid_readings_refused_by_a_field_type_conflict_wait_and_never_become_dead_letters()
+    {
+        // Someone created pct as an integer in this fresh database: influxd refuses every contract fill reading.
+        await WriteLineAsync($"fill,bin=JY-017,community=c01,compartment=paper,stream=recyclable pct=1i,seq=1i {T0.AddHours(-1).ToUnixTimeMilliseconds()}");
+        var logger = new ListLogger();
+        using var metrics = new IngestionMetrics();
+        var writer = new ResilientStoreWriter(Store, "ingest-a", metrics, logger, heldCount: () => 2);
+        static PendingMessage Message(Reading r) =>
+            new(new InboundMessage($"bins/{r.BinId}/fill", Encoding.UTF8.GetBytes("{}"), T0, InboundMessage.NoAcknowledgement), [r], null);
+        var writing = writer.WriteAsync([Message(Fill("JY-018", "paper", T0, 50)), Message(Fill("JY-019", "glass", T0, 60))], CancellationToken.None);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!logger.Has(LogLevel.Error, "field type conflict"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no error naming the conflict: " + string.Join(" | ", logger.Entries.Select(e => e.Text)));
+            Assert.False(writing.IsCompleted, "the writer gave up or went past the refused readings");
+            await Task.Delay(50);
+        }
+        Assert.Contains("already exists as type integer", writer.LastError, StringComparison.Ordinal);
+        Assert.NotNull(writer.UnavailableSince);
+        Assert.False(writing.IsCompleted);
+        Assert.Empty(await Store.GetDeadLettersAsync(T0.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), 10, CancellationToken.None));
+
+        // The operator fixes the store: the readings are stored as they were, still no dead letter.
+        await CommandAsync("DROP MEASUREMENT \"fill\"");
+        await writing.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal([50.0, 60.0], (await Store.GetLatestAsync(CancellationToken.None)).Select(l => l.FillPct!.Value).Order());
+        Assert.Empty(await Store.GetDeadLettersAsync(T0.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), 10, CancellationToken.None));
+        Assert.Null(writer.UnavailableSince);
+    }
+
+    [Fact]
+    public async Task Smuggled_points_in_dead_letters_are_never_stored_and_the_letters_read_back_exactly()
+    {
+        var letters = InfluxDbApiV2Tests.SmugglingLetters(T0);
+        await Store.WriteAsync([], [.. letters.Select(l => l.Letter)], CancellationToken.None);
+
+        // Nothing but dead letters exists, at any time: no fill point of the bin the payloads aimed at.
+        Assert.DoesNotContain("\"fill\"", await QueryAsync("SHOW MEASUREMENTS"), StringComparison.Ordinal);
+        Assert.DoesNotContain(HostileCorpus.SmuggledBin, await QueryAsync("SHOW SERIES"), StringComparison.Ordinal);
+        Assert.Equal(0, (await Store.CountAsync(DateTimeOffset.UnixEpoch.AddYears(-100), DateTimeOffset.UnixEpoch.AddYears(200), CancellationToken.None)).Readings);
+
+        var stored = await Store.GetDeadLettersAsync(T0, T0.AddSeconds(1), 100, CancellationToken.None);
+        Assert.Equal(letters.Count, stored.Count);
+        foreach (var (c, letter) in letters)
+        {
+            var back = Assert.Single(stored, s => s.ReceivedAt == letter.ReceivedAt);
+            Assert.Equal(letter, back);
+            Assert.Equal(Encoding.UTF8.GetString(c.Payload), back.Payload);
+            Assert.Equal(c.ExpectedReason, back.Reason);
+        }
+    }
+
+    private async Task WriteLineAsync(string line)
+    {
+        using var http = new HttpClient { BaseAddress = TestServices.InfluxUrl };
+        using var body = new StringContent(line);
+        using var response = await http.PostAsync(new Uri($"/write?db={_database}&precision=ms", UriKind.Relative), body);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private async Task CommandAsync(string q)
+    {
+        using var http = new HttpClient { BaseAddress = TestServices.InfluxUrl };
+        using var content = new FormUrlEncodedContent([new("q", q)]);
+        using var response = await http.PostAsync(new Uri($"/query?db={_database}", UriKind.Relative), content);
+        response.EnsureSuccessStatusCode();
+        Assert.DoesNotContain("\"error\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     private async Task<string> QueryAsync(string q)

@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+using Telemetry.Contracts.Configuration;
 using Telemetry.Storage;
 using Telemetry.Storage.Sqlite;
 
@@ -27,5 +29,65 @@ public sealed class SqliteStoreTests : StoreContractTests
         Assert.Equal(42.0, Assert.Single(await again.GetLatestAsync(CancellationToken.None)).FillPct);
         await again.DisposeAsync();
         await InitializeAsync();
+    }
+
+    // Tests run as root, whom file permissions do not stop: each failure below is one that holds for root too.
+
+    [Fact]
+    public async Task A_file_that_cannot_be_written_stops_the_start_naming_the_key_and_the_path()
+    {
+        // An existing database that SQLite may only read (what a file the process may not write looks like).
+        var path = Path.Combine(_dir, "nested", "telemetry.db");
+        await using var readOnly = new SqliteStore(path, SqliteOpenMode.ReadOnly);
+        var ex = await Assert.ThrowsAsync<ConfigurationException>(() => readOnly.InitializeAsync(CancellationToken.None));
+        Assert.Equal("Storage:Sqlite:Path", ex.Key);
+        Assert.StartsWith($"Configuration error: Storage:Sqlite:Path: '{path}' cannot be used: SQLITE_READONLY", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/proc/telemetry-test.db")] // /proc takes no new files, not even from root
+    [InlineData("/proc/telemetry-test/nested/telemetry.db")] // nor folders
+    public async Task A_path_where_no_file_can_be_created_stops_the_start_naming_the_key_and_the_path(string path)
+    {
+        await using var store = new SqliteStore(path);
+        var ex = await Assert.ThrowsAsync<ConfigurationException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Equal("Storage:Sqlite:Path", ex.Key);
+        Assert.Contains($"'{path}'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_database_stops_the_start_naming_the_key_and_the_path()
+    {
+        var path = Path.Combine(_dir, "not-a-database.db");
+        await File.WriteAllTextAsync(path, string.Concat(Enumerable.Repeat("this is a text file, not SQLite. ", 200)));
+        await using var store = new SqliteStore(path);
+        var ex = await Assert.ThrowsAsync<ConfigurationException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Equal("Storage:Sqlite:Path", ex.Key);
+        Assert.Contains($"'{path}' cannot be used: SQLITE_NOTADB, the file is not a database", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_database_overwritten_while_running_stops_the_writer_with_the_path_and_the_reason()
+    {
+        var path = Path.Combine(_dir, "corrupted.db");
+        await using var store = new SqliteStore(path);
+        await store.InitializeAsync(CancellationToken.None);
+        await store.WriteAsync([Fill("JY-012", "paper", T0, 1)], [], CancellationToken.None);
+        // Checkpoint the WAL into the file, then overwrite the file's every byte, as a failing disk or a stray program would.
+        await using (var c = new SqliteConnection($"Data Source={path}"))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var length = new FileInfo(path).Length;
+        await using (var f = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            await f.WriteAsync(Enumerable.Repeat((byte)0x5A, (int)length).ToArray());
+        }
+        var ex = await Assert.ThrowsAsync<StoreFailedException>(() => store.WriteAsync([Fill("JY-012", "paper", T0.AddSeconds(1), 2)], [], CancellationToken.None));
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Matches("SQLITE_(NOTADB|CORRUPT)", ex.Message);
     }
 }

@@ -150,6 +150,55 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(3, (await Store.CountAsync(T0, T0.AddMinutes(5), Ct)).DeadLetters);
     }
 
+    /// <summary>Text that line protocol, InfluxQL or SQL could take for syntax (CONTRACT §3: kept exactly).</summary>
+    private static readonly string[] HostileTexts =
+    [
+        "line\nfill,bin=JY-002 pct=99 1", "cr\rhere", "nul\0byte", "back\\slash", "ends in a backslash\\", "\\", @"\n is two characters",
+        "\"quoted\" ,= spaced", "marker\\.", @"\.", "中文 \r\n\0\\", "' OR 1=1 --", "tab\there",
+    ];
+
+    [Fact]
+    public async Task Hostile_text_in_every_tag_and_string_field_round_trips_exactly()
+    {
+        var t = T0.AddHours(2);
+        var readings = new List<Reading>();
+        var letters = new List<DeadLetter>();
+        for (var i = 0; i < HostileTexts.Length; i++)
+        {
+            var text = HostileTexts[i];
+            var bin = $"JY-9{i:00} {text}";
+            var at = t.AddMilliseconds(i);
+            readings.Add(new FillReading(bin, text, text, text, at, i, i));
+            readings.Add(new WeightReading(bin, text, text, text, at, i, 10 + i, 1 + i));
+            readings.Add(new StatusReading(bin, text, at, i, true, true, 50, null, null, null));
+            letters.Add(new DeadLetter(at.AddTicks(30), "r " + text, bin, "ingest " + text, text, text, text));
+        }
+        await Store.WriteAsync(readings, letters, Ct);
+
+        var latest = await Store.GetLatestAsync(Ct);
+        var statuses = await Store.GetLatestStatusAsync(Ct);
+        var deposits = await Store.GetDepositsAsync(t.AddHours(-1), t.AddHours(1), Shanghai, Ct);
+        var stored = await Store.GetDeadLettersAsync(t.AddHours(-1), t.AddHours(1), 100, Ct);
+        var byReason = await Store.GetDeadLettersByReasonAsync(t.AddHours(-1), t.AddHours(1), Ct);
+        for (var i = 0; i < HostileTexts.Length; i++)
+        {
+            var text = HostileTexts[i];
+            var bin = $"JY-9{i:00} {text}";
+            var at = t.AddMilliseconds(i);
+            var l = Assert.Single(latest, x => x.BinId == bin);
+            Assert.Equal((text, text, text, (double)i, 10.0 + i), (l.Community, l.Compartment, l.Stream, l.FillPct!.Value, l.NetKg!.Value));
+            Assert.Single(statuses, x => x.BinId == bin && x.LastSeen == at);
+            Assert.Equal(3, await Store.CountReadingsAsync(bin, at, Ct));
+            var h = Assert.Single(await Store.GetHistoryAsync(bin, t, t.AddMinutes(1), TimeSpan.FromMinutes(1), Ct));
+            Assert.Equal((text, (double)i), (h.Compartment, h.FillPct!.Value));
+            var d = Assert.Single(deposits, x => x.Material == text);
+            Assert.Equal((text, text, 1.0 + i), (d.Community, d.Stream, d.Kg));
+            Assert.Equal(letters[i], Assert.Single(stored, x => x.BinId == bin));
+            Assert.Equal(1, Assert.Single(byReason, x => x.Reason == "r " + text).Count);
+        }
+        Assert.Equal(HostileTexts.Length, stored.Count);
+    }
+
     [Fact]
     public async Task Readings_of_one_bin_at_one_millisecond_are_counted_exactly()
     {
