@@ -1,6 +1,7 @@
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Telemetry.IntegrationTests.Ingestion;
 
 namespace Telemetry.IntegrationTests;
 
@@ -37,5 +38,35 @@ public class DeviceIdentityTests
             .WithProtocolVersion(MqttProtocolVersion.V500).Build());
         Assert.Contains(result.ResultCode, new[] { MqttClientConnectResultCode.BadUserNameOrPassword, MqttClientConnectResultCode.NotAuthorized });
         Assert.False(device.IsConnected);
+    }
+
+    // A wrong password is Hosting/FailLoudlyProcessTests' (exit 2 naming Mqtt:Password); this is its
+    // other half: no credentials at all, on a listener that requires them.
+    [Fact]
+    public async Task Ingestion_without_credentials_on_a_listener_that_requires_them_exits_2_naming_Mqtt_Username()
+    {
+        const string key = "Mqtt:Username";
+        var db = Path.Combine(Path.GetTempPath(), $"refused-{Guid.NewGuid():N}.db");
+        try
+        {
+            var settings = new Dictionary<string, string>
+            {
+                ["Mqtt:Server"] = TestServices.MosquittoWithAcl.ToString(),
+                ["Mqtt:ClientId"] = "ingest-refused-" + Guid.NewGuid().ToString("N")[..6],
+                ["Mqtt:SharedGroup"] = "",
+                ["Storage:Backend"] = "sqlite",
+                ["Storage:Sqlite:Path"] = db,
+            };
+            await using var ingestion = await IngestionProcess.StartAsync(settings, waitConnected: false);
+            // Within the first connection, not after a minute of retries.
+            var code = await ingestion.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(code == 2, $"exit code {code}:\n{ingestion.Output}");
+            Assert.Contains(key, ingestion.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("subscribed to", ingestion.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(db);
+        }
     }
 }

@@ -15,6 +15,15 @@ internal static class TestServices
     /// <summary>The Mosquitto listener with per-device passwords (test-{binId}) and the bins/%u/# ACL.</summary>
     public static MqttEndpoint MosquittoWithAcl => MqttEndpoint.Parse(Required("TELEMETRY_TEST_MQTT_AUTH"));
 
+    /// <summary>
+    /// The Mosquitto listener configured like deploy/: passwords, deploy/'s ACL (ingestion users
+    /// telemetry-ingest-1 and -2, password test-{user}), client id = username, no topic aliases.
+    /// </summary>
+    public static MqttEndpoint MosquittoLikeDeploy => MqttEndpoint.Parse(Required("TELEMETRY_TEST_MQTT_PROD"));
+
+    /// <summary>The test Mosquitto's max_packet_size (deploy/'s): a device's larger packet is refused.</summary>
+    public static int MosquittoMaxPacketSize => int.Parse(Required("TELEMETRY_TEST_MQTT_MAX_PACKET_SIZE"), System.Globalization.CultureInfo.InvariantCulture);
+
     public static string RabbitMqHost => Required("TELEMETRY_TEST_RABBITMQ_HOST");
 
     public static ushort RabbitMqPort => ushort.Parse(Required("TELEMETRY_TEST_RABBITMQ_PORT"), System.Globalization.CultureInfo.InvariantCulture);

@@ -47,7 +47,7 @@ public class MqttIngestionSourceTests
         }
     }
 
-    private static async Task<MqttServer> StartBrokerAsync(int port, Action<ValidatingConnectionEventArgs> validate)
+    private static async Task<MqttServer> StartBrokerAsync(int port, Action<ValidatingConnectionEventArgs> validate, Action<InterceptingSubscriptionEventArgs>? subscribing = null)
     {
         var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
             .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointBoundIPV6Address(IPAddress.None)
@@ -55,6 +55,11 @@ public class MqttIngestionSourceTests
         server.ValidatingConnectionAsync += e =>
         {
             validate(e);
+            return Task.CompletedTask;
+        };
+        server.InterceptingSubscriptionAsync += e =>
+        {
+            subscribing?.Invoke(e);
             return Task.CompletedTask;
         };
         await server.StartAsync();
@@ -78,10 +83,11 @@ public class MqttIngestionSourceTests
         using var stop = new CancellationTokenSource();
         var running = source.RunAsync(stop.Token);
 
-        await UntilAsync(() => source.LastDisconnectReason is not null, "the first failed attempt");
+        // The first failure says why at once.
+        await UntilAsync(() => logger.Warnings("reconnecting in").Count > 0, "the first failed attempt");
         Assert.Equal(start, source.DisconnectedSince);
+        Assert.NotNull(source.LastDisconnectReason);
         Assert.False(source.IsConnected);
-        Assert.Single(logger.Warnings("reconnecting in")); // the first failure says why at once
 
         for (var minute = 1; minute <= 3; minute++)
         {
@@ -112,6 +118,56 @@ public class MqttIngestionSourceTests
         var ex = await Assert.ThrowsAsync<ConfigurationException>(() => source.RunAsync(stop.Token));
         Assert.Equal(key, ex.Key);
         Assert.False(stop.IsCancellationRequested, "the source retried instead of stopping");
+    }
+
+    [Fact]
+    public async Task A_subscription_refused_on_the_first_connection_stops_the_source_naming_Mqtt_Username()
+    {
+        var port = FreePort();
+        using var broker = await StartBrokerAsync(port, _ => { }, e =>
+        {
+            e.ProcessSubscription = false;
+            e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+        });
+        var settings = SettingsFor(port, "JY-001", "test-JY-001");
+        var source = new MqttIngestionSource(settings, PipelineFor(settings), TimeProvider.System, NullLogger.Instance);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var ex = await Assert.ThrowsAsync<ConfigurationException>(() => source.RunAsync(stop.Token));
+        Assert.Equal("Mqtt:Username", ex.Key);
+        Assert.Contains("bins/#", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Once_connected_a_later_refusal_is_retried_not_fatal()
+    {
+        var port = FreePort();
+        var refuse = false;
+        var broker = await StartBrokerAsync(port, e => e.ReasonCode = Volatile.Read(ref refuse) ? MqttConnectReasonCode.NotAuthorized : MqttConnectReasonCode.Success);
+        var logger = new RecordingLogger();
+        var settings = SettingsFor(port, "telemetry-ingest", "secret");
+        var source = new MqttIngestionSource(settings, PipelineFor(settings), TimeProvider.System, logger);
+        using var stop = new CancellationTokenSource();
+        var running = source.RunAsync(stop.Token);
+        try
+        {
+            await UntilAsync(() => source.IsConnected, "the first connection");
+            // The password file being rewritten, say: the broker refuses for a while.
+            Volatile.Write(ref refuse, true);
+            await broker.StopAsync();
+            broker.Dispose();
+            broker = await StartBrokerAsync(port, e => e.ReasonCode = Volatile.Read(ref refuse) ? MqttConnectReasonCode.NotAuthorized : MqttConnectReasonCode.Success);
+            await UntilAsync(() => source.LastDisconnectReason?.Contains("NotAuthorized", StringComparison.Ordinal) == true, "the refused attempt");
+            Assert.False(running.IsCompleted, "a refusal after a first connection ended the source");
+            Assert.Contains(logger.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Message.Contains("NotAuthorized", StringComparison.Ordinal));
+            Volatile.Write(ref refuse, false);
+            await UntilAsync(() => source.IsConnected, "the connection after the refusals");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running.WaitAsync(TimeSpan.FromSeconds(20));
+            broker.Dispose();
+        }
     }
 
     [Fact]

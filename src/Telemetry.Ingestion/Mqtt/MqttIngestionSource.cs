@@ -414,7 +414,8 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
             {
                 if (!_everConnected && item.ResultCode == MqttClientSubscribeResultCode.NotAuthorized)
                 {
-                    throw new ConfigurationException(UserKey, $"the broker does not let {UserText} subscribe to {settings.SubscriptionTopic} (NotAuthorized): its ACL must grant read access to bins/#");
+                    // The credentials were good (CONNACK said so); it is the user the ACL does not know as a reader.
+                    throw new ConfigurationException("Mqtt:Username", $"the broker does not let {UserText} subscribe to {settings.SubscriptionTopic} (NotAuthorized): its ACL must grant read access to bins/#");
                 }
                 if (!_everConnected && item.ResultCode == MqttClientSubscribeResultCode.SharedSubscriptionsNotSupported)
                 {
