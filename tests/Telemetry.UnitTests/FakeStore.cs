@@ -10,6 +10,8 @@ internal sealed class FakeStore : ITelemetryStore
     public ConcurrentQueue<(IReadOnlyList<Reading> Readings, IReadOnlyList<DeadLetter> DeadLetters)> Writes { get; } = new();
     public int FailuresLeft;
     public int Attempts;
+    /// <summary>Writes that have reached the store (before the gate).</summary>
+    public int Entered;
     public Func<Reading, bool> Refuses { get; set; } = _ => false;
     public volatile bool RefuseEverything;
     /// <summary>Readings refused because of the store's state (a field type conflict): every such write fails alike.</summary>
@@ -31,6 +33,7 @@ internal sealed class FakeStore : ITelemetryStore
 
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
     {
+        Interlocked.Increment(ref Entered);
         await Gate.Task.WaitAsync(ct);
         Interlocked.Increment(ref Attempts);
         if (Fault is { } fault)

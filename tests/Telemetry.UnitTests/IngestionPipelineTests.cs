@@ -92,7 +92,8 @@ public class IngestionPipelineTests
         {
             await h.SendAsync("bins/JY-001/fill", FillMessage(i));
         }
-        await Task.Delay(300);
+        // The first batch is in the store's hands, held at its gate: nothing may be acknowledged yet.
+        await Until(() => Volatile.Read(ref store.Entered) > 0 && h.Pipeline.Held == 100, "the write to reach the store");
         Assert.Equal(0, h.Acked);
         Assert.Empty(store.Writes);
         Assert.Equal(100, h.Pipeline.Held);
@@ -117,7 +118,7 @@ public class IngestionPipelineTests
         await h.SendAsync("bins/JY-001/fill", FillMessage(19));
         Assert.True(h.Pipeline.IsFull);
         var room = h.Pipeline.WaitForRoomAsync(CancellationToken.None).AsTask();
-        await Task.Delay(200);
+        await Until(() => Volatile.Read(ref store.Entered) > 0, "the write to reach the store");
         Assert.False(room.IsCompleted); // the store holds everything back: no acknowledgement, no room
         store.Gate.SetResult();
         await room.WaitAsync(TimeSpan.FromSeconds(10));
@@ -200,7 +201,8 @@ public class IngestionPipelineTests
         var store = new FakeStore { RefuseEverything = true };
         await using var h = new Harness(store);
         await h.SendAsync("bins/JY-012/fill", FillMessage(1));
-        await Task.Delay(1500);
+        // Refused as it was, refused as a dead letter, then retried at least once: still nothing acknowledged.
+        await Until(() => Volatile.Read(ref store.Attempts) >= 4, "the writer to retry");
         Assert.Equal(0, h.Acked);
         Assert.Empty(store.Writes);
         store.RefuseEverything = false;

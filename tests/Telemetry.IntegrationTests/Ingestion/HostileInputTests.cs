@@ -81,20 +81,28 @@ public sealed class HostileInputTests(ITestOutputHelper output) : FaultTestBase(
         // Topics a broker refuses outright (MQTT forbids wildcards and NUL in topic names; Mosquitto also
         // disconnects a client for control characters) never reach ingestion; the decoder test covers them.
         static bool Publishable(string topic) => topic.IndexOfAny(['+', '#']) < 0 && !topic.Any(ch => ch < 0x20 || ch is >= '\u007f' and <= '\u009f');
-        // Nor does a packet above the broker's max_packet_size (deploy/'s value, which the test broker uses too): the
-        // broker disconnects the device (CONTRACT §2). The PUBLISH's size is counted generously: fixed header (5),
-        // topic length (2), topic, packet id (2), properties length (1), payload.
-        var maxPacket = BrokerMaxPacketSize();
-        bool Fits(HostileCase c) => 12 + System.Text.Encoding.UTF8.GetByteCount(c.Topic) + c.Payload.Length <= maxPacket;
         var all = HostileCorpus.Build(TimeProvider.System.GetUtcNow());
         // "5 minutes 1 ms ahead" holds only at the instant the corpus was built; by the time the broker
         // delivers it, it is inside the window (the decoder test checks that boundary exactly).
-        var corpus = all.Where(c => Publishable(c.Topic) && Fits(c) && !c.Name.Contains("1 ms ahead", StringComparison.Ordinal)).ToList();
+        var publishable = all.Where(c => Publishable(c.Topic) && !c.Name.Contains("1 ms ahead", StringComparison.Ordinal)).ToList();
+        // Packets over the broker's max_packet_size (deploy/'s) are refused from the device and never
+        // reach ingestion (CONTRACT §2); each is sent on a connection of its own, which the broker closes.
+        var oversized = publishable.Where(c => !FitsBroker(c.Topic, c.Payload.Length)).ToList();
+        var corpus = publishable.Except(oversized).ToList();
         Assert.Contains(corpus, c => c.ExpectedReason == "too-large");
         Assert.True(corpus.Count >= 100, $"only {corpus.Count} publishable cases");
+        Assert.NotEmpty(oversized);
         foreach (var c in corpus)
         {
             await PublishAsync(c.Topic, c.Payload);
+        }
+        foreach (var c in oversized)
+        {
+            using var device = new MqttClientFactory().CreateMqttClient();
+            await device.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServices.Mosquitto.Host, TestServices.Mosquitto.Port)
+                .WithClientId("oversized-" + Guid.NewGuid().ToString("N")[..6]).WithProtocolVersion(MqttProtocolVersion.V500).Build());
+            await Assert.ThrowsAnyAsync<MQTTnet.Exceptions.MqttCommunicationException>(() => device.PublishAsync(new MqttApplicationMessageBuilder()
+                .WithTopic(c.Topic).WithPayload(c.Payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
         }
 
         var from = now.AddMinutes(-1);
@@ -133,6 +141,13 @@ public sealed class HostileInputTests(ITestOutputHelper output) : FaultTestBase(
         await PublishAsync("bins/JY-006/fill", System.Text.Encoding.UTF8.GetBytes($$"""{"v":1,"ts":"{{goodTs}}","seq":2,"compartments":[{"id":"glass","fillPct":7}]}"""));
         await WaitForStoredAsync((2, 0), TimeSpan.FromSeconds(30));
         Assert.Equal(2, (await Store.GetLatestAsync(CancellationToken.None)).Count);
-        Output.WriteLine($"{corpus.Count} hostile messages published ({all.Count - corpus.Count} unpublishable skipped), {letters.Count} dead letters stored");
+        Output.WriteLine($"{corpus.Count} hostile messages published, {oversized.Count} refused by the broker ({all.Count - publishable.Count} unpublishable skipped), {letters.Count} dead letters stored");
     }
+
+    /// <summary>
+    /// Whether Mosquitto takes this QoS 1 PUBLISH (MQTT 5, no properties) from a device: it compares
+    /// the remaining length plus one byte with max_packet_size.
+    /// </summary>
+    private static bool FitsBroker(string topic, int payloadLength) =>
+        2 + System.Text.Encoding.UTF8.GetByteCount(topic) + 2 + 1 + payloadLength + 1 <= TestServices.MosquittoMaxPacketSize;
 }
