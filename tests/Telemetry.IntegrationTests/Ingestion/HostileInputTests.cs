@@ -30,16 +30,6 @@ public sealed class HostileInputTests(ITestOutputHelper output) : FaultTestBase(
 
     private static string Short(string s) => s.Length > 300 ? s[..300] + "…" : s;
 
-    /// <summary>The <c>max_packet_size</c> of deploy/mosquitto/mosquitto.conf, which scripts/services.sh gives the test broker.</summary>
-    private static int BrokerMaxPacketSize()
-    {
-        var script = Environment.GetEnvironmentVariable("TELEMETRY_TEST_SERVICES_SCRIPT")
-            ?? throw new InvalidOperationException("TELEMETRY_TEST_SERVICES_SCRIPT is not set: run the integration tests through scripts/test.sh");
-        var conf = Path.Combine(Path.GetDirectoryName(script)!, "..", "deploy", "mosquitto", "mosquitto.conf");
-        var line = File.ReadLines(conf).Select(l => l.Trim()).Single(l => l.StartsWith("max_packet_size ", StringComparison.Ordinal));
-        return int.Parse(line["max_packet_size ".Length..], System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     [Fact]
     public void Every_hostile_case_gets_its_reason_from_the_decoder()
     {
