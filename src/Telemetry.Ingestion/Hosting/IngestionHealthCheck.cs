@@ -20,6 +20,8 @@ public sealed class IngestionHealthCheck(IngestionService service) : IHealthChec
             ["storeReady"] = service.IsStoreReady,
             ["held"] = held,
             ["holdLimit"] = limit,
+            ["heldBytes"] = service.Pipeline.HeldBytes,
+            ["holdByteLimit"] = service.Pipeline.HoldByteLimit,
             ["received"] = service.Metrics.MessagesIn,
             ["acknowledged"] = service.Metrics.MessagesAcknowledged,
             ["lastWriteAgeSeconds"] = lastWrite is { } t ? Math.Round((DateTimeOffset.UtcNow - t).TotalSeconds, 1) : -1,
@@ -45,9 +47,9 @@ public sealed class IngestionHealthCheck(IngestionService service) : IHealthChec
         {
             result = HealthCheckResult.Unhealthy($"not connected to the broker {service.Settings.Broker}: {service.Source.LastDisconnectReason ?? "connecting"}", data: data);
         }
-        else if (held >= limit * 0.9)
+        else if (held >= limit * 0.9 || service.Pipeline.HeldBytes >= service.Pipeline.HoldByteLimit * 0.9)
         {
-            result = HealthCheckResult.Degraded($"{held} messages held of {limit}: the store is not keeping up", data: data);
+            result = HealthCheckResult.Degraded($"{held} messages ({service.Pipeline.HeldBytes:N0} bytes) held of {limit} ({service.Pipeline.HoldByteLimit:N0} bytes): the store is not keeping up", data: data);
         }
         else
         {
