@@ -72,6 +72,8 @@ internal sealed class IngestionChild : IAsyncDisposable
         start.ArgumentList.Add("--Host:ProgressInterval=00:00:02");
         // Machine-readable state: one JSON object per line, printed at once when the connection changes.
         start.ArgumentList.Add("--Host:ProgressFormat=json");
+        // Within the 15 s the benchmark grants a stopping child, so its drain and DISCONNECT finish.
+        start.ArgumentList.Add("--Host:ShutdownTimeout=00:00:10");
         foreach (var a in configuration)
         {
             start.ArgumentList.Add(a);

@@ -68,6 +68,7 @@ public sealed class IngestionService
             // A store that accepts the connection and never answers must not look like a silent start.
             while (await Task.WhenAny(attempt, Task.Delay(SlowStoreWarning, ct)) != attempt)
             {
+                ct.ThrowIfCancellationRequested(); // a cancelled delay completes at once: no spinning
                 var waited = Stopwatch.GetElapsedTime(started);
                 if (lastWarning is not { } warned || waited - warned >= TimeSpan.FromSeconds(30))
                 {
@@ -113,7 +114,7 @@ public sealed class IngestionService
         using (stopReceiving.Register(Pipeline.CompleteAdding))
         {
             var first = await Task.WhenAny(pipeline, source);
-            if (first == pipeline && pipeline.IsCompletedSuccessfully)
+            if (first == pipeline && pipeline.IsCompletedSuccessfully && !abort.IsCancellationRequested)
             {
                 // Drained after stopReceiving: everything taken is stored and acknowledged; now disconnect.
                 await stopSource.CancelAsync();

@@ -140,6 +140,21 @@ public class RoleSettingsTests
     }
 
     [Fact]
+    public void A_mistyped_option_written_like_a_setting_is_an_error()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => CommandLineConfiguration.SettingTokens(["--sped=3600"], ["--speed", "--seed"]));
+        Assert.Contains("did you mean --speed?", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(["--Mqtt:Server=mqtt://b:1883", "--Urls=http://127.0.0.1:0"], CommandLineConfiguration.SettingTokens(["--Mqtt:Server=mqtt://b:1883", "--Urls=http://127.0.0.1:0"], ["--speed"]));
+    }
+
+    [Fact]
+    public void A_value_named_like_an_owned_section_is_not_a_key_of_it()
+    {
+        // Some shells export HOST=…; as configuration that is the value of the section "Host" itself.
+        Assert.Null(Problem("--Host=some-machine", "--Api=x"));
+    }
+
+    [Fact]
     public void Known_keys_of_every_owned_section_are_accepted()
     {
         Assert.Null(Problem("--Api:Keys:alice:Role=dispatcher", "--Api:Keys:alice:Sha256=00", "--Bus:Transport=inmemory", "--Scheduling:ThresholdPct=80",

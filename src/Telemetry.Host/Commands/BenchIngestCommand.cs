@@ -23,7 +23,7 @@ internal static class BenchIngestCommand
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
-            var config = CommandLineConfiguration.Build(parse.UnmatchedTokens);
+            var config = CommandLineConfiguration.Build(parse.UnmatchedTokens, parse.CommandResult.Command.Options.Select(o => o.Name));
             var n = parse.GetValue(backlog);
             if (n < 0)
             {

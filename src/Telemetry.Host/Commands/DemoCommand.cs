@@ -43,7 +43,7 @@ internal static class DemoCommand
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
-            CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, ["--speed", "--seed", "--history", "--duration", "--mqtt-port"]);
+            CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, parse.CommandResult.Command.Options.Select(o => o.Name));
             var builder = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false, new Dictionary<string, string?>
             {
                 // The demo's console belongs to the progress lines; warnings and errors still show.

@@ -17,7 +17,14 @@ internal static class HealthCommand
         var command = new Command("health", "Check a running telemetry process: exit 0 when it is ready (/readyz answers 200), 1 otherwise.") { url, live };
         command.SetAction(async (parse, ct) =>
         {
-            var target = new Uri(new Uri(parse.GetValue(url)!.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).TrimEnd('/') + "/"), parse.GetValue(live) ? "healthz" : "readyz");
+            var given = parse.GetValue(url) ?? "";
+            var local = System.Text.RegularExpressions.Regex.Replace(given, @"://(0\.0\.0\.0|\*|\+|\[::\])(?=:|/|$)", "://127.0.0.1");
+            if (!Uri.TryCreate(local.TrimEnd('/') + "/", UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
+            {
+                Console.Error.WriteLine($"--url: '{given}' is not an http URL such as http://127.0.0.1:8081");
+                return 1;
+            }
+            var target = new Uri(baseUri, parse.GetValue(live) ? "healthz" : "readyz");
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             try
             {

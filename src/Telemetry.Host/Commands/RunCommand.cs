@@ -33,7 +33,7 @@ internal static class RunCommand
         command.SetAction(async (parse, ct) =>
         {
             var selected = ParseRoles(parse.GetValue(roles) ?? "");
-            CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, ["--roles"]);
+            CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, parse.CommandResult.Command.Options.Select(o => o.Name));
             var probe = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false);
             var web = TelemetryHost.HealthUrl(probe.Configuration) is not null;
             var builder = web ? TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: true) : probe;

@@ -43,7 +43,7 @@ internal static class SimulateCommand
             ("Mqtt:Password", "Password of the shared connections."));
         command.SetAction(async (parse, ct) =>
         {
-            var config = CommandLineConfiguration.Build(parse.UnmatchedTokens);
+            var config = CommandLineConfiguration.Build(parse.UnmatchedTokens, parse.CommandResult.Command.Options.Select(o => o.Name));
             using var loggers = CommandLogging.Create(config, ("simulator", LogLevel.Warning));
             var registry = Settings.LoadRegistry(config);
             if (parse.GetValue(bins) is { } n)

@@ -36,12 +36,19 @@ internal static partial class CommandLineConfiguration
         ArgumentNullException.ThrowIfNull(tokens);
         foreach (var token in tokens)
         {
+            var name = token.Split('=')[0];
+            if (SettingPattern().IsMatch(token) && !name.Contains(':', StringComparison.Ordinal) && knownOptions is not null
+                && knownOptions.Any(o => SettingsCatalogue.Distance(o, name) <= 2))
+            {
+                // --sped=3600 looks like a setting but is a mistyped option: it would be ignored silently.
+                var close = knownOptions.OrderBy(o => SettingsCatalogue.Distance(o, name)).First();
+                throw new ConfigurationException(token, $"not an option of this command{(close == name ? $" in this form; write {close} VALUE" : $"; did you mean {close}?")} (see --help)");
+            }
             if (!SettingPattern().IsMatch(token))
             {
                 var hint = "";
                 if (token.StartsWith('-') && knownOptions is not null)
                 {
-                    var name = token.Split('=')[0];
                     var close = knownOptions.Select(o => (o, d: SettingsCatalogue.Distance(o, name))).OrderBy(x => x.d).FirstOrDefault();
                     if (close.o is not null && close.d <= 2)
                     {

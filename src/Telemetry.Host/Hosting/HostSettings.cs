@@ -41,7 +41,7 @@ internal sealed class HostSettingsValidator : IValidateOptions<HostSettings>
         {
             failures.Add($"Host:ShutdownTimeout: '{options.ShutdownTimeout}' is not a positive TimeSpan such as 00:00:30");
         }
-        if (options.ProgressFormat is not ("text" or "json"))
+        if (!string.Equals(options.ProgressFormat, "text", StringComparison.OrdinalIgnoreCase) && !options.Json)
         {
             failures.Add($"Host:ProgressFormat: must be text or json, not '{options.ProgressFormat}'");
         }

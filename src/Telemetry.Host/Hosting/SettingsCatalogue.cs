@@ -37,9 +37,9 @@ internal static class SettingsCatalogue
         {
             foreach (var (key, value) in config.GetSection(section).AsEnumerable())
             {
-                if (value is null)
+                if (value is null || string.Equals(key, section, StringComparison.OrdinalIgnoreCase))
                 {
-                    continue; // a section, not a value
+                    continue; // a section, or a variable named like one (HOST=… in some shells): not a key of it
                 }
                 if (!Keys.Any(k => Matches(k, key)))
                 {

@@ -47,12 +47,16 @@ internal static partial class TelemetryHost
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         };
-        foreach (var (key, value) in defaults ?? new Dictionary<string, string?>())
-        {
-            baseDefaults[key] = value;
-        }
         // Lowest precedence: every file, variable and switch overrides these.
         builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = baseDefaults });
+        if (defaults is not null)
+        {
+            // A command's own defaults (demo's quieter console) win over the shipped appsettings files but
+            // not over environment variables or switches.
+            var sources = builder.Configuration.Sources;
+            var afterFiles = sources.Select((s, i) => (s, i)).LastOrDefault(x => x.s is Microsoft.Extensions.Configuration.Json.JsonConfigurationSource).i + 1;
+            sources.Insert(Math.Max(1, afterFiles), new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = defaults });
+        }
         SettingsCatalogue.CheckKnownKeys(builder.Configuration);
 
         builder.Logging.ClearProviders();
@@ -144,14 +148,32 @@ internal static partial class TelemetryHost
             {
                 await stopping.Task;
             }
+            // A role that had already ended when the stop began is what caused it (cancelled counts too).
+            var endedEarly = host.Services.GetServices<IHostedService>().OfType<BackgroundService>()
+                .Where(s => s.ExecuteTask is { IsCompleted: true, IsCompletedSuccessfully: false }).ToList();
             await host.StopAsync(CancellationToken.None);
             afterStop?.Invoke(host.Services);
-            return Faults(host) ?? 0;
+            return Faults(host, endedEarly) ?? 0;
         }
         catch (Exception ex) when (ConfigurationProblem(ex) is { } line)
         {
             await Console.Error.WriteLineAsync(line);
             return ExitConfiguration;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // A start or stop that failed (a port in use, a service that threw while stopping): say so, exit 1.
+            await Console.Error.WriteLineAsync($"Telemetry failed: {ex.GetType().Name}: {ex.Message}");
+            await Console.Error.WriteLineAsync(ex.ToString());
+            try
+            {
+                await host.StopAsync(CancellationToken.None);
+            }
+            catch (Exception stopError) when (stopError is not OutOfMemoryException)
+            {
+                await Console.Error.WriteLineAsync($"Stopping after the failure failed too: {stopError.Message}");
+            }
+            return ExitRoleFailed;
         }
         finally
         {
@@ -167,11 +189,16 @@ internal static partial class TelemetryHost
     }
 
     /// <summary>The exit code for a role that failed, after printing which and why; null when none did.</summary>
-    private static int? Faults(IHost host)
+    private static int? Faults(IHost host, IReadOnlyCollection<BackgroundService>? endedEarly = null)
     {
         int? code = null;
         foreach (var service in host.Services.GetServices<IHostedService>().OfType<BackgroundService>())
         {
+            if (service.ExecuteTask is { IsCanceled: true } && endedEarly?.Contains(service) == true)
+            {
+                Console.Error.WriteLine($"Role {RoleName(service)} failed: it ended (cancelled) before the process was asked to stop");
+                code ??= ExitRoleFailed;
+            }
             if (service.ExecuteTask is { IsFaulted: true } task)
             {
                 var ex = task.Exception!.GetBaseException();

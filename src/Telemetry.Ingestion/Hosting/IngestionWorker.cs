@@ -35,7 +35,28 @@ public sealed class IngestionWorker(IngestionService service, ILogger<IngestionW
         // The host cancels this token when Host:ShutdownTimeout runs out: the drain stops there.
         await using var registration = cancellationToken.Register(_abort.Cancel);
         await base.StopAsync(cancellationToken);
+        // base.StopAsync returns when the token is cancelled, not when the role has finished: give the
+        // aborted drain a moment to disconnect before the host disposes the store and the client under it.
+        if (ExecuteTask is { IsCompleted: false } running)
+        {
+            try
+            {
+                await running.WaitAsync(AbortGrace, CancellationToken.None);
+            }
+            catch (TimeoutException)
+            {
+                logger.LogWarning("Ingestion did not finish within {Grace} of the shutdown timeout; stopping anyway", AbortGrace);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Its failure is reported by the host from ExecuteTask; here it only ends the wait.
+                logger.LogDebug("Ingestion ended with {Error} while stopping", ex.Message);
+            }
+        }
     }
+
+    /// <summary>How long an aborted drain may take to cancel and disconnect.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(5);
 
     public override void Dispose()
     {
