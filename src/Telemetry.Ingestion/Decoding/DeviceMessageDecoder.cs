@@ -80,17 +80,16 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
 
     private DecodeResult DecodeCore(string topic, ReadOnlyMemory<byte> payload, DateTimeOffset receivedAt)
     {
-        var topicBin = TopicBin(topic);
         if (payload.Length > DeviceTopics.MaxPayloadBytes)
         {
-            return DecodeResult.Reject(RejectReason.TooLarge, $"payload is {payload.Length} bytes; the limit is {DeviceTopics.MaxPayloadBytes}", topicBin);
+            return DecodeResult.Reject(RejectReason.TooLarge, $"payload is {payload.Length} bytes; the limit is {DeviceTopics.MaxPayloadBytes}", TopicBin(topic));
         }
 
         var parts = topic.Split('/');
         MessageKind kind;
         if (parts.Length != 3 || parts[0] != DeviceTopics.Root || parts[1].Length == 0 || !TryKind(parts[2], out kind))
         {
-            return DecodeResult.Reject(RejectReason.UnknownTopic, $"topic '{Shorten(topic)}' is not bins/{{binId}}/fill|weight|status", topicBin);
+            return DecodeResult.Reject(RejectReason.UnknownTopic, $"topic '{Shorten(topic)}' is not bins/{{binId}}/fill|weight|status", TopicBin(topic));
         }
 
         var bin = registry.FindBin(parts[1]);
@@ -161,11 +160,14 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
         }
 
         var valueName = kind == MessageKind.Fill ? "fillPct" : "netKg";
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var index = 0;
+        // Compartments seen so far: a bin has a handful, so a list beats a hash set (and its allocations).
+        var seen = new List<string>(list.GetArrayLength());
+        var index = -1;
         foreach (var item in list.EnumerateArray())
         {
-            var at = $"compartments[{index++}]";
+            index++;
+            // Named in failure details only: built when a check fails, not for every compartment of every message.
+            var at = new ItemPath(index);
             if (item.ValueKind != JsonValueKind.Object)
             {
                 check.Fail(RejectReason.InvalidField, $"{at} must be an object, not {Describe(item)}");
@@ -181,13 +183,18 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
             {
                 check.Fail(RejectReason.InvalidField, $"{at}.id must be a string, not {Describe(idElement)}");
             }
-            else if (!seen.Add(id))
+            else if (seen.Contains(id))
             {
                 check.Fail(RejectReason.InvalidField, $"{at}.id '{Shorten(id)}' appears more than once");
             }
             else if ((compartment = bin.FindCompartment(id)) is null)
             {
+                seen.Add(id);
                 check.Fail(RejectReason.UnknownCompartment, $"{at}.id: bin {bin.Id} has no compartment '{Shorten(id)}'");
+            }
+            else
+            {
+                seen.Add(id);
             }
 
             var value = ReadNumber(item, valueName, at, required: true, ref check);
@@ -195,7 +202,7 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
             {
                 if (value is { } pct)
                 {
-                    CheckRange(pct, 0, 100, $"{at}.fillPct", ref check);
+                    CheckRange(pct, 0, 100, at, "fillPct", ref check);
                 }
                 if (compartment is not null && value is { } p && ts is { } t && seq is { } s)
                 {
@@ -206,7 +213,7 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
             {
                 if (value is { } kg && compartment is not null)
                 {
-                    CheckRange(kg, 0, 2 * compartment.MaxKg, $"{at}.netKg", ref check);
+                    CheckRange(kg, 0, 2 * compartment.MaxKg, at, "netKg", ref check);
                 }
                 double? deposit = null;
                 if (item.TryGetProperty("depositKg"u8, out _))
@@ -240,19 +247,19 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
         if (root.TryGetProperty("batteryPct"u8, out _))
         {
             any = true;
-            battery = ReadNumber(root, "batteryPct", null, required: false, ref check);
+            battery = ReadNumber(root, "batteryPct", default, required: false, ref check);
             if (battery is { } b)
             {
-                CheckRange(b, 0, 100, "batteryPct", ref check);
+                CheckRange(b, 0, 100, default, "batteryPct", ref check);
             }
         }
         if (root.TryGetProperty("tempC"u8, out _))
         {
             any = true;
-            temp = ReadNumber(root, "tempC", null, required: false, ref check);
+            temp = ReadNumber(root, "tempC", default, required: false, ref check);
             if (temp is { } c)
             {
-                CheckRange(c, -50, 150, "tempC", ref check);
+                CheckRange(c, -50, 150, default, "tempC", ref check);
             }
         }
         if (!any)
@@ -335,25 +342,24 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
         return null;
     }
 
-    private static double? ReadNumber(JsonElement obj, string name, string? at, bool required, ref Checks check)
+    private static double? ReadNumber(JsonElement obj, string name, ItemPath at, bool required, ref Checks check)
     {
-        var path = at is null ? name : $"{at}.{name}";
         if (!obj.TryGetProperty(name, out var e))
         {
             if (required)
             {
-                check.Fail(RejectReason.MissingField, $"{path} is required");
+                check.Fail(RejectReason.MissingField, $"{at.Of(name)} is required");
             }
             return null;
         }
         if (e.ValueKind != JsonValueKind.Number)
         {
-            check.Fail(RejectReason.InvalidField, $"{path} must be a number, not {Describe(e)}");
+            check.Fail(RejectReason.InvalidField, $"{at.Of(name)} must be a number, not {Describe(e)}");
             return null;
         }
         if (!e.TryGetDouble(out var d))
         {
-            check.Fail(RejectReason.OutOfRange, $"{path} {Shorten(e.GetRawText())} is too large for a double");
+            check.Fail(RejectReason.OutOfRange, $"{at.Of(name)} {Shorten(e.GetRawText())} is too large for a double");
             return null;
         }
         return d;
@@ -374,12 +380,22 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
         return null;
     }
 
-    private static void CheckRange(double value, double min, double max, string path, ref Checks check)
+    private static void CheckRange(double value, double min, double max, ItemPath at, string name, ref Checks check)
     {
         if (!(value >= min && value <= max))
         {
-            check.Fail(RejectReason.OutOfRange, $"{path} {Format(value)} is outside {Format(min)}–{Format(max)}");
+            check.Fail(RejectReason.OutOfRange, $"{at.Of(name)} {Format(value)} is outside {Format(min)}–{Format(max)}");
         }
+    }
+
+    /// <summary>Where a field is: <c>compartments[i]</c>, or the payload's top level (<c>default</c>); text only on demand.</summary>
+    private readonly struct ItemPath(int index)
+    {
+        private readonly int _index = index + 1; // 0: top level
+
+        public string Of(string name) => _index == 0 ? name : $"{this}.{name}";
+
+        public override string ToString() => _index == 0 ? "" : $"compartments[{_index - 1}]";
     }
 
     private static string? TryGetString(JsonElement e)
