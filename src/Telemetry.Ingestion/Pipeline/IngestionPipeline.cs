@@ -124,28 +124,53 @@ public sealed class IngestionPipeline
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var batches = Channel.CreateBounded<List<PendingMessage>>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        var writing = WriteLoopAsync(batches.Reader, stop.Token);
+        // Stored batches wait here for their acknowledgements, so the next write starts while the PUBACKs of the
+        // previous batch go out. Unbounded, but what it holds is counted as held, so Receive Maximum bounds it.
+        var stored = Channel.CreateUnbounded<List<PendingMessage>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var acknowledging = AcknowledgeLoopAsync(stored.Reader, stop.Token);
+        var writing = WriteThenCompleteAsync(batches.Reader, stored.Writer, stop.Token);
         var batching = BatchThenCompleteAsync(batches.Writer, stop.Token);
-        var first = await Task.WhenAny(batching, writing);
-        if (first != batching || !first.IsCompletedSuccessfully)
+        var pending = new List<Task> { batching, writing, acknowledging };
+        Task? first = null;
+        while (pending.Count > 0)
         {
-            await stop.CancelAsync();
+            var done = await Task.WhenAny(pending);
+            pending.Remove(done);
+            // Each loop ends normally only after the one before it; any other end stops them all.
+            var inOrder = done == batching || (done == writing && batching.IsCompleted) || (done == acknowledging && writing.IsCompleted);
+            if (!done.IsCompletedSuccessfully || !inOrder)
+            {
+                first ??= done;
+                await stop.CancelAsync();
+            }
         }
-        try
+        // The failure itself, not the cancellation it caused in the other loops.
+        foreach (var task in new[] { first, writing, acknowledging, batching })
         {
-            await Task.WhenAll(batching, writing);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // Stopping: unacknowledged messages come back from the broker.
-        }
-        // The failure itself, not the cancellation it caused in the other loop.
-        foreach (var task in new[] { first, writing, batching })
-        {
-            if (task.IsFaulted)
+            if (task is { IsFaulted: true })
             {
                 await task;
             }
+        }
+        if (first is not null && !first.IsCompletedSuccessfully && !first.IsCanceled)
+        {
+            await first;
+        }
+    }
+
+    private async Task WriteThenCompleteAsync(ChannelReader<List<PendingMessage>> batches, ChannelWriter<List<PendingMessage>> stored, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var batch in batches.ReadAllAsync(ct))
+            {
+                await _writer.WriteAsync(batch, ct);
+                stored.TryWrite(batch);
+            }
+        }
+        finally
+        {
+            stored.TryComplete();
         }
     }
 
@@ -210,11 +235,10 @@ public sealed class IngestionPipeline
         return new PendingMessage(message, [], letter);
     }
 
-    private async Task WriteLoopAsync(ChannelReader<List<PendingMessage>> batches, CancellationToken ct)
+    private async Task AcknowledgeLoopAsync(ChannelReader<List<PendingMessage>> stored, CancellationToken ct)
     {
-        await foreach (var batch in batches.ReadAllAsync(ct))
+        await foreach (var batch in stored.ReadAllAsync(ct))
         {
-            await _writer.WriteAsync(batch, ct);
             foreach (var pending in batch)
             {
                 try
