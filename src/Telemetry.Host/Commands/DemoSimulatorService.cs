@@ -32,10 +32,11 @@ internal sealed class DemoSimulatorService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Readings published before ingestion subscribes would wait in no session: wait for the subscription.
-        var deadline = DateTime.UtcNow + SubscribeDeadline;
+        // Real time on purpose (docs/architecture.md): a deadline for a network connection, not simulated time.
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         while (!ingestion.IsConnected)
         {
-            if (DateTime.UtcNow > deadline)
+            if (waiting.Elapsed > SubscribeDeadline)
             {
                 throw new TimeoutException($"ingestion did not connect to the embedded broker and subscribe within {SubscribeDeadline.TotalSeconds:N0} s");
             }
@@ -68,15 +69,15 @@ internal sealed class DemoSimulatorService(
     private async Task WaitStoredAsync(CancellationToken ct)
     {
         var acknowledged = -1L;
-        var movedAt = DateTime.UtcNow;
+        var sinceMoved = System.Diagnostics.Stopwatch.StartNew();
         while (ingestion.Metrics.MessagesAcknowledged < runner.Stats.Published)
         {
             if (ingestion.Metrics.MessagesAcknowledged != acknowledged)
             {
                 acknowledged = ingestion.Metrics.MessagesAcknowledged;
-                movedAt = DateTime.UtcNow;
+                sinceMoved.Restart();
             }
-            else if (DateTime.UtcNow - movedAt > DrainStall)
+            else if (sinceMoved.Elapsed > DrainStall)
             {
                 throw new TimeoutException($"ingestion has stored {acknowledged:N0} of {runner.Stats.Published:N0} published messages and made no progress for {DrainStall.TotalSeconds:N0} s");
             }
