@@ -62,6 +62,12 @@ internal sealed class IngestionChild : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Directory.GetCurrentDirectory(),
         };
+        // What deploy/Dockerfile sets for a production process: the runtime reads the gen1 budget cap only from
+        // the environment (docs/benchmarks.md, "Memory"). An operator's own value is kept.
+        if (Environment.GetEnvironmentVariable("DOTNET_GCGen1MaxBudget") is null)
+        {
+            start.Environment["DOTNET_GCGen1MaxBudget"] = "0x1000000";
+        }
         foreach (var a in leading)
         {
             start.ArgumentList.Add(a);

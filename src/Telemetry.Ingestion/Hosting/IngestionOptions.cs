@@ -44,7 +44,7 @@ public sealed class IngestionOptions
 
     public TimeSpan BatchAge { get; set; } = TimeSpan.FromMilliseconds(10);
 
-    public int ReceiveMaximum { get; set; } = 20000;
+    public int ReceiveMaximum { get; set; } = 5000;
 
     /// <summary>MQTT 5 Maximum Packet Size announced to the broker, bytes (the whole packet).</summary>
     public int MaxPacketSize { get; set; } = 65536;

@@ -65,9 +65,15 @@ internal sealed class GatedChannelAdapterFactory(int receiveMaximum, long byteLi
         /// </summary>
         public void Settled(long size) => _outstanding.Remove(size);
 
+        private long _packetsReceived;
+
+        /// <summary>Packets read on this connection so far: a connection that delivers is alive, answered ping or not.</summary>
+        public long PacketsReceived => Interlocked.Read(ref _packetsReceived);
+
         public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
         {
             var packet = await inner.ReceivePacketAsync(cancellationToken);
+            Interlocked.Increment(ref _packetsReceived);
             if (packet is MqttPublishPacket publish)
             {
                 var acknowledged = publish.QualityOfServiceLevel > MqttQualityOfServiceLevel.AtMostOnce;
