@@ -9,6 +9,7 @@ var root = new RootCommand("Telemetry: fill and weight readings from smart recyc
     SimulateCommand.Create(),
     RunCommand.Create(),
     HealthCommand.Create(),
+    KeysCommand.Create(),
     new Command("bench", "Benchmarks.") { BenchIngestCommand.Create() },
 };
 

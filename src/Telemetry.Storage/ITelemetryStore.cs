@@ -34,15 +34,34 @@ public interface ITelemetryStore : IAsyncDisposable
     Task<IReadOnlyList<LatestStatus>> GetLatestStatusAsync(CancellationToken ct);
 
     /// <summary>Buckets of <paramref name="every"/> from <paramref name="start"/> (inclusive) to <paramref name="end"/> (exclusive), aligned to the epoch.</summary>
-    Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct);
+    Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct) =>
+        GetHistoryAsync(binId, start, end, every, TimeSpan.Zero, ct);
+
+    /// <summary>
+    /// Buckets of <paramref name="every"/> whose starts are the epoch plus <paramref name="origin"/> plus a multiple of
+    /// <paramref name="every"/> (0 ≤ origin &lt; every: for day buckets at local midnight in UTC+8, 16 hours), over readings in
+    /// [start, end): per compartment the mean fill and the last net weight of each bucket.
+    /// </summary>
+    Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, TimeSpan origin, CancellationToken ct);
 
     /// <summary>Deposited kg per local day (in <paramref name="zone"/>), community and material, for deposits in [start, end).</summary>
-    Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct);
+    Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct) =>
+        GetDepositsAsync(start, end, zone, null, ct);
+
+    /// <summary>As above, of one bin's deposits only when <paramref name="binId"/> is given.</summary>
+    Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, string? binId, CancellationToken ct);
 
     /// <summary>The most recent dead letters received in [start, end), newest first, at most <paramref name="limit"/>.</summary>
-    Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct);
+    Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) =>
+        GetDeadLettersAsync(start, end, limit, DeadLetterFilter.None, ct);
 
-    Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
+    /// <summary>As above, only those of the filter's reason and bin (each when given).</summary>
+    Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, DeadLetterFilter filter, CancellationToken ct);
+
+    Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct) =>
+        GetDeadLettersByReasonAsync(start, end, DeadLetterFilter.None, ct);
+
+    Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, DeadLetterFilter filter, CancellationToken ct);
 
     /// <summary>Points stored with a time in [start, end).</summary>
     Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => CountAsync(start, end, null, ct);

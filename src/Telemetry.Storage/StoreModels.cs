@@ -30,3 +30,9 @@ public sealed record StoredCounts(long Fill, long Weight, long Status, long Dead
 {
     public long Readings => Fill + Weight + Status;
 }
+
+/// <summary>Which dead letters a query returns: of this reason and this bin tag, each when not null.</summary>
+public sealed record DeadLetterFilter(string? Reason, string? Bin)
+{
+    public static readonly DeadLetterFilter None = new(null, null);
+}

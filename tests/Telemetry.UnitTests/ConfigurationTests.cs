@@ -179,7 +179,8 @@ public class RoleSettingsTests
         Assert.Equal(("bins/#", $"telemetry-ingest-{Environment.MachineName}", 5000), (s.SubscriptionTopic, s.ClientId, s.BatchSize));
         Assert.Equal("bins/#", Ingestion().SubscriptionTopic); // embedded: no shared subscriptions
         Assert.Equal("$share/ingest/bins/#", Ingestion("--Mqtt:Server=mqtt://b:1883", "--Mqtt:SharedGroup=ingest").SubscriptionTopic);
-        Assert.Equal(["ingestion"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
+        Assert.Equal(["ingestion", "api"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
+        Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("scheduler"));
         Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("ingestion,teleport"));
     }
 

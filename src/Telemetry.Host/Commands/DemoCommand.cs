@@ -4,6 +4,9 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Configuration;
+using Telemetry.Api;
+using Telemetry.Api.Access;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Time;
 using Telemetry.Fleet;
@@ -11,6 +14,7 @@ using Telemetry.Host.Embedded;
 using Telemetry.Host.Hosting;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Hosting;
+using Telemetry.Messaging;
 using Telemetry.Simulator;
 using Telemetry.Storage.Hosting;
 using Telemetry.Storage.Sqlite;
@@ -44,11 +48,19 @@ internal static class DemoCommand
         command.SetAction(async (parse, ct) =>
         {
             CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, parse.CommandResult.Command.Options.Select(o => o.Name));
-            var builder = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false, new Dictionary<string, string?>
+            var builder = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: true, new Dictionary<string, string?>
             {
                 // The demo's console belongs to the progress lines; warnings and errors still show.
                 ["Logging:LogLevel:Default"] = "Warning",
+                ["Bus:Transport"] = "inmemory",
             });
+            // One key per role, made now, known to this process only, printed below (CONTRACT §6).
+            var keys = ApiRoles.All.ToDictionary(r => r, _ => ApiKeys.NewKey());
+            builder.Configuration.AddInMemoryCollection(keys.SelectMany(k => new[]
+            {
+                new KeyValuePair<string, string?>($"Api:Keys:demo-{k.Key}:Role", k.Key),
+                new KeyValuePair<string, string?>($"Api:Keys:demo-{k.Key}:Sha256", ApiKeys.Hash(k.Value)),
+            }));
             var mqttPort = parse.GetValue(port);
             EnsurePortFree(mqttPort);
             var start = TimeProvider.System.GetUtcNow() - parse.GetValue(history);
@@ -67,7 +79,9 @@ internal static class DemoCommand
             });
             services.AddHostedService<EmbeddedBrokerService>();
             builder.AddTelemetryStore();
+            builder.AddTelemetryBus(ApiHostingExtensions.AddApiConsumers);
             builder.AddIngestion();
+            builder.AddApi();
             services.AddSingleton(demo);
             services.AddSingleton(sp => new DemoSimulatorService(
                 // Owned by the service (not the container): disposed when it stops, before the broker.
@@ -78,7 +92,8 @@ internal static class DemoCommand
                 sp.GetRequiredService<ILogger<DemoSimulatorService>>()));
             services.AddHostedService(sp => sp.GetRequiredService<DemoSimulatorService>());
 
-            var host = TelemetryHost.Build(builder);
+            var host = TelemetryHost.Build(builder, api: true);
+            var urls = builder.Configuration["Urls"];
             var registry = host.Services.GetRequiredService<FleetRegistry>();
             var store = host.Services.GetRequiredService<Telemetry.Storage.ITelemetryStore>();
             var ingestion = host.Services.GetRequiredService<IngestionSettings>();
@@ -89,6 +104,11 @@ internal static class DemoCommand
                   ingestion     {ingestion.ClientId} on {ingestion.SubscriptionTopic} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
                   clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{demo.Speed} (shared by every component){(demo.Until is { } until ? $", until {until.UtcDateTime:yyyy-MM-dd HH:mm}Z" : "")}
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
+                  api           {urls}/api/bins   API docs {urls}/docs   (keys below, for this run only)
+                    analyst     {keys[ApiRoles.Analyst]}
+                    dispatcher  {keys[ApiRoles.Dispatcher]}
+                    admin       {keys[ApiRoles.Admin]}
+                  try           curl -H 'Authorization: Bearer {keys[ApiRoles.Analyst]}' {urls}/api/bins
                 Ctrl+C stops.
                 """);
             var code = await TelemetryHost.RunAsync(host, ct, sp =>

@@ -1,11 +1,13 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Telemetry.Api;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Host.Embedded;
 using Telemetry.Host.Hosting;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Hosting;
+using Telemetry.Messaging;
 using Telemetry.Storage.Hosting;
 
 namespace Telemetry.Host.Commands;
@@ -14,9 +16,9 @@ namespace Telemetry.Host.Commands;
 internal static class RunCommand
 {
     /// <summary>Roles this build can run. Scheduler, routing and api join as they are built.</summary>
-    public static readonly string[] AvailableRoles = ["ingestion"];
+    public static readonly string[] AvailableRoles = ["ingestion", "api"];
 
-    private static readonly string[] PlannedRoles = ["scheduler", "routing", "api"];
+    private static readonly string[] PlannedRoles = ["scheduler", "routing"];
 
     public static Command Create()
     {
@@ -34,22 +36,35 @@ internal static class RunCommand
         {
             var selected = ParseRoles(parse.GetValue(roles) ?? "");
             CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, parse.CommandResult.Command.Options.Select(o => o.Name));
+            var api = selected.Contains("api", StringComparer.Ordinal);
+            var ingestion = selected.Contains("ingestion", StringComparer.Ordinal);
             var probe = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false);
-            var web = TelemetryHost.HealthUrl(probe.Configuration) is not null;
+            var web = api || TelemetryHost.HealthUrl(probe.Configuration) is not null;
             var builder = web ? TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: true) : probe;
 
-            if (MqttEndpoint.TryParse(builder.Configuration["Mqtt:Server"], out var endpoint, out _) && endpoint.Embedded)
+            if (ingestion && MqttEndpoint.TryParse(builder.Configuration["Mqtt:Server"], out var endpoint, out _) && endpoint.Embedded)
             {
                 builder.Services.AddHostedService<EmbeddedBrokerService>();
             }
             builder.AddTelemetryStore();
-            if (selected.Contains("ingestion", StringComparer.Ordinal))
+            // Before the roles: it starts before them and stops after them (their last events still go out).
+            builder.AddTelemetryBus(api ? ApiHostingExtensions.AddApiConsumers : null);
+            if (ingestion)
             {
                 // Before the role, so the reporter stops after it and its last line shows the drained state.
                 builder.Services.AddHostedService<ProgressReporter>();
                 builder.AddIngestion();
             }
-            var host = TelemetryHost.Build(builder);
+            if (api)
+            {
+                builder.AddApi();
+            }
+            var host = TelemetryHost.Build(builder, api);
+            if (api)
+            {
+                var urls = builder.Configuration["Urls"];
+                Console.WriteLine($"Api on {urls}: /api/bins, /docs (API docs), /openapi/v1.json, /healthz, /readyz, /metrics");
+            }
             var code = await TelemetryHost.RunAsync(host, ct);
             if (code != TelemetryHost.ExitConfiguration)
             {

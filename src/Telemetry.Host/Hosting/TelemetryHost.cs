@@ -10,6 +10,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Prometheus;
+using Telemetry.Api;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Time;
 using Telemetry.Fleet;
@@ -46,6 +48,9 @@ internal static partial class TelemetryHost
             ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "None",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            ["Logging:LogLevel:MassTransit"] = "Warning",
+            // Where the api role listens (CONTRACT §4); a process without it serves health on Health:Url instead.
+            ["Urls"] = "http://127.0.0.1:8080",
         };
         // Lowest precedence: every file, variable and switch overrides these.
         builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = baseDefaults });
@@ -95,25 +100,38 @@ internal static partial class TelemetryHost
     /// <summary>The <c>Health:Url</c> of this configuration, if set.</summary>
     public static string? HealthUrl(IConfiguration config) => string.IsNullOrWhiteSpace(config["Health:Url"]) ? null : config["Health:Url"];
 
-    /// <summary>Builds the host; on a web builder, serves <c>/healthz</c> (alive) and <c>/readyz</c> (every role's readiness).</summary>
-    public static IHost Build(IHostApplicationBuilder builder)
+    /// <summary>
+    /// Builds the host; on a web builder, serves <c>/healthz</c> (alive) and <c>/readyz</c> (every role's readiness),
+    /// and, with <paramref name="api"/>, the api role on <c>Urls</c>; without it, health and <c>/metrics</c> on
+    /// <c>Health:Url</c>.
+    /// </summary>
+    public static IHost Build(IHostApplicationBuilder builder, bool api = false)
     {
         switch (builder)
         {
             case WebApplicationBuilder web:
                 var url = HealthUrl(web.Configuration);
-                if (url is not null && HealthSettingsValidator.HealthUrlIsValid(url))
+                if (!api && url is not null && HealthSettingsValidator.HealthUrlIsValid(url))
                 {
                     web.WebHost.UseUrls(url);
                 }
                 var app = web.Build();
-                app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
+                if (api)
+                {
+                    app.MapApi();
+                }
+                else
+                {
+                    app.UseHttpMetrics();
+                    app.MapMetrics("/metrics");
+                }
+                app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync }).AllowAnonymous();
                 app.MapHealthChecks("/readyz", new HealthCheckOptions
                 {
                     Predicate = c => c.Tags.Contains(IngestionHostingExtensions.ReadyTag),
                     ResponseWriter = WriteHealthAsync,
                     ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
-                });
+                }).AllowAnonymous();
                 return app;
             case HostApplicationBuilder host:
                 return host.Build();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Telemetry.Contracts.Time;
 using Telemetry.Fleet;
+using Telemetry.Ingestion.Events;
 using Telemetry.Ingestion.Decoding;
 using Telemetry.Ingestion.Pipeline;
 using Telemetry.Storage;
@@ -20,7 +21,8 @@ public static class IngestionHostingExtensions
     /// <summary>
     /// The ingestion role: <c>Mqtt:*</c> and <c>Ingestion:*</c> bound and validated at start, the
     /// decoder on the registry, the pipeline and MQTT source as one <see cref="IngestionWorker"/>,
-    /// and its health check. Needs a <see cref="FleetRegistry"/>, an <see cref="ITelemetryStore"/>
+    /// and its health check. With a bus in the container (<c>AddTelemetryBus</c>, called before this), each stored
+    /// batch is published as a <c>ReadingsStored</c> event (<see cref="ReadingsStoredPublisher"/>). Needs a <see cref="FleetRegistry"/>, an <see cref="ITelemetryStore"/>
     /// and the project's <see cref="TelemetryClock"/> in the container.
     /// </summary>
     public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
@@ -34,13 +36,25 @@ public static class IngestionHostingExtensions
         services.TryAddSingleton(sp => new IngestionMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value.ToSettings(sp.GetRequiredService<IOptions<MqttOptions>>().Value));
         services.TryAddSingleton(sp => new DeviceMessageDecoder(sp.GetRequiredService<FleetRegistry>(), sp.GetRequiredService<IOptions<IngestionOptions>>().Value.ToDecoderSettings()));
-        services.TryAddSingleton(sp => new IngestionService(
-            sp.GetRequiredService<IngestionSettings>(),
-            sp.GetRequiredService<DeviceMessageDecoder>(),
-            sp.GetRequiredService<ITelemetryStore>(),
-            sp.GetRequiredService<IngestionMetrics>(),
-            sp.GetRequiredService<TelemetryClock>(),
-            sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton(sp =>
+        {
+            var service = new IngestionService(
+                sp.GetRequiredService<IngestionSettings>(),
+                sp.GetRequiredService<DeviceMessageDecoder>(),
+                sp.GetRequiredService<ITelemetryStore>(),
+                sp.GetRequiredService<IngestionMetrics>(),
+                sp.GetRequiredService<TelemetryClock>(),
+                sp.GetRequiredService<ILoggerFactory>());
+            service.Pipeline.StoredObserver = sp.GetService<ReadingsStoredPublisher>();
+            return service;
+        });
+        if (services.Any(d => d.ServiceType == typeof(MassTransit.IBus)))
+        {
+            // Before the worker: hosted services stop in reverse order, so the publisher outlives the drain and
+            // publishes its last batches; the bus (registered before this) outlives both.
+            services.AddSingleton<ReadingsStoredPublisher>();
+            services.AddHostedService(sp => sp.GetRequiredService<ReadingsStoredPublisher>());
+        }
         services.AddSingleton<IngestionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestionWorker>());
         services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion", HealthStatus.Unhealthy, [ReadyTag]);

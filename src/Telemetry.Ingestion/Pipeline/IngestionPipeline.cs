@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Telemetry.Contracts.Readings;
 using Telemetry.Ingestion.Decoding;
 using Telemetry.Storage;
 
@@ -47,6 +48,19 @@ public sealed class IngestionPipeline
 
     /// <summary>Messages received and not yet acknowledged.</summary>
     public int Held => _held.Count;
+
+    /// <summary>Told of each batch once it is durably stored (the <c>ReadingsStored</c> event); must return at once.</summary>
+    public Events.IStoredReadingsObserver? StoredObserver { get; set; }
+
+    private static List<Reading> ReadingsOf(List<PendingMessage> batch)
+    {
+        var readings = new List<Reading>(batch.Sum(p => p.Readings.Count));
+        foreach (var p in batch)
+        {
+            readings.AddRange(p.Readings);
+        }
+        return readings;
+    }
 
     /// <summary>The most messages held at once since start.</summary>
     public int PeakHeld => _held.Peak;
@@ -166,6 +180,10 @@ public sealed class IngestionPipeline
             {
                 await _writer.WriteAsync(batch, ct);
                 stored.TryWrite(batch);
+                if (StoredObserver is { } observer)
+                {
+                    observer.OnStored(ReadingsOf(batch));
+                }
             }
         }
         finally

@@ -236,17 +236,20 @@ public sealed class InfluxDbStore : ITelemetryStore
         return [.. seen.Values.OrderBy(s => s.BinId, StringComparer.Ordinal)];
     }
 
-    public async Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct)
+    public async Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, TimeSpan origin, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(binId);
         ArgumentOutOfRangeException.ThrowIfLessThan(every, TimeSpan.FromMilliseconds(1));
+        ArgumentOutOfRangeException.ThrowIfLessThan(origin, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(origin, every);
         if (end <= start)
         {
             return [];
         }
-        // GROUP BY time() buckets start at multiples of the interval since the epoch.
+        // GROUP BY time(every, offset) buckets start at the epoch plus the offset plus multiples of the interval.
         var where = $"WHERE \"bin\" = {InfluxQl.Literal(LineProtocol.TagText(binId))} AND {InfluxQl.Range(start, end)}";
-        var group = $"GROUP BY time({InfluxQl.Duration(every)}), \"compartment\" fill(none)";
+        var offset = origin > TimeSpan.Zero ? $", {InfluxQl.Duration(origin)}" : "";
+        var group = $"GROUP BY time({InfluxQl.Duration(every)}{offset}), \"compartment\" fill(none)";
         var results = await QueryAsync("ms", ct,
             $"SELECT mean(\"pct\") FROM \"fill\" {where} {group}",
             $"SELECT last(\"net_kg\") FROM \"weight\" {where} {group}");
@@ -265,7 +268,7 @@ public sealed class InfluxDbStore : ITelemetryStore
         return [.. buckets.Values.OrderBy(b => b.Compartment, StringComparer.Ordinal).ThenBy(b => b.Start)];
     }
 
-    public async Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct)
+    public async Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, string? binId, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(zone);
         if (end <= start)
@@ -273,7 +276,7 @@ public sealed class InfluxDbStore : ITelemetryStore
             return [];
         }
         var totals = new Dictionary<(DateOnly, string, string, string), double>();
-        var range = InfluxQl.Range(start, end);
+        var range = InfluxQl.Range(start, end) + (binId is null ? "" : $" AND \"bin\" = {InfluxQl.Literal(LineProtocol.TagText(binId))}");
         if (IanaId(zone) is { } iana)
         {
             // Local days in InfluxQL, as analysts query them: each bucket starts at local midnight.
@@ -304,8 +307,9 @@ public sealed class InfluxDbStore : ITelemetryStore
             .OrderBy(d => d.Day).ThenBy(d => d.Community, StringComparer.Ordinal).ThenBy(d => d.Material, StringComparer.Ordinal)];
     }
 
-    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, DeadLetterFilter filter, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         // LIMIT 0 means no limit in InfluxQL.
         if (limit <= 0 || end <= start)
         {
@@ -313,7 +317,7 @@ public sealed class InfluxDbStore : ITelemetryStore
         }
         var results = await QueryAsync("u", ct,
             "SELECT \"topic\"::field, \"payload\"::field, \"error\"::field, \"reason\"::tag, \"bin\"::tag, \"ingester\"::tag FROM \"dead_letter\" " +
-            $"WHERE {InfluxQl.Range(start, end)} ORDER BY time DESC LIMIT {limit.ToString(CultureInfo.InvariantCulture)}");
+            $"WHERE {InfluxQl.Range(start, end)}{DeadLetterWhere(filter)} ORDER BY time DESC LIMIT {limit.ToString(CultureInfo.InvariantCulture)}");
         var list = new List<DeadLetter>();
         foreach (var (s, row) in Rows(results[0]))
         {
@@ -324,14 +328,15 @@ public sealed class InfluxDbStore : ITelemetryStore
         return [.. list.OrderByDescending(d => d.ReceivedAt).Take(limit)];
     }
 
-    public async Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    public async Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, DeadLetterFilter filter, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         if (end <= start)
         {
             return [];
         }
         var results = await QueryAsync("ms", ct,
-            $"SELECT count(\"error\") FROM \"dead_letter\" WHERE {InfluxQl.Range(start, end)} GROUP BY \"reason\"");
+            $"SELECT count(\"error\") FROM \"dead_letter\" WHERE {InfluxQl.Range(start, end)}{DeadLetterWhere(filter)} GROUP BY \"reason\"");
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (s, row) in Rows(results[0]))
         {
@@ -339,6 +344,10 @@ public sealed class InfluxDbStore : ITelemetryStore
         }
         return [.. counts.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new DeadLetterCount(kv.Key, kv.Value))];
     }
+
+    private static string DeadLetterWhere(DeadLetterFilter filter) =>
+        (filter.Reason is { } reason ? $" AND \"reason\" = {InfluxQl.Literal(LineProtocol.TagText(reason))}" : "") +
+        (filter.Bin is { } bin ? $" AND \"bin\" = {InfluxQl.Literal(LineProtocol.TagText(bin))}" : "");
 
     public async Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct)
     {

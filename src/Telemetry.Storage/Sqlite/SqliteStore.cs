@@ -219,18 +219,22 @@ public sealed class SqliteStore : ITelemetryStore
         return [.. seen.Values.OrderBy(s => s.BinId, StringComparer.Ordinal)];
     }
 
-    public async Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, CancellationToken ct)
+    public async Task<IReadOnlyList<HistoryBucket>> GetHistoryAsync(string binId, DateTimeOffset start, DateTimeOffset end, TimeSpan every, TimeSpan origin, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(every, TimeSpan.FromMilliseconds(1));
+        ArgumentOutOfRangeException.ThrowIfLessThan(origin, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(origin, every);
         var everyMs = (long)every.TotalMilliseconds;
         await using var c = await OpenReaderAsync(ct);
         var buckets = new SortedDictionary<(string, long), HistoryBucket>();
-        object[] args = [binId, Ms(start), Ms(end), everyMs];
-        await foreach (var r in Query(c, "SELECT compartment, (time_ms / $4) * $4 AS b, avg(pct) FROM fill WHERE bin = $1 AND time_ms >= $2 AND time_ms < $3 GROUP BY compartment, b", args, ct))
+        // Bucket start: origin + floor((t - origin) / every) * every (integer division truncates towards zero, so
+        // the shift by one whole interval keeps it a floor for times before the origin too).
+        object[] args = [binId, Ms(start), Ms(end), everyMs, (long)origin.TotalMilliseconds];
+        await foreach (var r in Query(c, "SELECT compartment, ((time_ms - $5 + $4) / $4) * $4 + $5 - $4 AS b, avg(pct) FROM fill WHERE bin = $1 AND time_ms >= $2 AND time_ms < $3 GROUP BY compartment, b", args, ct))
         {
             buckets[(r.GetString(0), r.GetInt64(1))] = new HistoryBucket(r.GetString(0), FromMs(r.GetInt64(1)), r.GetDouble(2), null);
         }
-        await foreach (var r in Query(c, "SELECT compartment, (time_ms / $4) * $4 AS b, max(time_ms), net_kg FROM weight WHERE bin = $1 AND time_ms >= $2 AND time_ms < $3 GROUP BY compartment, b", args, ct))
+        await foreach (var r in Query(c, "SELECT compartment, ((time_ms - $5 + $4) / $4) * $4 + $5 - $4 AS b, max(time_ms), net_kg FROM weight WHERE bin = $1 AND time_ms >= $2 AND time_ms < $3 GROUP BY compartment, b", args, ct))
         {
             var key = (r.GetString(0), r.GetInt64(1));
             var bucket = buckets.GetValueOrDefault(key) ?? new HistoryBucket(r.GetString(0), FromMs(r.GetInt64(1)), null, null);
@@ -239,7 +243,7 @@ public sealed class SqliteStore : ITelemetryStore
         return [.. buckets.Values.OrderBy(b => b.Compartment, StringComparer.Ordinal).ThenBy(b => b.Start)];
     }
 
-    public async Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, CancellationToken ct)
+    public async Task<IReadOnlyList<DepositTotal>> GetDepositsAsync(DateTimeOffset start, DateTimeOffset end, TimeZoneInfo zone, string? binId, CancellationToken ct)
     {
         // Sum in SQL per 15-minute slot (every time zone offset is a multiple of 15 minutes), then
         // assign slots to local days here, where the time zone rules are.
@@ -248,8 +252,8 @@ public sealed class SqliteStore : ITelemetryStore
         var totals = new Dictionary<(DateOnly, string, string, string), double>();
         await foreach (var r in Query(c, """
             SELECT (time_ms / $3) * $3 AS slot, community, stream, compartment, sum(deposit_kg) FROM weight
-            WHERE deposit_kg IS NOT NULL AND time_ms >= $1 AND time_ms < $2 GROUP BY slot, community, stream, compartment
-            """, [Ms(start), Ms(end), slotMs], ct))
+            WHERE deposit_kg IS NOT NULL AND time_ms >= $1 AND time_ms < $2 AND ($4 IS NULL OR bin = $4) GROUP BY slot, community, stream, compartment
+            """, [Ms(start), Ms(end), slotMs, (object?)binId ?? DBNull.Value], ct))
         {
             var day = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(FromMs(r.GetInt64(0)), zone).DateTime);
             var key = (day, r.GetString(1), r.GetString(2), r.GetString(3));
@@ -259,23 +263,26 @@ public sealed class SqliteStore : ITelemetryStore
             .OrderBy(d => d.Day).ThenBy(d => d.Community, StringComparer.Ordinal).ThenBy(d => d.Material, StringComparer.Ordinal)];
     }
 
-    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(DateTimeOffset start, DateTimeOffset end, int limit, DeadLetterFilter filter, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         await using var c = await OpenReaderAsync(ct);
         var list = new List<DeadLetter>();
-        await foreach (var r in Query(c, "SELECT time_us, reason, bin, ingester, topic, payload, error FROM dead_letter WHERE time_us >= $1 AND time_us < $2 ORDER BY time_us DESC, id DESC LIMIT $3",
-            [Us(start), Us(end), limit], ct))
+        await foreach (var r in Query(c, "SELECT time_us, reason, bin, ingester, topic, payload, error FROM dead_letter WHERE time_us >= $1 AND time_us < $2 AND ($4 IS NULL OR reason = $4) AND ($5 IS NULL OR bin = $5) ORDER BY time_us DESC, id DESC LIMIT $3",
+            [Us(start), Us(end), limit, (object?)filter.Reason ?? DBNull.Value, (object?)filter.Bin ?? DBNull.Value], ct))
         {
             list.Add(new DeadLetter(DateTimeOffset.UnixEpoch.AddTicks(r.GetInt64(0) * 10), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6)));
         }
         return list;
     }
 
-    public async Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    public async Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, DeadLetterFilter filter, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         await using var c = await OpenReaderAsync(ct);
         var list = new List<DeadLetterCount>();
-        await foreach (var r in Query(c, "SELECT reason, count(*) FROM dead_letter WHERE time_us >= $1 AND time_us < $2 GROUP BY reason ORDER BY reason", [Us(start), Us(end)], ct))
+        await foreach (var r in Query(c, "SELECT reason, count(*) FROM dead_letter WHERE time_us >= $1 AND time_us < $2 AND ($3 IS NULL OR reason = $3) AND ($4 IS NULL OR bin = $4) GROUP BY reason ORDER BY reason",
+            [Us(start), Us(end), (object?)filter.Reason ?? DBNull.Value, (object?)filter.Bin ?? DBNull.Value], ct))
         {
             list.Add(new DeadLetterCount(r.GetString(0), r.GetInt64(1)));
         }

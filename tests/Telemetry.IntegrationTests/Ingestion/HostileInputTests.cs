@@ -100,7 +100,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : FaultTestBase(
         var until = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < until)
         {
-            letters = await Store.GetDeadLettersAsync(from, TimeProvider.System.GetUtcNow().AddMinutes(1), 10_000, CancellationToken.None);
+            letters = await Store.GetDeadLettersAsync(from, TimeProvider.System.GetUtcNow().AddMinutes(1), 10_000, DeadLetterFilter.None, CancellationToken.None);
             if (letters.Count >= corpus.Count)
             {
                 break;

@@ -73,7 +73,7 @@ public sealed class PacketSizeTests(ITestOutputHelper output) : FaultTestBase(ou
         IReadOnlyList<DeadLetter> letters;
         while (true)
         {
-            letters = await Store.GetDeadLettersAsync(_start.AddMinutes(-1), TimeProvider.System.GetUtcNow().AddMinutes(1), 100, CancellationToken.None);
+            letters = await Store.GetDeadLettersAsync(_start.AddMinutes(-1), TimeProvider.System.GetUtcNow().AddMinutes(1), 100, DeadLetterFilter.None, CancellationToken.None);
             if (letters.Count >= count || DateTime.UtcNow > until)
             {
                 return letters;

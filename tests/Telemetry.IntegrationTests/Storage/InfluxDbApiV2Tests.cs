@@ -172,7 +172,7 @@ public sealed class InfluxDbApiV2Tests : IDisposable
     {
         _server.Respond = _ => (HttpStatusCode.OK, null, """{"results":[{"statement_id":0},{"statement_id":1}]}""");
         await using var store = V2();
-        await store.GetHistoryAsync("x' OR 1=1 --\\", T0, T0.AddHours(1), TimeSpan.FromMinutes(15), CancellationToken.None);
+        await store.GetHistoryAsync("x' OR 1=1 --\\", T0, T0.AddHours(1), TimeSpan.FromMinutes(15), TimeSpan.Zero, CancellationToken.None);
         // The tag as stored (CONTRACT §3: \ is \\, and a final backslash gets the marker \.), then quoted for InfluxQL.
         Assert.Contains(@"""bin"" = 'x\' OR 1=1 --\\\\\\.' AND time >= 1795132800000000000 AND time < 1795136400000000000 GROUP BY time(900000000u)",
             Assert.Single(_server.Requests).Query("q"), StringComparison.Ordinal);

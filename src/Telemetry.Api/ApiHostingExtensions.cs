@@ -1,0 +1,112 @@
+using System.Net;
+using MassTransit;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using Telemetry.Api.Access;
+using Telemetry.Api.Endpoints;
+using Telemetry.Api.State;
+using Telemetry.Storage;
+
+namespace Telemetry.Api;
+
+public static class ApiHostingExtensions
+{
+    /// <summary>Health-check tag of the checks <c>/readyz</c> runs (the same as the other roles').</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// The api role: <c>Api:*</c> bound and validated at start (at least one key), key authentication and the roles'
+    /// policies, the fleet's live state and its loader, problem details, OpenAPI. Needs a web builder, a
+    /// <see cref="Fleet.FleetRegistry"/>, an <see cref="ITelemetryStore"/> and the project's clock; its consumer joins
+    /// the bus through <see cref="AddApiConsumers"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        services.AddSingleton<ApiKeys>();
+        services.AddSingleton(new FailedAuthentications(TimeProvider.System));
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, _ => { });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ApiEndpoints.ReadPolicy, p => p.RequireRole(ApiRoles.Analyst, ApiRoles.Dispatcher, ApiRoles.Admin))
+            .AddPolicy(ApiEndpoints.AdminPolicy, p => p.RequireRole(ApiRoles.Admin))
+            .AddPolicy(ApiEndpoints.MetricsPolicy, p => p.RequireAssertion(c =>
+                (c.Resource is HttpContext h && h.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip)) || c.User.IsInRole(ApiRoles.Admin)));
+        // Nothing the api protects is kept across restarts (the session cookie holds the key itself), so the keys
+        // ASP.NET Core's data protection makes for other parts live in memory only.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        services.AddProblemDetails();
+        services.Configure<JsonOptions>(o => ApiJson.Configure(o.SerializerOptions));
+        services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Telemetry API";
+            doc.Info.Description = "Fleet state, history, diversion rates and dead letters of the smart recycling bins. " +
+                "Send a key as 'Authorization: Bearer <key>' (telemetry keys new makes one). Times are RFC 3339 UTC.";
+            return Task.CompletedTask;
+        }));
+        services.AddSingleton<FleetState>();
+        services.AddSingleton<FleetStateLoader>();
+        services.AddHostedService(sp => sp.GetRequiredService<FleetStateLoader>());
+        services.AddHealthChecks()
+            .AddCheck<FleetStateHealthCheck>("fleet-state", HealthStatus.Unhealthy, [ReadyTag])
+            .AddCheck<StoreHealthCheck>("store", HealthStatus.Unhealthy, [ReadyTag]);
+        return builder;
+    }
+
+    /// <summary>The api's consumer of <c>ReadingsStored</c>, for <c>AddTelemetryBus</c>.</summary>
+    public static void AddApiConsumers(IBusRegistrationConfigurator bus)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        bus.AddConsumer<ReadingsStoredConsumer, ReadingsStoredConsumerDefinition>();
+    }
+
+    /// <summary>The middleware and endpoints of the api role, on the host's web application.</summary>
+    public static WebApplication MapApi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseStatusCodePages();
+        app.UseHttpMetrics();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        ApiEndpoints.Map(app);
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.UseSwaggerUI(o =>
+        {
+            o.RoutePrefix = "docs";
+            o.DocumentTitle = "Telemetry API";
+            o.SwaggerEndpoint("/openapi/v1.json", "Telemetry API v1");
+        });
+        app.MapMetrics("/metrics").RequireAuthorization(ApiEndpoints.MetricsPolicy);
+        return app;
+    }
+}
+
+/// <summary>Ready when the store answers a cheap exact lookup within 5 s.</summary>
+public sealed class StoreHealthCheck(ITelemetryStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await store.CountReadingsAsync("readiness-probe", DateTimeOffset.UnixEpoch, timeout.Token);
+            return HealthCheckResult.Healthy(store.Name);
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or StoreFailedException or OperationCanceledException or HttpRequestException)
+        {
+            return HealthCheckResult.Unhealthy($"{store.Name}: {ex.Message}");
+        }
+    }
+}
