@@ -69,6 +69,7 @@ public static class ApiHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(bus);
         bus.AddConsumer<ReadingsStoredConsumer, ReadingsStoredConsumerDefinition>();
+        bus.AddReceiveEndpointObserver<BusReconnectObserver>();
     }
 
     /// <summary>The middleware and endpoints of the api role, on the host's web application.</summary>

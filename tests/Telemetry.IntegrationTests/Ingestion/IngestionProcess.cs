@@ -46,7 +46,7 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static async Task<IngestionProcess> StartAsync(IReadOnlyDictionary<string, string> settings, bool waitConnected = true)
+    public static async Task<IngestionProcess> StartAsync(IReadOnlyDictionary<string, string> settings, bool waitConnected = true, string roles = "ingestion")
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "telemetry.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -59,7 +59,7 @@ internal sealed partial class IngestionProcess : IAsyncDisposable
         info.ArgumentList.Add(dll);
         info.ArgumentList.Add("run");
         info.ArgumentList.Add("--roles");
-        info.ArgumentList.Add("ingestion");
+        info.ArgumentList.Add(roles);
         foreach (var (key, value) in settings)
         {
             info.ArgumentList.Add($"--{key}={value}");
