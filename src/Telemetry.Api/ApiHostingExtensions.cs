@@ -9,7 +9,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Prometheus;
 using Telemetry.Api.Access;
 using Telemetry.Api.Endpoints;
 using Telemetry.Api.State;
@@ -34,6 +33,7 @@ public static class ApiHostingExtensions
         var services = builder.Services;
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        builder.AddTelemetryMetrics();
         services.AddSingleton<ApiKeys>();
         services.AddSingleton(new FailedAuthentications(TimeProvider.System));
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -53,6 +53,15 @@ public static class ApiHostingExtensions
             doc.Info.Title = "Telemetry API";
             doc.Info.Description = "Fleet state, history, diversion rates and dead letters of the smart recycling bins. " +
                 "Send a key as 'Authorization: Bearer <key>' (telemetry keys new makes one). Times are RFC 3339 UTC.";
+            doc.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+            doc.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
+            doc.Components.SecuritySchemes["bearer"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key (CONTRACT §6): analyst, dispatcher or admin.",
+            };
+            doc.Security = [new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("bearer", doc)] = [] }];
             return Task.CompletedTask;
         }));
         services.AddSingleton<FleetState>();
@@ -77,7 +86,6 @@ public static class ApiHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseStatusCodePages();
-        app.UseHttpMetrics();
         app.UseAuthentication();
         app.UseAuthorization();
         ApiEndpoints.Map(app);
@@ -88,7 +96,7 @@ public static class ApiHostingExtensions
             o.DocumentTitle = "Telemetry API";
             o.SwaggerEndpoint("/openapi/v1.json", "Telemetry API v1");
         });
-        app.MapMetrics("/metrics").RequireAuthorization(ApiEndpoints.MetricsPolicy);
+        app.MapPrometheusScrapingEndpoint(TelemetryMetrics.Path).RequireAuthorization(ApiEndpoints.MetricsPolicy);
         return app;
     }
 }

@@ -62,7 +62,11 @@ internal static class DemoCommand
                 new KeyValuePair<string, string?>($"Api:Keys:demo-{k.Key}:Sha256", ApiKeys.Hash(k.Value)),
             }));
             var mqttPort = parse.GetValue(port);
-            EnsurePortFree(mqttPort);
+            EnsurePortFree(mqttPort, "--mqtt-port", "another broker or demo?; stop it or pick another port with --mqtt-port");
+            if (Uri.TryCreate(builder.Configuration["Urls"]?.Split(';')[0], UriKind.Absolute, out var apiUrl) && apiUrl.IsLoopback)
+            {
+                EnsurePortFree(apiUrl.Port, "Urls", "another demo or api?; stop it or pick another address, e.g. --Urls=http://127.0.0.1:8081");
+            }
             var start = TimeProvider.System.GetUtcNow() - parse.GetValue(history);
             var d = parse.GetValue(duration);
             var demo = new DemoSettings(start, parse.GetValue(speed), parse.GetValue(seed), d > TimeSpan.Zero ? start + d : null);
@@ -133,7 +137,7 @@ internal static class DemoCommand
         return command;
     }
 
-    private static void EnsurePortFree(int port)
+    private static void EnsurePortFree(int port, string setting, string hint)
     {
         try
         {
@@ -143,7 +147,7 @@ internal static class DemoCommand
         }
         catch (SocketException)
         {
-            throw new ConfigurationException("--mqtt-port", $"127.0.0.1:{port} is already in use (another broker or demo?); stop it or pick another port with --mqtt-port");
+            throw new ConfigurationException(setting, $"127.0.0.1:{port} is already in use ({hint})");
         }
     }
 }

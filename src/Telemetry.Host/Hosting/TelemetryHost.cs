@@ -10,7 +10,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Prometheus;
 using Telemetry.Api;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Contracts.Time;
@@ -115,6 +114,10 @@ internal static partial class TelemetryHost
                 {
                     web.WebHost.UseUrls(url);
                 }
+                if (!api)
+                {
+                    web.AddTelemetryMetrics();
+                }
                 var app = web.Build();
                 if (api)
                 {
@@ -122,8 +125,7 @@ internal static partial class TelemetryHost
                 }
                 else
                 {
-                    app.UseHttpMetrics();
-                    app.MapMetrics("/metrics");
+                    app.MapPrometheusScrapingEndpoint(TelemetryMetrics.Path);
                 }
                 app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync }).AllowAnonymous();
                 app.MapHealthChecks("/readyz", new HealthCheckOptions
