@@ -42,11 +42,13 @@ public sealed class ApiKeyAuthenticationHandler(
                 SchemeName, ClaimTypes.Name, ClaimTypes.Role);
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
         }
-        // Counted once per request, however often the scheme is asked.
+        // Counted once per request, however often the scheme is asked. The item says whether the address was
+        // already blocked when this request came: the failure that reaches the limit is still answered 401.
         if (!Context.Items.ContainsKey(FailureItem))
         {
-            Context.Items[FailureItem] = true;
-            if (failures.BlockedUntil(Context.Connection.RemoteIpAddress) is null)
+            var blocked = failures.BlockedUntil(Context.Connection.RemoteIpAddress) is not null;
+            Context.Items[FailureItem] = blocked;
+            if (!blocked)
             {
                 failures.RecordFailure(Context.Connection.RemoteIpAddress);
             }
@@ -57,7 +59,8 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        if (failures.BlockedUntil(Context.Connection.RemoteIpAddress) is { } until)
+        var countedHere = Context.Items.TryGetValue(FailureItem, out var blockedOnArrival) && blockedOnArrival is false;
+        if (!countedHere && failures.BlockedUntil(Context.Connection.RemoteIpAddress) is { } until)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling((until - TimeProvider.GetUtcNow()).TotalSeconds));
             Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
