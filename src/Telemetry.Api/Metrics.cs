@@ -23,7 +23,7 @@ public static class TelemetryMetrics
             .AddView("telemetry.ingestion.write_latency", new ExplicitBucketHistogramConfiguration { Boundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] })
             .AddView("telemetry.ingestion.ack_lag", new ExplicitBucketHistogramConfiguration { Boundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000] })
             .AddView("telemetry.ingestion.batch_size", new ExplicitBucketHistogramConfiguration { Boundaries = [1, 10, 100, 500, 1000, 2000, 5000, 10000] })
-            .AddPrometheusExporter());
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         return builder;
     }
 }

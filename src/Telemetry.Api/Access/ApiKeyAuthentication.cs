@@ -44,7 +44,9 @@ public sealed class ApiKeyAuthenticationHandler(
         }
         // Counted once per request, however often the scheme is asked. The item says whether the address was
         // already blocked when this request came: the failure that reaches the limit is still answered 401.
-        if (!Context.Items.ContainsKey(FailureItem))
+        // A stale cookie or key sent to an open path (the dashboard page, /healthz, /docs) is not an attempt to
+        // get in: only paths that need a key count.
+        if (!Context.Items.ContainsKey(FailureItem) && NeedsKey(Context))
         {
             var blocked = failures.BlockedUntil(Context.Connection.RemoteIpAddress) is not null;
             Context.Items[FailureItem] = blocked;
@@ -78,6 +80,11 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden",
             $"The key '{Context.User.Identity?.Name}' (role {Context.User.FindFirstValue(ClaimTypes.Role)}) may not do this.");
+
+    private static bool NeedsKey(HttpContext context) =>
+        context.GetEndpoint() is { } endpoint
+        && endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is not null
+        && endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is null;
 
     /// <summary>The key a request presents: the bearer token, else the session cookie; null when neither.</summary>
     internal static string? Presented(HttpRequest request)

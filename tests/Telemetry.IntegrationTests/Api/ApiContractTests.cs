@@ -153,6 +153,20 @@ public abstract class ApiContractTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.TooManyRequests, still.StatusCode);
     }
 
+    [Fact]
+    public async Task A_stale_key_sent_to_open_paths_does_not_count_as_a_failed_authentication()
+    {
+        var from = fixture.NextSourceAddress();
+        using var stale = Api.Client("tlm_stale-key", from);
+        for (var i = 0; i < 12; i++)
+        {
+            using var open = await stale.GetAsync(Relative(i % 2 == 0 ? "/healthz" : "/openapi/v1.json"));
+            Assert.True(open.StatusCode == HttpStatusCode.OK, await Describe(open));
+        }
+        using var attempt = await stale.GetAsync(Relative("/api/bins"));
+        Assert.True(attempt.StatusCode == HttpStatusCode.Unauthorized, $"the first real attempt: {await Describe(attempt)}");
+    }
+
     // ---------------------------------------------------------------- session cookie
 
     [Fact]
@@ -436,8 +450,8 @@ public abstract class ApiContractTests(ApiFixture fixture)
         Assert.True(response.StatusCode == HttpStatusCode.OK, await Describe(response));
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
         var text = await response.Content.ReadAsStringAsync();
-        Assert.Contains("# TYPE http_request", text, StringComparison.Ordinal);
-        Assert.Matches(@"(?m)^http_request_duration_seconds_count\{[^}]*endpoint=""/healthz""[^}]*\} [1-9]", text);
+        Assert.Contains("# TYPE http_server_request_duration_seconds histogram", text, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^http_server_request_duration_seconds_count\{[^}]*http_route=""/healthz""[^}]*\} [1-9]", text);
     }
 
     [Theory]
