@@ -29,12 +29,16 @@
 #   TELEMETRY_TEST_INFLUX_AUTH_USER (user:password of a user without admin rights, granted nothing;
 #   tests grant it what they need on databases of their own). Both users and the database
 #   telemetry exist once `start` returns.
+# DIR/env also exports TELEMETRY_TEST_CHROMIUM, the headless browser of the browser tests (Debian's
+# `chromium`, with `fonts-noto-cjk` for Chinese text; `start` installs both when missing). It is a
+# program, not a service: nothing is started or stopped for it.
 # TELEMETRY_TEST_SERVICES_TIMEOUT (seconds, default 60): how long to wait for each service.
 set -euo pipefail
 
 SCRIPT="$(readlink -f "${BASH_SOURCE[0]}")"
 SERVICES=(mosquitto rabbitmq influxd influxd-auth)
 RABBIT_BIN=/usr/lib/rabbitmq/bin
+CHROMIUM=/usr/bin/chromium
 TIMEOUT="${TELEMETRY_TEST_SERVICES_TIMEOUT:-60}"
 
 ROOT="$(cd "$(dirname "$SCRIPT")/.." && pwd)"
@@ -77,6 +81,8 @@ ensure_packages() {
     command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
     command -v influx >/dev/null 2>&1 || missing+=(influxdb-client)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+    [[ -x $CHROMIUM ]] || missing+=(chromium)
+    package_installed fonts-noto-cjk || missing+=(fonts-noto-cjk)
     [[ ${#missing[@]} -eq 0 ]] && return 0
 
     log "installing from Debian's archive: ${missing[*]}"
@@ -89,7 +95,13 @@ ensure_packages() {
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
     [[ -x $RABBIT_BIN/rabbitmq-server ]] && command -v influxd >/dev/null && command -v mosquitto_pub >/dev/null \
+        && [[ -x $CHROMIUM ]] && package_installed fonts-noto-cjk \
         || die "packages installed but programs still missing"
+}
+
+# A package without a program of its own to look for (fonts).
+package_installed() {
+    [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]
 }
 
 # ---------------------------------------------------------------- ports
@@ -520,6 +532,7 @@ export TELEMETRY_TEST_INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
 export TELEMETRY_TEST_INFLUX_AUTH_URL=http://127.0.0.1:$INFLUX_AUTH_PORT
 export TELEMETRY_TEST_INFLUX_AUTH_ADMIN=$INFLUX_ADMIN_USER:$INFLUX_ADMIN_PASSWORD
 export TELEMETRY_TEST_INFLUX_AUTH_USER=$INFLUX_USER:$INFLUX_USER_PASSWORD
+export TELEMETRY_TEST_CHROMIUM=$CHROMIUM
 export TELEMETRY_TEST_SERVICES_DIR=$dir
 export TELEMETRY_TEST_SERVICES_SCRIPT=$SCRIPT
 EOF

@@ -3,10 +3,11 @@
 #
 #   scripts/test.sh [extra dotnet test arguments, e.g. --filter Category!=Slow]
 #
-# Starts real Mosquitto, RabbitMQ and InfluxDB (scripts/services.sh, installing them from
-# Debian's archive if missing) in a temporary folder, runs `dotnet test` on the solution with
-# their addresses in TELEMETRY_TEST_* variables, stops them by PID whatever happens (failure,
-# Ctrl+C), and prints as its LAST line `N passed, N failed` (every test project together).
+# Starts real Mosquitto, RabbitMQ and InfluxDB (scripts/services.sh, installing them and the
+# browser tests' Chromium from Debian's archive if missing) in a temporary folder, runs
+# `dotnet test` on the solution with their addresses (and the browser's path) in TELEMETRY_TEST_*
+# variables, stops them by PID whatever happens (failure, Ctrl+C), and prints as its LAST line
+# `N passed, N failed` (every test project together).
 # Exits non-zero if the build or any test failed, or if no test ran.
 #
 # Environment:

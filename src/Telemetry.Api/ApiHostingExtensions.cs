@@ -1,6 +1,7 @@
 using System.Net;
 using MassTransit;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using Telemetry.Api.Access;
 using Telemetry.Api.Endpoints;
 using Telemetry.Api.State;
@@ -20,6 +22,9 @@ public static class ApiHostingExtensions
 {
     /// <summary>Health-check tag of the checks <c>/readyz</c> runs (the same as the other roles').</summary>
     public const string ReadyTag = "ready";
+
+    /// <summary>The OpenAPI document's name for the API key scheme.</summary>
+    private const string BearerScheme = "bearer";
 
     /// <summary>
     /// The api role: <c>Api:*</c> bound and validated at start (at least one key), key authentication and the roles'
@@ -48,22 +53,36 @@ public static class ApiHostingExtensions
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddProblemDetails();
         services.Configure<JsonOptions>(o => ApiJson.Configure(o.SerializerOptions));
-        services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        services.AddOpenApi("v1", o =>
         {
-            doc.Info.Title = "Telemetry API";
-            doc.Info.Description = "Fleet state, history, diversion rates and dead letters of the smart recycling bins. " +
-                "Send a key as 'Authorization: Bearer <key>' (telemetry keys new makes one). Times are RFC 3339 UTC.";
-            doc.Components ??= new Microsoft.OpenApi.OpenApiComponents();
-            doc.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
-            doc.Components.SecuritySchemes["bearer"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            o.AddDocumentTransformer((doc, _, _) =>
             {
-                Type = Microsoft.OpenApi.SecuritySchemeType.Http,
-                Scheme = "bearer",
-                Description = "An API key (CONTRACT §6): analyst, dispatcher or admin.",
-            };
-            doc.Security = [new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("bearer", doc)] = [] }];
-            return Task.CompletedTask;
-        }));
+                doc.Info.Title = "Telemetry API";
+                doc.Info.Description = "Fleet state, history, diversion rates and dead letters of the smart recycling bins. " +
+                    "Send a key as 'Authorization: Bearer <key>' (telemetry keys new makes one). Times are RFC 3339 UTC.";
+                // The key as an HTTP bearer scheme: the docs page's Authorize button sends it with "Try it out".
+                doc.Components ??= new OpenApiComponents();
+                doc.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>(StringComparer.Ordinal);
+                doc.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "An API key (telemetry keys new).",
+                };
+                return Task.CompletedTask;
+            });
+            // Only the operations that need a key ask for one.
+            o.AddOperationTransformer((operation, context, _) =>
+            {
+                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                if (metadata.OfType<IAuthorizeData>().Any() && !metadata.OfType<IAllowAnonymous>().Any())
+                {
+                    operation.Security ??= [];
+                    operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] });
+                }
+                return Task.CompletedTask;
+            });
+        });
         services.AddSingleton<FleetState>();
         services.AddSingleton<FleetStateLoader>();
         services.AddHostedService(sp => sp.GetRequiredService<FleetStateLoader>());

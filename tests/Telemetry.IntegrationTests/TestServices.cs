@@ -39,6 +39,30 @@ internal static class TestServices
     /// <summary>Its user without admin rights; granted nothing until a test grants it rights on a database.</summary>
     public static (string User, string Password) InfluxAuthUser => Credentials("TELEMETRY_TEST_INFLUX_AUTH_USER");
 
+    /// <summary>
+    /// The headless browser of the browser tests: Debian's chromium, which scripts/services.sh installs (with
+    /// fonts-noto-cjk) and names in TELEMETRY_TEST_CHROMIUM. Missing, it fails the test: never a skip.
+    /// </summary>
+    public static string Chromium
+    {
+        get
+        {
+            const string name = "TELEMETRY_TEST_CHROMIUM";
+            var path = Environment.GetEnvironmentVariable(name);
+            if (string.IsNullOrEmpty(path))
+            {
+                throw new InvalidOperationException(
+                    $"{name} is not set. The browser tests need Debian's chromium: run them through scripts/test.sh, which installs it " +
+                    "(apt-get install chromium fonts-noto-cjk) and sets the variable to /usr/bin/chromium.");
+            }
+            return File.Exists(path)
+                ? path
+                : throw new InvalidOperationException(
+                    $"{name}={path}, but there is no such file. Install Debian's chromium (scripts/services.sh start does, as root) " +
+                    "or point the variable at the browser.");
+        }
+    }
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
