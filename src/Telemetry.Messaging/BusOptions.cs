@@ -15,6 +15,9 @@ public sealed class BusOptions
     /// <summary>How long one publish may wait for the transport before the event is given up (the publisher never blocks its role).</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often what stored batches changed is sent as events (batched per bin in between).</summary>
+    public TimeSpan PublishInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     public bool IsRabbitMq => string.Equals(Transport, "rabbitmq", StringComparison.Ordinal);
 
     public sealed class RabbitMqSection
@@ -38,6 +41,10 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
         if (options.PublishTimeout <= TimeSpan.Zero || options.PublishTimeout > TimeSpan.FromMinutes(5))
         {
             return ValidateOptionsResult.Fail($"Bus:PublishTimeout: '{options.PublishTimeout}' must be more than 0 and at most 00:05:00");
+        }
+        if (options.PublishInterval < TimeSpan.FromMilliseconds(10) || options.PublishInterval > TimeSpan.FromMinutes(1))
+        {
+            return ValidateOptionsResult.Fail($"Bus:PublishInterval: '{options.PublishInterval}' must be between 00:00:00.010 and 00:01:00");
         }
         if (!options.IsRabbitMq)
         {

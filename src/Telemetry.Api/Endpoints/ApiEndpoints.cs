@@ -201,11 +201,13 @@ internal static class ApiEndpoints
         await WriteEventAsync(response, state.Version, state.Bins, ct);
         using var heartbeat = new PeriodicTimer(TimeSpan.FromSeconds(15));
         var tick = heartbeat.WaitForNextTickAsync(ct).AsTask();
+        Task<bool>? pending = null;
         try
         {
             while (!ct.IsCancellationRequested)
             {
-                var read = changes.Reader.WaitToReadAsync(ct).AsTask();
+                // One wait at a time: a heartbeat leaves the read's wait pending for the next round.
+                var read = pending ??= changes.Reader.WaitToReadAsync(ct).AsTask();
                 var done = await Task.WhenAny(read, tick);
                 if (done == tick)
                 {
@@ -215,6 +217,7 @@ internal static class ApiEndpoints
                     tick = heartbeat.WaitForNextTickAsync(ct).AsTask();
                     continue;
                 }
+                pending = null;
                 if (!await read)
                 {
                     return;

@@ -21,7 +21,7 @@ internal static class SettingsCatalogue
         "Storage:InfluxDb:Url", "Storage:InfluxDb:Token", "Storage:InfluxDb:Org", "Storage:InfluxDb:Bucket", "Storage:InfluxDb:ApiVersion",
         "Storage:InfluxDb:Username", "Storage:InfluxDb:Password", "Storage:InfluxDb:RequestTimeout",
         "Ingestion:MaxAge", "Ingestion:SessionExpiry", "Ingestion:BatchSize", "Ingestion:BatchAge", "Ingestion:ReceiveMaximum", "Ingestion:MaxPacketSize",
-        "Bus:Transport", "Bus:RabbitMq:Host", "Bus:RabbitMq:Port", "Bus:RabbitMq:Username", "Bus:RabbitMq:Password", "Bus:RabbitMq:VirtualHost", "Bus:PublishTimeout",
+        "Bus:Transport", "Bus:RabbitMq:Host", "Bus:RabbitMq:Port", "Bus:RabbitMq:Username", "Bus:RabbitMq:Password", "Bus:RabbitMq:VirtualHost", "Bus:PublishTimeout", "Bus:PublishInterval",
         "Api:Keys:*:Role", "Api:Keys:*:Sha256", "Api:ReconcileInterval",
         "Fleet:Registry",
         "Scheduling:ThresholdPct",

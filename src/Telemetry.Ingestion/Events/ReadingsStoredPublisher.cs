@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,22 +15,24 @@ public interface IStoredReadingsObserver
 }
 
 /// <summary>
-/// Publishes a <see cref="ReadingsStored"/> event per stored batch, on a loop of its own: ingestion never waits on
-/// the bus. Events wait in a bounded queue; when it is full (the bus is down or slow) the newest event is dropped,
-/// and each publish waits at most <c>Bus:PublishTimeout</c>. Every event carries the next number of this process's
-/// sequence, dropped ones included, so consumers see the gap and catch up from the store.
+/// Publishes what stored batches changed as <see cref="ReadingsStored"/> events, on a loop of its own: ingestion never
+/// waits on the bus. Stored readings are merged per bin (the newest fill and weight of each compartment, the newest
+/// status) and sent every <c>Bus:PublishInterval</c>, at most <see cref="MaxBinsPerEvent"/> bins an event, so what
+/// waits is bounded by the fleet's size however long the bus is away, and under full load the events stay few and
+/// small. Each publish waits at most <c>Bus:PublishTimeout</c>; an event that fails is dropped, and since every event
+/// carries the next number of this process's sequence, consumers see the gap and catch up from the store.
 /// </summary>
 public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadingsObserver
 {
-    /// <summary>Events waiting for the bus; at the benchmark's full rate about 2 a second.</summary>
-    internal const int QueueCapacity = 256;
+    /// <summary>Bins per event: keeps a message well below the large-object threshold of 85,000 bytes.</summary>
+    public const int MaxBinsPerEvent = 100;
 
-    private readonly Channel<ReadingsStored> _queue = Channel.CreateBounded<ReadingsStored>(
-        new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly object _gate = new();
     private readonly IBus _bus;
     private readonly BusOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ReadingsStoredPublisher> _logger;
+    private Dictionary<string, PendingBin> _pending = new(StringComparer.Ordinal);
     private long _sequence;
     private long _published;
     private long _dropped;
@@ -60,27 +61,32 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
 
     public void OnStored(IReadOnlyList<Reading> readings)
     {
+        ArgumentNullException.ThrowIfNull(readings);
         if (readings.Count == 0)
         {
             return;
         }
-        var e = Build(Source, Interlocked.Increment(ref _sequence), _time.GetUtcNow(), readings);
-        if (!_queue.Writer.TryWrite(e))
+        lock (_gate)
         {
-            Interlocked.Increment(ref _dropped);
-            Warn($"the event queue is full ({QueueCapacity} events wait for the bus); event {e.Sequence} dropped, consumers catch up from the store");
+            Merge(_pending, readings);
         }
     }
 
-    /// <summary>Per bin: the newest fill and weight of each compartment and the newest status in <paramref name="readings"/>.</summary>
+    /// <summary>One event of <paramref name="readings"/>: per bin the newest of each compartment and the newest status.</summary>
     internal static ReadingsStored Build(string source, long sequence, DateTimeOffset storedAt, IReadOnlyList<Reading> readings)
     {
-        var bins = new Dictionary<string, (StatusReading? Status, Dictionary<string, (FillReading? Fill, WeightReading? Weight)> Compartments)>(StringComparer.Ordinal);
+        var pending = new Dictionary<string, PendingBin>(StringComparer.Ordinal);
+        Merge(pending, readings);
+        return Event(source, sequence, storedAt, pending.OrderBy(b => b.Key, StringComparer.Ordinal).ToList());
+    }
+
+    private static void Merge(Dictionary<string, PendingBin> pending, IReadOnlyList<Reading> readings)
+    {
         foreach (var r in readings)
         {
-            if (!bins.TryGetValue(r.BinId, out var bin))
+            if (!pending.TryGetValue(r.BinId, out var bin))
             {
-                bin = (null, new Dictionary<string, (FillReading?, WeightReading?)>(StringComparer.Ordinal));
+                pending[r.BinId] = bin = new PendingBin();
             }
             switch (r)
             {
@@ -102,44 +108,65 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
                     }
                     break;
             }
-            bins[r.BinId] = bin;
         }
-        var updates = bins.OrderBy(b => b.Key, StringComparer.Ordinal).Select(b => new BinUpdate(
+    }
+
+    private static ReadingsStored Event(string source, long sequence, DateTimeOffset storedAt, IReadOnlyList<KeyValuePair<string, PendingBin>> bins) =>
+        new(source, sequence, storedAt, [.. bins.Select(b => new BinUpdate(
             b.Key,
             b.Value.Status is { } s ? new BinStatusUpdate(s.Time, s.Online, s.BatteryPct, s.TempC, s.Tilt, s.DoorOpen) : null,
             [.. b.Value.Compartments.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
-                new CompartmentUpdate(c.Key, c.Value.Fill?.Time, c.Value.Fill?.Pct, c.Value.Weight?.Time, c.Value.Weight?.NetKg))])).ToList();
-        return new ReadingsStored(source, sequence, storedAt, updates);
-    }
+                new CompartmentUpdate(c.Key, c.Value.Fill?.Time, c.Value.Fill?.Pct, c.Value.Weight?.Time, c.Value.Weight?.NetKg))]))]);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Real time: how often and how long the transport may keep us (docs/architecture.md, clock policy).
+        using var timer = new PeriodicTimer(_options.PublishInterval);
         try
         {
-            await foreach (var e in _queue.Reader.ReadAllAsync(stoppingToken))
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                // Real time: how long the transport may keep us (docs/architecture.md, clock policy).
-                using var timeout = new CancellationTokenSource(_options.PublishTimeout);
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
-                try
-                {
-                    await _bus.Publish(e, linked.Token);
-                    Interlocked.Increment(ref _published);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
-                {
-                    Interlocked.Increment(ref _dropped);
-                    var error = timeout.IsCancellationRequested ? $"no answer from the bus within {_options.PublishTimeout.TotalSeconds:0.#} s" : ex.Message;
-                    Warn($"publishing event {e.Sequence} failed ({error}); it is dropped and consumers catch up from the store");
-                }
+                await FlushAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            var left = _queue.Reader.Count;
-            if (left > 0)
+            // Stopping: the host stops this after ingestion has drained and before the bus; send what is left.
+            using var last = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await FlushAsync(last.Token);
+        }
+    }
+
+    /// <summary>Publishes what has been merged since the last flush, in events of at most <see cref="MaxBinsPerEvent"/> bins.</summary>
+    internal async Task FlushAsync(CancellationToken ct)
+    {
+        Dictionary<string, PendingBin> bins;
+        lock (_gate)
+        {
+            if (_pending.Count == 0)
             {
-                _logger.LogInformation("Stopping with {Count} stored-readings events not published; consumers catch up from the store", left);
+                return;
+            }
+            bins = _pending;
+            _pending = new Dictionary<string, PendingBin>(StringComparer.Ordinal);
+        }
+        var ordered = bins.OrderBy(b => b.Key, StringComparer.Ordinal).ToList();
+        for (var i = 0; i < ordered.Count; i += MaxBinsPerEvent)
+        {
+            var e = Event(Source, Interlocked.Increment(ref _sequence), _time.GetUtcNow(), ordered.GetRange(i, Math.Min(MaxBinsPerEvent, ordered.Count - i)));
+            using var timeout = new CancellationTokenSource(_options.PublishTimeout);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+            try
+            {
+                await _bus.Publish(e, linked.Token);
+                Interlocked.Increment(ref _published);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Interlocked.Increment(ref _dropped);
+                var error = timeout.IsCancellationRequested ? $"no answer from the bus within {_options.PublishTimeout.TotalSeconds:0.#} s"
+                    : ct.IsCancellationRequested ? "stopping" : ex.Message;
+                Warn($"publishing event {e.Sequence} ({e.Bins.Count} bins) failed ({error}); it is dropped and consumers catch up from the store");
             }
         }
     }
@@ -155,5 +182,12 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
         }
         _lastWarning = now;
         _logger.LogWarning("Bus: {Problem} ({Dropped} dropped so far)", problem, Dropped);
+    }
+
+    private sealed class PendingBin
+    {
+        public StatusReading? Status { get; set; }
+
+        public Dictionary<string, (FillReading? Fill, WeightReading? Weight)> Compartments { get; } = new(StringComparer.Ordinal);
     }
 }
