@@ -54,7 +54,7 @@ internal sealed class IngestionChild : IAsyncDisposable
 
     public static IngestionChild Start(IEnumerable<string> configuration, Action<string> echo)
     {
-        var (file, leading) = Executable();
+        var (file, leading) = ChildProcesses.Executable();
         var start = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
@@ -96,18 +96,6 @@ internal sealed class IngestionChild : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
-    }
-
-    /// <summary>How to run this same build: the dotnet host with telemetry.dll, or the apphost itself.</summary>
-    private static (string File, string[] Leading) Executable()
-    {
-        var self = Environment.ProcessPath ?? "dotnet";
-        var dll = Path.Combine(AppContext.BaseDirectory, "telemetry.dll");
-        if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return (self, [dll]);
-        }
-        return File.Exists(self) && Path.GetFileNameWithoutExtension(self) == "telemetry" ? (self, []) : ("dotnet", [dll]);
     }
 
     private void OnLine(string? line, Action<string> echo)
@@ -176,22 +164,14 @@ internal sealed class IngestionChild : IAsyncDisposable
             {
                 return;
             }
-            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            if (ChildProcesses.PeakRssKb(_process.Id) is { } kb && kb > Interlocked.Read(ref _peakRssKb))
             {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                {
-                    var kb = long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture);
-                    if (kb > Interlocked.Read(ref _peakRssKb))
-                    {
-                        Interlocked.Exchange(ref _peakRssKb, kb);
-                    }
-                    return;
-                }
+                Interlocked.Exchange(ref _peakRssKb, kb);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        catch (InvalidOperationException)
         {
-            // The process ended between the check and the read, or /proc is not there (not Linux).
+            // The process object has no process (it ended and was released).
         }
     }
 

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Telemetry.IntegrationTests.Benchmarks;
+
+/// <summary><c>telemetry bench api</c> as an operator runs it: it starts its own api process on SQLite and prints the JSON line last.</summary>
+public sealed class BenchApiTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("telemetry-bench-api-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Three_seconds_at_200_per_second_on_SQLite_give_the_contract_fields_and_no_errors()
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _dir,
+        };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "telemetry.dll"), "bench", "api", "--rps", "200", "--seconds", "3", "--warmup", "1",
+            "--Storage:Backend=sqlite", $"--Storage:Sqlite:Path={Path.Combine(_dir, "bench.db")}",
+        })
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        var text = await stdout;
+        output.WriteLine(text);
+        output.WriteLine(await stderr);
+        Assert.Equal(0, process.ExitCode);
+
+        var last = text.TrimEnd().Split('\n')[^1];
+        using var json = JsonDocument.Parse(last);
+        var r = json.RootElement;
+        Assert.Equal("api", r.GetProperty("bench").GetString());
+        Assert.Equal(200, r.GetProperty("rps").GetInt32());
+        Assert.InRange(r.GetProperty("requests").GetInt64(), 540, 660);
+        Assert.Equal(0, r.GetProperty("errors").GetInt64());
+        var p50 = r.GetProperty("p50Ms").GetDouble();
+        var p99 = r.GetProperty("p99Ms").GetDouble();
+        Assert.InRange(p50, 0.01, 2000);
+        Assert.InRange(p99, p50, 2000);
+        Assert.Equal(0, r.GetProperty("sseClients").GetInt32());
+        Assert.Equal(JsonValueKind.Null, r.GetProperty("sseP99Ms").ValueKind);
+        Assert.InRange(r.GetProperty("sendRatePerSec").GetDouble(), 180, 220);
+        Assert.InRange(r.GetProperty("peakRssMb").GetDouble(), 10, 4096);
+        Assert.Equal("sqlite", r.GetProperty("backend").GetString());
+        Assert.Equal(55, r.GetProperty("bins").GetInt32());
+        Assert.Contains("goal p99 < 20 ms with 0 errors:", text, StringComparison.Ordinal);
+        Assert.Contains("SSE: not measured yet", text, StringComparison.Ordinal);
+    }
+}
