@@ -47,8 +47,14 @@ internal static class RunCommand
                 builder.Services.AddHostedService<EmbeddedBrokerService>();
             }
             builder.AddTelemetryStore();
-            // Before the roles: it starts before them and stops after them (their last events still go out).
-            builder.AddTelemetryBus(api ? ApiHostingExtensions.AddApiConsumers : null);
+            // Before the roles: it starts before them and stops after them (their last events still go out). An
+            // in-memory bus carries events between the roles of this process only: with nobody here to consume
+            // them (ingestion alone), there is no bus and nothing is published.
+            var rabbit = string.Equals(builder.Configuration["Bus:Transport"], "rabbitmq", StringComparison.Ordinal);
+            if (api || rabbit || builder.Configuration["Bus:Transport"] is { } other && other != "inmemory")
+            {
+                builder.AddTelemetryBus(api ? ApiHostingExtensions.AddApiConsumers : null);
+            }
             if (ingestion)
             {
                 // Before the role, so the reporter stops after it and its last line shows the drained state.

@@ -170,12 +170,7 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
             try
             {
                 // While a PUBLISH is held back for want of room nothing is read, pings included: not a dead connection.
-                // Under full load the answer may also wait behind thousands of PUBLISH packets: a connection that
-                // delivered packets while the ping waited is alive, answered or not.
-                var adapter = adapters.Current;
-                var received = adapter?.PacketsReceived ?? 0;
-                if (client.IsConnected && !adapters.IsPaused && !await PingAsync(client, ct)
-                    && !(adapter is not null && adapter == adapters.Current && (adapter.PacketsReceived > received || adapters.IsPaused)))
+                if (client.IsConnected && !adapters.IsPaused && !await PingAsync(client, ct))
                 {
                     if (ct.IsCancellationRequested)
                     {
