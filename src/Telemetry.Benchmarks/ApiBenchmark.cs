@@ -239,11 +239,12 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
         if (metricsBefore is not null && await HostMetrics.ScrapeAsync(http, baseUri, ct) is { } metricsAfter)
         {
             // The host's own counters over the run (warm-up included), where its /metrics answers this key or address.
-            _result["apiCpuPct"] = Math.Round(metricsAfter.Delta(metricsBefore, "process_cpu_seconds_total") / wall * 100, 1);
-            _result["apiGcPauseMs"] = Math.Round(metricsAfter.Delta(metricsBefore, "system_runtime_dotnet_gc_pause_time") * 1000, 1);
+            // OpenTelemetry's names for the runtime's System.Runtime meter (docs/api.md, "Metrics").
+            _result["apiCpuPct"] = Math.Round(metricsAfter.Delta(metricsBefore, "dotnet_process_cpu_time_seconds_total") / wall * 100, 1);
+            _result["apiGcPauseMs"] = Math.Round(metricsAfter.Delta(metricsBefore, "dotnet_gc_pause_time_seconds_total") * 1000, 1);
             _result["apiServerP99UpToMs"] = metricsAfter.ServerQuantileUpToMs(metricsBefore, 0.99);
-            _result["apiAllocatedKbPerRequest"] = Math.Round(metricsAfter.Delta(metricsBefore, "system_runtime_dotnet_gc_heap_total_allocated") / 1024 / schedule.Total, 1);
-            _result["apiGen2Collections"] = Math.Round(metricsAfter.Delta(metricsBefore, "dotnet_collection_count_total{generation=\"2\"}"));
+            _result["apiAllocatedKbPerRequest"] = Math.Round(metricsAfter.Delta(metricsBefore, "dotnet_gc_heap_total_allocated_bytes_total") / 1024 / schedule.Total, 1);
+            _result["apiGen2Collections"] = Math.Round(metricsAfter.Delta(metricsBefore, "dotnet_gc_collections_total", "gc_heap_generation=\"gen2\""));
         }
         _status = () => "stopping";
         if (_child is not null)
@@ -517,18 +518,18 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
         }
 
         /// <summary>
-        /// From the host's own request-duration histogram (prometheus-net's, around the endpoint's handling in the
-        /// middleware): the upper bound, in ms, of the bucket that holds quantile <paramref name="q"/> of the
+        /// From the host's own request-duration histogram (ASP.NET Core's <c>http.server.request.duration</c>, exported by
+        /// OpenTelemetry): the upper bound, in ms, of the bucket that holds quantile <paramref name="q"/> of the
         /// successful <c>GET /api/bins</c> requests between <paramref name="before"/> and now; NaN without any.
         /// </summary>
         public double ServerQuantileUpToMs(HostMetrics before, double q)
         {
-            const string prefix = "http_request_duration_seconds_bucket{";
+            const string prefix = "http_server_request_duration_seconds_bucket{";
             var buckets = new List<(double Le, double Count)>();
             foreach (var (series, value) in values)
             {
-                if (!series.StartsWith(prefix, StringComparison.Ordinal) || !series.Contains("endpoint=\"/api/bins\"", StringComparison.Ordinal)
-                    || !series.Contains("code=\"200\"", StringComparison.Ordinal) || !series.Contains("method=\"GET\"", StringComparison.Ordinal))
+                if (!series.StartsWith(prefix, StringComparison.Ordinal) || !series.Contains("http_route=\"/api/bins\"", StringComparison.Ordinal)
+                    || !series.Contains("http_response_status_code=\"200\"", StringComparison.Ordinal) || !series.Contains("http_request_method=\"GET\"", StringComparison.Ordinal))
                 {
                     continue;
                 }
@@ -550,8 +551,21 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
             return buckets.First(b => b.Count >= target).Le * 1000;
         }
 
-        public double Delta(HostMetrics before, string series) =>
-            values.TryGetValue(series, out var now) && before.Values.TryGetValue(series, out var then) ? now - then : double.NaN;
+        /// <summary>The change of a metric since <paramref name="before"/>, summed over its series (those whose labels contain <paramref name="label"/>, when given); NaN when it is not there.</summary>
+        public double Delta(HostMetrics before, string name, string? label = null)
+        {
+            var found = false;
+            var sum = 0.0;
+            foreach (var (series, now) in values)
+            {
+                if ((series == name || series.StartsWith(name + "{", StringComparison.Ordinal)) && (label is null || series.Contains(label, StringComparison.Ordinal)))
+                {
+                    found = true;
+                    sum += now - before.Values.GetValueOrDefault(series);
+                }
+            }
+            return found ? sum : double.NaN;
+        }
 
         private Dictionary<string, double> Values => values;
     }
