@@ -93,7 +93,8 @@ public sealed class ApiKeyAuthenticationHandler(
         if (header.Length > 0)
         {
             const string bearer = "Bearer ";
-            return header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? header[bearer.Length..].Trim() : header;
+            // Another scheme (Basic, ...) is not a key: no credential, so a 401 that asks for a bearer key.
+            return header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? header[bearer.Length..].Trim() : null;
         }
         return request.Cookies.TryGetValue(CookieName, out var cookie) && cookie.Length > 0 ? cookie : null;
     }

@@ -73,17 +73,37 @@ public sealed class FailedAuthentications(TimeProvider time)
                 _entries.TryRemove(key, out _);
             }
         }
-        // Still full of live entries (a flood): forget the oldest half rather than grow.
+        // Still full of live entries (a flood): forget the oldest half of those not blocked rather than grow; a
+        // blocked address stays blocked.
         if (_entries.Count >= MaxAddresses)
         {
-            foreach (var key in _entries.OrderBy(e => e.Value.LastFailure).Take(MaxAddresses / 2).Select(e => e.Key).ToList())
+            var unblocked = _entries.Where(e => { lock (e.Value) { return e.Value.BlockedUntil is null || e.Value.BlockedUntil <= now; } });
+            foreach (var key in unblocked.OrderBy(e => e.Value.LastFailure).Take(MaxAddresses / 2).Select(e => e.Key).ToList())
             {
                 _entries.TryRemove(key, out _);
             }
         }
     }
 
-    private static string Key(IPAddress? address) => (address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address)?.ToString() ?? "unknown";
+    /// <summary>An IPv4 address as itself; an IPv6 one by its /64 (one host usually has a whole /64 to pick from).</summary>
+    private static string Key(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !IPAddress.IsLoopback(address))
+        {
+            var bytes = address.GetAddressBytes();
+            Array.Clear(bytes, 8, 8);
+            return new IPAddress(bytes) + "/64";
+        }
+        return address.ToString();
+    }
 
     private sealed class Entry
     {

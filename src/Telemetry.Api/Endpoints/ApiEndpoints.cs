@@ -189,8 +189,11 @@ internal static class ApiEndpoints
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
-        var changes = Channel.CreateBounded<IReadOnlyList<BinView>>(new BoundedChannelOptions(256) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        var changes = Channel.CreateBounded<IReadOnlyList<BinView>>(new BoundedChannelOptions(256) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         var overflowed = 0;
+        // Open streams end when the host stops, so they do not hold up its shutdown.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, context.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping);
+        ct = stopping.Token;
         using var subscription = state.Subscribe(views =>
         {
             if (!changes.Writer.TryWrite(views))
@@ -198,7 +201,8 @@ internal static class ApiEndpoints
                 Interlocked.Exchange(ref overflowed, 1);
             }
         });
-        await WriteEventAsync(response, state.Version, state.Bins, ct);
+        var (version, bins) = state.Current;
+        await WriteEventAsync(response, version, bins, ct);
         using var heartbeat = new PeriodicTimer(TimeSpan.FromSeconds(15));
         var tick = heartbeat.WaitForNextTickAsync(ct).AsTask();
         Task<bool>? pending = null;
@@ -228,7 +232,8 @@ internal static class ApiEndpoints
                     while (changes.Reader.TryRead(out _))
                     {
                     }
-                    await WriteEventAsync(response, state.Version, state.Bins, ct);
+                    var (now, all) = state.Current;
+                    await WriteEventAsync(response, now, all, ct);
                     continue;
                 }
                 while (changes.Reader.TryRead(out var views))

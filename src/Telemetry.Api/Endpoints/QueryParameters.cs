@@ -71,6 +71,10 @@ internal static partial class QueryParameters
             throw new BadParameterException("to", "required: the end of the period (exclusive), an RFC 3339 time such as 2026-12-01T00:00:00Z");
         }
         var end = Instant("to", to) ?? defaultTo;
+        if (from is null && end.UtcTicks - DateTimeOffset.MinValue.UtcTicks < defaultLength.Ticks)
+        {
+            throw new BadParameterException("to", $"'{Shorten(to ?? "")}' is too early to be the end of a period");
+        }
         var start = Instant("from", from) ?? end - defaultLength;
         if (end <= start)
         {

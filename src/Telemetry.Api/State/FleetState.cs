@@ -8,9 +8,12 @@ namespace Telemetry.Api.State;
 /// <summary>One compartment as <c>/api/bins</c> shows it.</summary>
 public sealed record CompartmentView(string Id, string Stream, double? FillPct, DateTimeOffset? FillAt, double? NetKg, DateTimeOffset? WeightAt, DateTimeOffset? PredictedFullAt);
 
+/// <summary>Where a bin stands.</summary>
+public sealed record BinLocation(double Latitude, double Longitude, string Address);
+
 /// <summary>One bin as <c>/api/bins</c> shows it (CONTRACT §6).</summary>
 public sealed record BinView(
-    string Id, string Community, string Address, double Latitude, double Longitude,
+    string Id, string Community, BinLocation Location,
     bool? Online, DateTimeOffset? LastSeen, double? Battery, double? TempC, bool? Tilt, bool? DoorOpen,
     IReadOnlyList<CompartmentView> Compartments);
 
@@ -27,10 +30,8 @@ public sealed class FleetState
     private readonly FleetRegistry _registry;
     private readonly Dictionary<string, BinRecord> _bins = new(StringComparer.Ordinal);
     private readonly List<Action<IReadOnlyList<BinView>>> _listeners = [];
-    private IReadOnlyDictionary<string, BinView> _views;
-    private IReadOnlyList<BinView> _ordered;
+    private Snapshot _snapshot;
     private CachedJson _json = new(-1, []);
-    private long _version;
 
     public FleetState(FleetRegistry registry)
     {
@@ -39,30 +40,40 @@ public sealed class FleetState
         {
             _bins[bin.Id] = new BinRecord(bin);
         }
-        (_views, _ordered) = Snapshot();
+        _snapshot = Take(0);
     }
 
     /// <summary>Changes so far (events and loads that changed something).</summary>
-    public long Version => Interlocked.Read(ref _version);
+    public long Version => Volatile.Read(ref _snapshot).Version;
 
     /// <summary>When the state was last loaded from the store; null before the first load.</summary>
     public DateTimeOffset? LoadedAt { get; private set; }
 
-    public IReadOnlyList<BinView> Bins => Volatile.Read(ref _ordered);
+    public IReadOnlyList<BinView> Bins => Volatile.Read(ref _snapshot).Ordered;
 
-    public BinView? Bin(string id) => Volatile.Read(ref _views).GetValueOrDefault(id);
+    public BinView? Bin(string id) => Volatile.Read(ref _snapshot).ById.GetValueOrDefault(id);
+
+    /// <summary>The state at one version: readers take it whole, so a version never goes with other bins.</summary>
+    public (long Version, IReadOnlyList<BinView> Bins) Current
+    {
+        get
+        {
+            var snapshot = Volatile.Read(ref _snapshot);
+            return (snapshot.Version, snapshot.Ordered);
+        }
+    }
 
     /// <summary>The <c>/api/bins</c> body (UTF-8 JSON), serialized once per version.</summary>
     public byte[] BinsJson(JsonSerializerOptions options)
     {
         var cached = Volatile.Read(ref _json);
-        var version = Version;
-        if (cached.Version == version)
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (cached.Version == snapshot.Version)
         {
             return cached.Json;
         }
-        var json = JsonSerializer.SerializeToUtf8Bytes(Bins, options);
-        Volatile.Write(ref _json, new CachedJson(version, json));
+        var json = JsonSerializer.SerializeToUtf8Bytes(snapshot.Ordered, options);
+        Volatile.Write(ref _json, new CachedJson(snapshot.Version, json));
         return json;
     }
 
@@ -160,31 +171,31 @@ public sealed class FleetState
         {
             return;
         }
-        List<BinView> views;
+        // Change, snapshot and notification under one lock: listeners see versions in order. They only queue.
         lock (_gate)
         {
-            Interlocked.Increment(ref _version);
-            var (byId, ordered) = Snapshot();
-            Volatile.Write(ref _views, byId);
-            Volatile.Write(ref _ordered, ordered);
-            views = [.. changed.Select(id => byId[id])];
-        }
-        Action<IReadOnlyList<BinView>>[] listeners;
-        lock (_listeners)
-        {
-            listeners = [.. _listeners];
-        }
-        foreach (var l in listeners)
-        {
-            l(views);
+            var snapshot = Take(Volatile.Read(ref _snapshot).Version + 1);
+            Volatile.Write(ref _snapshot, snapshot);
+            List<BinView> views = [.. changed.Select(id => snapshot.ById[id])];
+            Action<IReadOnlyList<BinView>>[] listeners;
+            lock (_listeners)
+            {
+                listeners = [.. _listeners];
+            }
+            foreach (var l in listeners)
+            {
+                l(views);
+            }
         }
     }
 
-    private (IReadOnlyDictionary<string, BinView>, IReadOnlyList<BinView>) Snapshot()
+    private Snapshot Take(long version)
     {
         var ordered = _registry.Bins.Select(b => _bins[b.Id].View()).ToList();
-        return (ordered.ToDictionary(v => v.Id, StringComparer.Ordinal), ordered);
+        return new Snapshot(version, ordered.ToDictionary(v => v.Id, StringComparer.Ordinal), ordered);
     }
+
+    private sealed record Snapshot(long Version, IReadOnlyDictionary<string, BinView> ById, IReadOnlyList<BinView> Ordered);
 
     private sealed record CachedJson(long Version, byte[] Json);
 
@@ -241,7 +252,7 @@ public sealed class FleetState
         }
 
         public BinView View() => new(
-            bin.Id, bin.Community, bin.Address, bin.Location.Latitude, bin.Location.Longitude,
+            bin.Id, bin.Community, new BinLocation(bin.Location.Latitude, bin.Location.Longitude, bin.Address),
             _online.Value, _lastSeen, _battery.Value, _temp.Value, _tilt.Value, _door.Value,
             [.. bin.Compartments.Select(c =>
             {

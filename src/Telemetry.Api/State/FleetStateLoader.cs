@@ -49,7 +49,7 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
                 await store.InitializeAsync(stoppingToken);
                 break;
             }
-            catch (StoreUnavailableException ex)
+            catch (Exception ex) when (Retryable(ex, stoppingToken))
             {
                 LastError = ex.Message;
                 if (!warned || DateTimeOffset.UtcNow - since > TimeSpan.FromMinutes(1))
@@ -68,7 +68,7 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
             {
                 await LoadAsync(stoppingToken);
             }
-            catch (StoreUnavailableException ex)
+            catch (Exception ex) when (Retryable(ex, stoppingToken))
             {
                 LastError = ex.Message;
                 logger.LogWarning("Api: loading the fleet's state from {Store} failed ({Error}); retrying in 5 s", store.Name, ex.Message);
@@ -78,6 +78,13 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
             await _catchUp.WaitAsync(options.Value.ReconcileInterval, stoppingToken);
         }
     }
+
+    /// <summary>
+    /// Whatever the store throws is retried (the api keeps answering from memory and reports it on /readyz), except a
+    /// wrong setting (a refused credential: the process stops naming the key) and the stop itself.
+    /// </summary>
+    private static bool Retryable(Exception ex, CancellationToken stopping) =>
+        !stopping.IsCancellationRequested && ex is not (Telemetry.Contracts.Configuration.ConfigurationException or OutOfMemoryException);
 
     private async Task LoadAsync(CancellationToken ct)
     {

@@ -167,6 +167,21 @@ public abstract class ApiContractTests(ApiFixture fixture)
         Assert.True(attempt.StatusCode == HttpStatusCode.Unauthorized, $"the first real attempt: {await Describe(attempt)}");
     }
 
+    [Fact]
+    public async Task Another_authorization_scheme_is_asked_for_a_bearer_key_and_does_not_count_as_a_failure()
+    {
+        var from = fixture.NextSourceAddress();
+        using var client = Api.Client(null, from);
+        for (var i = 0; i < 12; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, Relative("/api/bins"));
+            request.Headers.TryAddWithoutValidation("Authorization", "Basic " + Convert.ToBase64String("a:b"u8.ToArray()));
+            using var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"attempt {i + 1}: {await Describe(response)}");
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+        }
+    }
+
     // ---------------------------------------------------------------- session cookie
 
     [Fact]
@@ -254,6 +269,8 @@ public abstract class ApiContractTests(ApiFixture fixture)
     [InlineData("/api/analytics/diversion?from=2025-01-01T00:00:00Z&to=2026-10-11T00:00:00Z", "to")]
     [InlineData("/api/deadletters?limit=0", "limit")]
     [InlineData("/api/deadletters?limit=1001", "limit")]
+    [InlineData("/api/bins/JY-001/history?to=0001-01-01T00:00:00Z", "to")]
+    [InlineData("/api/deadletters?to=0001-01-01T00:00:05Z", "to")]
     public async Task A_bad_parameter_gets_400_problem_details_naming_it(string path, string parameter)
     {
         using var client = Api.Client(Keys.Admin);
