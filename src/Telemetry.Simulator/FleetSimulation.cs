@@ -32,7 +32,7 @@ public sealed class FleetSimulation
         var communityFactors = registry.Communities.ToDictionary(
             c => c.Id,
             c => WasteStreams.All.ToDictionary(s => s, _ => 0.7 + (communityRandom.NextDouble() * 0.6)));
-        _bins = registry.Bins.Select((b, i) => new BinState(b, new Random(HashCode.Combine(seed, i)), communityFactors[b.Community], registry.TimeZone)).ToArray();
+        _bins = registry.Bins.Select((b, i) => new BinState(b, new Random(BinSeed(seed, i)), communityFactors[b.Community], registry.TimeZone)).ToArray();
         _byId = _bins.ToDictionary(b => b.Bin.Id, StringComparer.Ordinal);
 
         foreach (var bin in _bins)
@@ -379,6 +379,12 @@ public sealed class FleetSimulation
     }
 
     private void Schedule(DateTimeOffset at, SimEvent e) => _queue.Enqueue(e, (at, _order++));
+
+    /// <summary>
+    /// Each bin's own seed from the run's seed and the bin's position: a fixed mix, so the same seed gives the same
+    /// fleet in every process (<see cref="HashCode"/> is randomized per process and would not).
+    /// </summary>
+    internal static int BinSeed(int seed, int index) => unchecked((int)(((uint)seed * 2654435761u) ^ ((uint)(index + 1) * 2246822519u)));
 
     private static TimeSpan Jitter(Random r, TimeSpan interval) =>
         TimeSpan.FromTicks((long)(interval.Ticks * (0.9 + (r.NextDouble() * 0.2))));
