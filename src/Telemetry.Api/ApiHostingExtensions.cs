@@ -84,7 +84,8 @@ public static class ApiHostingExtensions
             });
         });
         services.AddSingleton<FleetState>();
-        services.AddSingleton<FleetStateLoader>();
+        // Real time for its retries, whatever clock the simulation runs on.
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<FleetStateLoader>(sp, TimeProvider.System));
         services.AddHostedService(sp => sp.GetRequiredService<FleetStateLoader>());
         services.AddHealthChecks()
             .AddCheck<FleetStateHealthCheck>("fleet-state", HealthStatus.Unhealthy, [ReadyTag])

@@ -11,7 +11,8 @@ namespace Telemetry.Api.State;
 /// gap in the events, and every <c>Api:ReconcileInterval</c> in case the last event before a quiet spell was lost.
 /// The store may be down at start: that is retried and reported, not fatal.
 /// </summary>
-public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IOptions<ApiOptions> options, ILogger<FleetStateLoader> logger) : BackgroundService
+/// <remarks>On real time (<paramref name="time"/>): retries and their warnings are the network's business (docs/architecture.md, clock policy).</remarks>
+public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IOptions<ApiOptions> options, TimeProvider time, ILogger<FleetStateLoader> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _catchUp = new(0, 1);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,7 +41,7 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var delay = TimeSpan.FromMilliseconds(500);
-        var since = DateTimeOffset.UtcNow;
+        var since = time.GetUtcNow();
         var warned = false;
         while (true)
         {
@@ -52,13 +53,13 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
             catch (Exception ex) when (Retryable(ex, stoppingToken))
             {
                 LastError = ex.Message;
-                if (!warned || DateTimeOffset.UtcNow - since > TimeSpan.FromMinutes(1))
+                if (!warned || time.GetUtcNow() - since > TimeSpan.FromMinutes(1))
                 {
                     logger.LogWarning("Api: the store {Store} does not answer ({Error}); /api/bins waits for it, retrying", store.Name, ex.Message);
                     warned = true;
-                    since = DateTimeOffset.UtcNow;
+                    since = time.GetUtcNow();
                 }
-                await Task.Delay(delay, stoppingToken);
+                await Task.Delay(delay, time, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
             }
         }
@@ -72,7 +73,7 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
             {
                 LastError = ex.Message;
                 logger.LogWarning("Api: loading the fleet's state from {Store} failed ({Error}); retrying in 5 s", store.Name, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken);
                 continue;
             }
             await _catchUp.WaitAsync(options.Value.ReconcileInterval, stoppingToken);
@@ -88,7 +89,7 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
 
     private async Task LoadAsync(CancellationToken ct)
     {
-        var started = DateTimeOffset.UtcNow;
+        var started = time.GetUtcNow();
         var compartments = await store.GetLatestAsync(ct);
         var statuses = await store.GetLatestStatusAsync(ct);
         var changed = state.Load(compartments, statuses, started);

@@ -174,7 +174,7 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
     /// <summary>At most one warning a minute: a bus outage must not flood the log.</summary>
     private void Warn(string problem)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _time.GetUtcNow();
         if (now - _lastWarning < TimeSpan.FromMinutes(1))
         {
             _logger.LogDebug("Bus: {Problem}", problem);

@@ -28,7 +28,7 @@ public sealed class BusMessagingTests : IAsyncDisposable
         services.AddSingleton<ITelemetryStore, FakeStore>();
         services.AddSingleton(Options.Create(new ApiOptions()));
         services.AddSingleton<FleetState>();
-        services.AddSingleton<FleetStateLoader>();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<FleetStateLoader>(sp, TimeProvider.System));
         services.AddMassTransitTestHarness(x => x.AddConsumer<ReadingsStoredConsumer>());
         _provider = services.BuildServiceProvider(true);
     }
