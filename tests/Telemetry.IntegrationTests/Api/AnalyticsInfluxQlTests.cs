@@ -282,9 +282,8 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
     internal static readonly TimeZoneInfo Shanghai = TimeZoneInfo.FindSystemTimeZoneById("Asia/Shanghai");
 
     private readonly string _database = "t_analytics_" + Guid.NewGuid().ToString("N");
-    private readonly string _analystKey = "analyst-" + Guid.NewGuid().ToString("N");
-    private readonly string _adminKey = "admin-" + Guid.NewGuid().ToString("N");
-    private AnalyticsApiProcess? _api;
+    private ApiProcess? _api;
+    private HttpClient? _http;
 
     /// <summary>The InfluxQL blocks of docs/analytics.md by their <c>-- query: name</c> line, each its whole text.</summary>
     internal IReadOnlyDictionary<string, string> Queries { get; } = ReadQueries();
@@ -302,12 +301,8 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
             await store.InitializeAsync(CancellationToken.None);
             await store.WriteAsync(Readings(), DeadLetters(), CancellationToken.None);
         }
-        _api = await AnalyticsApiProcess.StartAsync(new Dictionary<string, string>
+        _api = await ApiProcess.StartAsync(new Dictionary<string, string>
         {
-            ["Api:Keys:analyst:Role"] = "analyst",
-            ["Api:Keys:analyst:Sha256"] = ApiKeys.Hash(_analystKey),
-            ["Api:Keys:admin:Role"] = "admin",
-            ["Api:Keys:admin:Sha256"] = ApiKeys.Hash(_adminKey),
             ["Storage:Backend"] = "influxdb",
             ["Storage:InfluxDb:Url"] = TestServices.InfluxUrl.ToString(),
             ["Storage:InfluxDb:ApiVersion"] = "1",
@@ -317,6 +312,7 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _http?.Dispose();
         if (_api is not null)
         {
             await _api.DisposeAsync();
@@ -425,7 +421,7 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
     {
         using var request = Request($"/api/analytics/diversion?{AnalyticsInfluxQlTests.Period()}&{query}", admin: false);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/csv"));
-        using var response = await Api.Http.SendAsync(request);
+        using var response = await (_http ??= Api.Client()).SendAsync(request);
         var bytes = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(bytes.AsSpan().StartsWith(Encoding.UTF8.GetPreamble()), "the CSV starts with a byte-order mark");
@@ -437,18 +433,18 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
     internal async Task<JsonDocument> ApiJsonAsync(string pathAndQuery, bool admin = false)
     {
         using var request = Request(pathAndQuery, admin);
-        using var response = await Api.Http.SendAsync(request);
+        using var response = await (_http ??= Api.Client()).SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {pathAndQuery}: HTTP {(int)response.StatusCode} {body}");
         return JsonDocument.Parse(body);
     }
 
-    private AnalyticsApiProcess Api => _api ?? throw new InvalidOperationException("the api process is not running");
+    private ApiProcess Api => _api ?? throw new InvalidOperationException("the api process is not running");
 
     private HttpRequestMessage Request(string pathAndQuery, bool admin)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, new Uri(pathAndQuery, UriKind.Relative));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin ? _adminKey : _analystKey);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin ? Api.Keys!.Admin : Api.Keys!.Analyst);
         return request;
     }
 
@@ -481,126 +477,4 @@ internal sealed record AnalyticsInfluxQlRow(string Series, IReadOnlyDictionary<s
     public string Tag(string name) => Tags.TryGetValue(name, out var v) ? v : throw new Xunit.Sdk.XunitException($"{Series}: no tag {name}");
 
     public double? Value(string column) => Values.TryGetValue(column, out var v) ? v : throw new Xunit.Sdk.XunitException($"{Series}: no column {column}");
-}
-
-/// <summary>
-/// <c>telemetry run --roles api</c> as a real child process on a free port, ready once <c>/readyz</c> answers 200.
-/// </summary>
-internal sealed class AnalyticsApiProcess : IAsyncDisposable
-{
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
-
-    private readonly Process _process;
-    private readonly List<string> _output = [];
-
-    private AnalyticsApiProcess(Process process, Uri baseAddress)
-    {
-        _process = process;
-        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        _process.OutputDataReceived += (_, e) => Add(e.Data);
-        _process.ErrorDataReceived += (_, e) => Add(e.Data is null ? null : "ERR " + e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-    }
-
-    public HttpClient Http { get; }
-
-    private string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return string.Join('\n', _output);
-            }
-        }
-    }
-
-    public static async Task<AnalyticsApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
-    {
-        var port = TestServices.FreePort();
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "telemetry.dll"));
-        info.ArgumentList.Add("run");
-        info.ArgumentList.Add("--roles");
-        info.ArgumentList.Add("api");
-        info.ArgumentList.Add($"--Urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
-        foreach (var (key, value) in settings)
-        {
-            info.ArgumentList.Add($"--{key}={value}");
-        }
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        var api = new AnalyticsApiProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start telemetry"),
-            new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
-        try
-        {
-            await api.WaitReadyAsync();
-        }
-        catch
-        {
-            await api.DisposeAsync();
-            throw;
-        }
-        return api;
-    }
-
-    private async Task WaitReadyAsync()
-    {
-        var deadline = Stopwatch.StartNew();
-        string last = "no answer";
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"the api exited with {_process.ExitCode} before it was ready:\n{Output}");
-            }
-            try
-            {
-                using var response = await Http.GetAsync(new Uri("/readyz", UriKind.Relative));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-                last = $"HTTP {(int)response.StatusCode}";
-            }
-            catch (HttpRequestException ex)
-            {
-                last = ex.Message; // not listening yet
-            }
-            if (deadline.Elapsed > StartTimeout)
-            {
-                throw new TimeoutException($"the api was not ready within {StartTimeout} ({last}):\n{Output}");
-            }
-            await Task.Delay(100);
-        }
-    }
-
-    private void Add(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_output)
-        {
-            _output.Add(line);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Http.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
-    }
 }
