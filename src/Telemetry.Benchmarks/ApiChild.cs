@@ -12,12 +12,13 @@ internal sealed class ApiChild : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Queue<string> _lastLines = new();
-    private long _peakRssKb;
+    private readonly MeasuredProcess _measured;
     private volatile bool _ready;
 
     private ApiChild(Process process)
     {
         _process = process;
+        _measured = new MeasuredProcess(process);
     }
 
     public int Pid => _process.Id;
@@ -28,14 +29,7 @@ internal sealed class ApiChild : IAsyncDisposable
     public bool Ready => _ready;
 
     /// <summary>Peak resident memory seen so far (VmHWM, kB), kept after the process ends.</summary>
-    public long PeakRssKb
-    {
-        get
-        {
-            Sample();
-            return Interlocked.Read(ref _peakRssKb);
-        }
-    }
+    public long PeakRssKb => _measured.PeakRssKb;
 
     /// <summary>Starts <c>telemetry run --roles api</c> of this same build with <paramref name="configuration"/> (<c>--Key=value</c> tokens; later ones win).</summary>
     public static ApiChild Start(IEnumerable<string> configuration, Action<string> echo)
@@ -145,76 +139,10 @@ internal sealed class ApiChild : IAsyncDisposable
     }
 
     /// <summary>Reads VmHWM (peak resident set) from /proc while the process lives.</summary>
-    public void Sample()
-    {
-        try
-        {
-            if (_process.HasExited)
-            {
-                return;
-            }
-            if (ChildProcesses.PeakRssKb(_process.Id) is { } kb && kb > Interlocked.Read(ref _peakRssKb))
-            {
-                Interlocked.Exchange(ref _peakRssKb, kb);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // The process object has no process (it ended and was released).
-        }
-    }
+    public void Sample() => _measured.Sample();
 
     /// <summary>Stops the process as an operator would (SIGTERM), then kills it if it hangs.</summary>
-    public async Task StopAsync()
-    {
-        Sample();
-        if (_process.HasExited)
-        {
-            return;
-        }
-        try
-        {
-            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
-            if (kill is not null)
-            {
-                await kill.WaitForExitAsync();
-            }
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            await _process.WaitForExitAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            Kill();
-        }
-    }
+    public Task StopAsync() => _measured.StopAsync();
 
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Kill();
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await _process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Gave up waiting; it was killed.
-        }
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _measured.DisposeAsync();
 }

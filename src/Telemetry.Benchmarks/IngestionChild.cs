@@ -17,13 +17,14 @@ internal sealed class IngestionChild : IAsyncDisposable
     private readonly Process _process;
     private readonly Queue<string> _lastLines = new();
     private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _peakRssKb;
+    private readonly MeasuredProcess _measured;
     private long _storedReadings;
     private long _storedChangedAt = Stopwatch.GetTimestamp();
 
     private IngestionChild(Process process)
     {
         _process = process;
+        _measured = new MeasuredProcess(process);
     }
 
     public int Pid => _process.Id;
@@ -43,14 +44,7 @@ internal sealed class IngestionChild : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Peak resident memory seen so far (VmHWM, kB), kept after the process ends.</summary>
-    public long PeakRssKb
-    {
-        get
-        {
-            Sample();
-            return Interlocked.Read(ref _peakRssKb);
-        }
-    }
+    public long PeakRssKb => _measured.PeakRssKb;
 
     public static IngestionChild Start(IEnumerable<string> configuration, Action<string> echo)
     {
@@ -156,78 +150,12 @@ internal sealed class IngestionChild : IAsyncDisposable
     }
 
     /// <summary>Reads VmHWM (peak resident set) from /proc while the process lives.</summary>
-    public void Sample()
-    {
-        try
-        {
-            if (_process.HasExited)
-            {
-                return;
-            }
-            if (ChildProcesses.PeakRssKb(_process.Id) is { } kb && kb > Interlocked.Read(ref _peakRssKb))
-            {
-                Interlocked.Exchange(ref _peakRssKb, kb);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // The process object has no process (it ended and was released).
-        }
-    }
+    public void Sample() => _measured.Sample();
 
-    /// <summary>Stops the process as an operator would (SIGTERM: it disconnects cleanly, keeping its session), then kills it if it hangs.</summary>
-    public async Task StopAsync()
-    {
-        Sample();
-        if (_process.HasExited)
-        {
-            return;
-        }
-        try
-        {
-            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
-            if (kill is not null)
-            {
-                await kill.WaitForExitAsync();
-            }
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            await _process.WaitForExitAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            Kill();
-        }
-    }
+    /// <summary>Stops the process as an operator would (SIGTERM), then kills it if it hangs.</summary>
+    public Task StopAsync() => _measured.StopAsync();
 
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Kill();
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await _process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Gave up waiting; it was killed.
-        }
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _measured.DisposeAsync();
 
     /// <summary>Removes the ingestion client id's session (and anything queued for it) from the broker: clean start, no expiry.</summary>
     public static async Task RemoveSessionAsync(MqttEndpoint broker, string? username, string? password, string clientId, CancellationToken ct)
