@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Playwright;
-using Telemetry.Api.Access;
-using Telemetry.IntegrationTests.Ingestion;
+using Telemetry.IntegrationTests.Api;
 using Xunit.Abstractions;
 
 namespace Telemetry.IntegrationTests.Browser;
@@ -113,28 +112,27 @@ public sealed class ApiDocsBrowserTests(ApiDocsBrowserTests.ApiAndBrowser host, 
     public sealed class ApiAndBrowser : IAsyncLifetime
     {
         private string? _dir;
-        private readonly int _port = TestServices.FreePort();
-        private IngestionProcess? _api;
+        private ApiProcess? _api;
         private IPlaywright? _playwright;
         private IBrowser? _browser;
 
-        public string Key { get; } = ApiKeys.NewKey();
+        /// <summary>The analyst key.</summary>
+        public string Key => Api.Keys!.Analyst;
 
-        public string Origin(string host) => $"http://{host}:{_port}";
+        public string Origin(string host) => $"http://{host}:{Api.BaseAddress.Port}";
+
+        private ApiProcess Api => _api ?? throw new InvalidOperationException("the api process is not running");
 
         public async Task InitializeAsync()
         {
             var chromium = TestServices.Chromium;
             _dir = Directory.CreateTempSubdirectory("telemetry-browser-").FullName;
-            _api = await IngestionProcess.StartAsync(new Dictionary<string, string>
+            // Started and waited for until /readyz answers 200 (with a deadline).
+            _api = await ApiProcess.StartAsync(new Dictionary<string, string>
             {
-                ["Urls"] = Origin("127.0.0.1"),
                 ["Storage:Backend"] = "sqlite",
                 ["Storage:Sqlite:Path"] = Path.Combine(_dir, "telemetry.db"),
-                ["Api:Keys:t:Role"] = "analyst",
-                ["Api:Keys:t:Sha256"] = ApiKeys.Hash(Key),
-            }, waitConnected: false, roles: "api");
-            await WaitReadyAsync(TimeSpan.FromSeconds(60));
+            });
 
             _playwright = await Playwright.CreateAsync();
             _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -157,38 +155,6 @@ public sealed class ApiDocsBrowserTests(ApiDocsBrowserTests.ApiAndBrowser host, 
             return new RecordingPage(context, page, requests, () => _api?.Output ?? "");
         }
 
-        private async Task WaitReadyAsync(TimeSpan timeout)
-        {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            var until = DateTime.UtcNow + timeout;
-            var last = "no answer yet";
-            while (true)
-            {
-                try
-                {
-                    using var response = await http.GetAsync(new Uri(Origin("127.0.0.1") + "/readyz"));
-                    if (response.IsSuccessStatusCode)
-                    {
-                        return;
-                    }
-                    last = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-                {
-                    last = ex.Message;
-                }
-                if (_api!.HasExited)
-                {
-                    throw new InvalidOperationException($"the api exited with {_api.ExitCode} before /readyz answered 200:\n{_api.Output}");
-                }
-                if (DateTime.UtcNow > until)
-                {
-                    throw new TimeoutException($"/readyz did not answer 200 within {timeout} (last: {last}):\n{_api.Output}");
-                }
-                await Task.Delay(100);
-            }
-        }
-
         public async Task DisposeAsync()
         {
             // The browser first: nothing holds a connection open while the api stops.
@@ -199,7 +165,6 @@ public sealed class ApiDocsBrowserTests(ApiDocsBrowserTests.ApiAndBrowser host, 
             _playwright?.Dispose();
             if (_api is not null)
             {
-                await _api.StopAsync();
                 await _api.DisposeAsync();
             }
             if (_dir is not null)
