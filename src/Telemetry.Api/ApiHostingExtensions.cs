@@ -38,6 +38,16 @@ public static class ApiHostingExtensions
         var services = builder.Services;
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        services.AddOptions<SchedulingThresholdOptions>().BindConfiguration(SchedulingThresholdOptions.Section).ValidateOnStart();
+        services.AddOptions<AlertThresholdOptions>().BindConfiguration(AlertThresholdOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SchedulingThresholdOptions>, ThresholdOptionsValidator>();
+        services.AddSingleton<IValidateOptions<AlertThresholdOptions>, ThresholdOptionsValidator>();
+        services.AddSingleton(sp => new DisplayThresholds
+        {
+            CollectionPct = sp.GetRequiredService<IOptions<SchedulingThresholdOptions>>().Value.ThresholdPct,
+            OverflowPct = sp.GetRequiredService<IOptions<AlertThresholdOptions>>().Value.OverflowPct,
+            LowBatteryPct = sp.GetRequiredService<IOptions<AlertThresholdOptions>>().Value.LowBatteryPct,
+        });
         builder.AddTelemetryMetrics();
         services.AddSingleton<ApiKeys>();
         services.AddSingleton(new FailedAuthentications(TimeProvider.System));
@@ -105,6 +115,7 @@ public static class ApiHostingExtensions
     public static WebApplication MapApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        Dashboard.Use(app);
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

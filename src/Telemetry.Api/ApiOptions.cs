@@ -13,6 +13,78 @@ public sealed class ApiOptions
 
     /// <summary>How often the fleet's live state is checked against the store, in case an event was lost unnoticed (the last one before a quiet spell).</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary><c>Api:Map:*</c>: the dashboard's map (a plain background unless a tile server is configured).</summary>
+    public MapOptions Map { get; set; } = new();
+}
+
+/// <summary>
+/// The dashboard map's optional street map: tiles from a server on the operator's network (nothing is loaded from
+/// the internet unless this names it), drawn in <see cref="TileDatum"/>, so markers are converted from the registry's
+/// WGS 84 before they are placed.
+/// </summary>
+public sealed class MapOptions
+{
+    /// <summary>An http(s) URL template with {z}, {x} and {y} (and optionally {s}); empty: no street map.</summary>
+    public string? TileUrl { get; set; }
+
+    /// <summary><c>wgs84</c> or <c>gcj02</c> (Chinese street maps: AMap, Tencent, and most tile servers inside China).</summary>
+    public string TileDatum { get; set; } = "wgs84";
+
+    /// <summary>Text shown in the map's corner, e.g. the tiles' copyright.</summary>
+    public string? TileAttribution { get; set; }
+
+    public int MaxZoom { get; set; } = 18;
+}
+
+/// <summary>
+/// The fill and battery levels the dashboard colours and marks by: <c>Scheduling:ThresholdPct</c> (the collection
+/// threshold, CONTRACT §4), and the <c>overflow</c> and <c>low-battery</c> alert thresholds of CONTRACT §6.
+/// </summary>
+public sealed class DisplayThresholds
+{
+    public double CollectionPct { get; init; } = 80;
+    public double OverflowPct { get; init; } = 95;
+    public double LowBatteryPct { get; init; } = 15;
+
+    /// <summary>The lower edge of the band just under the collection threshold ("filling").</summary>
+    public double LowerPct => Math.Max(0, CollectionPct - 30);
+}
+
+/// <summary>The <c>Scheduling</c> keys the api reads (the scheduler role owns the section).</summary>
+public sealed class SchedulingThresholdOptions
+{
+    public const string Section = "Scheduling";
+    public double ThresholdPct { get; set; } = 80;
+}
+
+/// <summary>The <c>Alerts</c> keys the dashboard reads (the alert rules of CONTRACT §6 use the same ones).</summary>
+public sealed class AlertThresholdOptions
+{
+    public const string Section = "Alerts";
+    public double OverflowPct { get; set; } = 95;
+    public double LowBatteryPct { get; set; } = 15;
+}
+
+internal sealed class ThresholdOptionsValidator : IValidateOptions<SchedulingThresholdOptions>, IValidateOptions<AlertThresholdOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SchedulingThresholdOptions options) =>
+        options.ThresholdPct is > 0 and <= 100 && double.IsFinite(options.ThresholdPct)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"Scheduling:ThresholdPct: '{options.ThresholdPct}' must be above 0 and at most 100");
+
+    public ValidateOptionsResult Validate(string? name, AlertThresholdOptions options)
+    {
+        if (!(options.OverflowPct is > 0 and <= 100) || !double.IsFinite(options.OverflowPct))
+        {
+            return ValidateOptionsResult.Fail($"Alerts:OverflowPct: '{options.OverflowPct}' must be above 0 and at most 100");
+        }
+        if (!(options.LowBatteryPct is >= 0 and < 100) || !double.IsFinite(options.LowBatteryPct))
+        {
+            return ValidateOptionsResult.Fail($"Alerts:LowBatteryPct: '{options.LowBatteryPct}' must be from 0 to below 100");
+        }
+        return ValidateOptionsResult.Success;
+    }
 }
 
 public sealed class ApiKeyOptions
@@ -72,7 +144,53 @@ internal sealed partial class ApiOptionsValidator : IValidateOptions<ApiOptions>
         {
             return ValidateOptionsResult.Fail($"Api:ReconcileInterval: '{options.ReconcileInterval}' must be between 00:00:01 and 1.00:00:00");
         }
-        return ValidateOptionsResult.Success;
+        return ValidateMap(options.Map) is { } failure ? ValidateOptionsResult.Fail(failure) : ValidateOptionsResult.Success;
+    }
+
+    internal static string? ValidateMap(MapOptions map)
+    {
+        if (!Telemetry.Fleet.MapDatums.TryParse(map.TileDatum, out _))
+        {
+            return $"Api:Map:TileDatum: '{map.TileDatum}' is not a datum; wgs84 or gcj02";
+        }
+        if (map.MaxZoom is < 1 or > 22)
+        {
+            return $"Api:Map:MaxZoom: '{map.MaxZoom}' must be between 1 and 22";
+        }
+        if (map.TileAttribution is { Length: > 300 } || (map.TileAttribution?.Any(char.IsControl) ?? false))
+        {
+            return "Api:Map:TileAttribution: at most 300 characters, no control characters";
+        }
+        if (string.IsNullOrWhiteSpace(map.TileUrl))
+        {
+            return null;
+        }
+        if (TileOrigin(map.TileUrl) is null)
+        {
+            return $"Api:Map:TileUrl: '{map.TileUrl}' is not an http(s) URL template with {{z}}, {{x}} and {{y}}, e.g. http://tiles.example.local/{{z}}/{{x}}/{{y}}.png";
+        }
+        return null;
+    }
+
+    /// <summary>The origin (scheme, host, port) the tiles come from, for the content security policy; null when the template is not usable.</summary>
+    internal static string? TileOrigin(string template)
+    {
+        if (!template.Contains("{z}", StringComparison.Ordinal) || !template.Contains("{x}", StringComparison.Ordinal) || !template.Contains("{y}", StringComparison.Ordinal)
+            || template.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is ';' or ',' or '\'' or '"'))
+        {
+            return null;
+        }
+        // {s} (a subdomain) is only allowed in the host as its first label; the policy then allows the parent domain's subdomains.
+        var probe = template.Replace("{s}", "a", StringComparison.Ordinal).Replace("{z}", "0", StringComparison.Ordinal)
+            .Replace("{x}", "0", StringComparison.Ordinal).Replace("{y}", "0", StringComparison.Ordinal).Replace("{r}", "", StringComparison.Ordinal);
+        if (!Uri.TryCreate(probe, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
+        {
+            return null;
+        }
+        var host = template.Contains("{s}", StringComparison.Ordinal)
+            ? (uri.Host.StartsWith("a.", StringComparison.Ordinal) ? "*." + uri.Host[2..] : null)
+            : uri.Host;
+        return host is null ? null : $"{uri.Scheme}://{host}{(uri.IsDefaultPort ? "" : ":" + uri.Port)}";
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]

@@ -73,10 +73,10 @@ public static class FleetRegistryLoader
             registry.City,
             registry.TimeZone.Id,
             new BoundsDocument(registry.Bounds.South, registry.Bounds.North, registry.Bounds.West, registry.Bounds.East),
-            [.. registry.Communities.Select(c => new CommunityDocument(c.Id, c.Name, c.Residents))],
-            [.. registry.Facilities.Select(f => new FacilityDocument(f.Id, f.Kind.Name(), f.Name, f.Location.Latitude, f.Location.Longitude))],
+            [.. registry.Communities.Select(c => new CommunityDocument(c.Id, c.Name, c.Residents, c.NameZh))],
+            [.. registry.Facilities.Select(f => new FacilityDocument(f.Id, f.Kind.Name(), f.Name, f.Location.Latitude, f.Location.Longitude, f.NameZh))],
             [.. registry.Bins.Select(b => new BinDocument(b.Id, b.Community, b.Location.Latitude, b.Location.Longitude, b.Address,
-                [.. b.Compartments.Select(c => new CompartmentDocument(c.Id, c.Stream.Name(), c.Litres, c.MaxKg))]))],
+                [.. b.Compartments.Select(c => new CompartmentDocument(c.Id, c.Stream.Name(), c.Litres, c.MaxKg))], b.AddressZh))],
             [.. registry.Vehicles.Select(v => new VehicleDocument(v.Id, v.Stream.Name(), v.CapacityKg, v.Depot,
                 v.ShiftStart.ToString("HH:mm", CultureInfo.InvariantCulture), v.ShiftEnd.ToString("HH:mm", CultureInfo.InvariantCulture)))]);
         return JsonSerializer.Serialize(doc, RegistryJsonContext.Default.RegistryDocument);
@@ -91,17 +91,20 @@ public static class FleetRegistryLoader
     // Only called on a document the validator accepted, so the null-forgiving operators hold.
     private static FleetRegistry Build(RegistryDocument doc)
     {
-        var communities = doc.Communities!.Select(c => new Community(c!.Id!, c.Name!, c.Residents ?? 0)).ToList();
+        var communities = doc.Communities!.Select(c => new Community(c!.Id!, c.Name!, c.Residents ?? 0) { NameZh = c.NameZh }).ToList();
         var facilities = doc.Facilities!.Select(f =>
         {
-            return new Facility(f!.Id!, FacilityKinds.Parse(f.Kind), f.Name ?? f.Id!, new GeoPoint(f.Lat!.Value, f.Lon!.Value));
+            return new Facility(f!.Id!, FacilityKinds.Parse(f.Kind), f.Name ?? f.Id!, new GeoPoint(f.Lat!.Value, f.Lon!.Value)) { NameZh = f.NameZh };
         }).ToList();
         var bins = doc.Bins!.Select(b => new Bin(
             b!.Id!,
             b.Community!,
             new GeoPoint(b.Lat!.Value, b.Lon!.Value),
             b.Address ?? "",
-            b.Compartments!.Select(c => new Compartment(c!.Id!, WasteStreams.Parse(c.Stream), c.Litres!.Value, c.MaxKg!.Value)).ToList()))
+            b.Compartments!.Select(c => new Compartment(c!.Id!, WasteStreams.Parse(c.Stream), c.Litres!.Value, c.MaxKg!.Value)).ToList())
+            {
+                AddressZh = b.AddressZh,
+            })
             .ToList();
         var vehicles = (doc.Vehicles ?? []).Select(v => new Vehicle(v!.Id!, WasteStreams.Parse(v.Stream), v.CapacityKg!.Value, v.Depot!,
             FleetRegistryValidator.ParseShiftTime(v.ShiftStart)!.Value, FleetRegistryValidator.ParseShiftTime(v.ShiftEnd)!.Value)).ToList();

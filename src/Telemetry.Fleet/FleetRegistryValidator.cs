@@ -103,6 +103,8 @@ internal static partial class FleetRegistryValidator
             {
                 errors.Add($"{at}: name missing");
             }
+            CheckText(at, "name", c.Name, errors);
+            CheckText(at, "nameZh", c.NameZh, errors);
             if (c.Residents is < 0)
             {
                 errors.Add($"{at}: residents must not be negative");
@@ -151,6 +153,8 @@ internal static partial class FleetRegistryValidator
                 }
                 list.Add(f.Id);
             }
+            CheckText(at, "name", f.Name, errors);
+            CheckText(at, "nameZh", f.NameZh, errors);
             CheckLocation(at, f.Lat, f.Lon, bounds, errors);
         }
         if (!kinds.ContainsKey(FacilityKind.Depot))
@@ -195,8 +199,37 @@ internal static partial class FleetRegistryValidator
             {
                 errors.Add($"{at}: unknown community '{b.Community}'");
             }
+            CheckText(at, "address", b.Address, errors);
+            CheckText(at, "addressZh", b.AddressZh, errors);
             CheckLocation(at, b.Lat, b.Lon, bounds, errors);
             ValidateCompartments(at, b.Compartments, errors);
+        }
+    }
+
+    /// <summary>The longest name or address a registry may give.</summary>
+    public const int MaxTextLength = 200;
+
+    /// <summary>
+    /// A name or address, when given (the Chinese ones are optional; without them the dashboard shows the English
+    /// text in both languages): not blank, at most <see cref="MaxTextLength"/> characters, no control characters.
+    /// </summary>
+    private static void CheckText(string at, string field, string? value, List<string> errors)
+    {
+        if (value is null)
+        {
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            errors.Add($"{at}: {field} is blank (leave it out or give the text)");
+        }
+        else if (value.Length > MaxTextLength)
+        {
+            errors.Add($"{at}: {field} is longer than {MaxTextLength} characters");
+        }
+        else if (value.Any(char.IsControl))
+        {
+            errors.Add($"{at}: {field} contains a control character");
         }
     }
 

@@ -18,11 +18,11 @@ internal sealed record RegistryDocument(
 
 internal sealed record BoundsDocument(double? South, double? North, double? West, double? East);
 
-internal sealed record CommunityDocument(string? Id, string? Name, int? Residents);
+internal sealed record CommunityDocument(string? Id, string? Name, int? Residents, string? NameZh = null);
 
-internal sealed record FacilityDocument(string? Id, string? Kind, string? Name, double? Lat, double? Lon);
+internal sealed record FacilityDocument(string? Id, string? Kind, string? Name, double? Lat, double? Lon, string? NameZh = null);
 
-internal sealed record BinDocument(string? Id, string? Community, double? Lat, double? Lon, string? Address, List<CompartmentDocument?>? Compartments);
+internal sealed record BinDocument(string? Id, string? Community, double? Lat, double? Lon, string? Address, List<CompartmentDocument?>? Compartments, string? AddressZh = null);
 
 internal sealed record CompartmentDocument(string? Id, string? Stream, double? Litres, double? MaxKg);
 

@@ -28,6 +28,32 @@ public class FleetRegistryTests
     }
 
     [Fact]
+    public void Shipped_registry_names_every_community_and_facility_and_addresses_every_bin_in_Chinese()
+    {
+        var r = FleetRegistryLoader.LoadDefault();
+        static bool Chinese(string? s) => s is { Length: > 0 } && s.Any(c => c is >= '\u4e00' and <= '\u9fff');
+        Assert.All(r.Communities, c => Assert.True(Chinese(c.NameZh) && c.NameZh!.EndsWith("社区", StringComparison.Ordinal), $"{c.Id}: '{c.NameZh}'"));
+        Assert.All(r.Facilities, f => Assert.True(Chinese(f.NameZh), $"{f.Id}: '{f.NameZh}'"));
+        Assert.All(r.Bins, b => Assert.True(Chinese(b.AddressZh), $"{b.Id}: '{b.AddressZh}'"));
+        // A bin's Chinese address names its own community, as the English one does.
+        Assert.All(r.Bins, b => Assert.StartsWith(r.FindCommunity(b.Community)!.NameZh!, b.AddressZh!, StringComparison.Ordinal));
+        Assert.Equal("新苑社区", r.FindCommunity("c01")!.NameZh);
+        Assert.Equal("新苑社区23号楼", r.FindBin("JY-001")!.AddressZh);
+    }
+
+    [Fact]
+    public void Chinese_names_are_optional()
+    {
+        var node = JsonNode.Parse(DefaultJson())!;
+        node["communities"]![0]!.AsObject().Remove("nameZh");
+        node["bins"]![0]!.AsObject().Remove("addressZh");
+        var r = FleetRegistryLoader.Parse(node.ToJsonString(), "x");
+        Assert.Null(r.FindCommunity("c01")!.NameZh);
+        Assert.Null(r.FindBin("JY-001")!.AddressZh);
+        Assert.Equal("济北社区", r.FindCommunity("c02")!.NameZh);
+    }
+
+    [Fact]
     public void Compartment_streams_match_materials()
     {
         var r = FleetRegistryLoader.LoadDefault();
@@ -56,6 +82,10 @@ public class FleetRegistryTests
         { "timeZone=Mars/Olympus", "timeZone: unknown time zone 'Mars/Olympus'" },
         { "bins[3].id=JY/004", "bins[3]: id missing or not usable as an MQTT topic level" },
         { "facilities[0].kind=garage", "facilities[0] 'depot': unknown kind 'garage'" },
+        { "communities[2].nameZh= ", "communities[2] 'c03': nameZh is blank" },
+        { "facilities[1].nameZh=\u0007", "facilities[1] 'sorting-centre': nameZh contains a control character" },
+        { "bins[5].addressZh=" + new string('楼', 201), "bins[5] 'JY-006': addressZh is longer than 200 characters" },
+        { "bins[6].address=line\nbreak", "bins[6] 'JY-007': address contains a control character" },
     };
 
     [Theory]
@@ -95,6 +125,9 @@ public class FleetRegistryTests
         Assert.Equal(r.Bins.Select(b => (b.Id, b.Community, b.Location, b.Compartments.Count)), again.Bins.Select(b => (b.Id, b.Community, b.Location, b.Compartments.Count)));
         Assert.Equal(r.Vehicles, again.Vehicles);
         Assert.Equal(r.Facilities, again.Facilities);
+        Assert.Equal(r.Facilities.Select(f => f.NameZh), again.Facilities.Select(f => f.NameZh));
+        Assert.Equal(r.Communities.Select(c => (c.Id, c.Name, c.NameZh)), again.Communities.Select(c => (c.Id, c.Name, c.NameZh)));
+        Assert.Equal(r.Bins.Select(b => (b.Address, b.AddressZh)), again.Bins.Select(b => (b.Address, b.AddressZh)));
     }
 
     [Fact]

@@ -33,6 +33,12 @@ internal static class ApiEndpoints
             .RequireAuthorization(ReadPolicy).Produces<IReadOnlyList<BinView>>()
             .WithSummary("Every bin with its latest state").WithDescription("Served from memory, updated by the ReadingsStored events. Until the scheduler exists, fillPct is the latest raw reading and predictedFullAt null.");
 
+        api.MapGet("/fleet", (FleetRegistry registry, Microsoft.Extensions.Options.IOptions<ApiOptions> options, DisplayThresholds thresholds, TelemetryClock clock) =>
+                Results.Json(FleetInfo.Of(registry, options.Value.Map, thresholds, new FleetClock(clock.GetUtcNow(), clock.Rate)), ApiJson.Options))
+            .RequireAuthorization(ReadPolicy).Produces<FleetInfo>()
+            .WithSummary("The registry as the dashboard draws it")
+            .WithDescription("Communities, facilities and bins with their names and addresses in English and Chinese (nameZh, addressZh: null where the registry has none), positions in WGS 84 (latitude, longitude) and where the map draws them (map: in Api:Map:TileDatum), the project clock (now, and its rate: the demo runs faster than real time), the time zone, the map's settings and the fill levels the dashboard colours by.");
+
         api.MapGet("/bins/stream", StreamAsync)
             .RequireAuthorization(ReadPolicy).Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .WithSummary("Server-Sent Events: the bins that changed")

@@ -16,6 +16,9 @@ public sealed class TelemetryClock(TimeProvider inner) : TimeProvider
     /// <summary>The time source this clock follows.</summary>
     public TimeProvider Inner { get; } = inner ?? throw new ArgumentNullException(nameof(inner));
 
+    /// <summary>Project seconds per real second: 1, or the demo's <c>--speed</c> (for a page that runs the clock on between reads).</summary>
+    public double Rate { get; init; } = 1;
+
     public override DateTimeOffset GetUtcNow() => Inner.GetUtcNow();
 
     public override TimeZoneInfo LocalTimeZone => Inner.LocalTimeZone;

@@ -74,7 +74,7 @@ internal static class DemoCommand
 
             var services = builder.Services;
             // Everything the simulation drives runs on the accelerated clock; the framework's TimeProvider stays real.
-            services.Replace(ServiceDescriptor.Singleton(new TelemetryClock(clock)));
+            services.Replace(ServiceDescriptor.Singleton(new TelemetryClock(clock) { Rate = demo.Speed }));
             services.PostConfigure<MqttOptions>(o =>
             {
                 o.Server = MqttEndpoint.EmbeddedName;

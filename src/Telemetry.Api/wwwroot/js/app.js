@@ -1,0 +1,754 @@
+// The dispatcher's dashboard and the analyst's view: one page, hash routes (#/, #/bins/{id}, #/analytics).
+// Everything is built with DOM calls (textContent, never HTML from data); Leaflet and Chart.js come from /vendor.
+import * as i18n from './i18n.js';
+
+const { t } = i18n;
+const L = window.L;
+const Chart = window.Chart;
+
+const STREAMS = ['recyclable', 'kitchen', 'hazardous', 'residual'];
+const STREAM_COLOURS = { recyclable: '#1971c2', kitchen: '#2b8a3e', hazardous: '#c92a2a', residual: '#495057' };
+
+const app = {
+  session: null,
+  fleet: null,
+  bins: new Map(),
+  live: 'connecting',
+  source: null,
+  view: null,
+  filters: { community: '', stream: '', sort: 'fillDesc' },
+  period: '24h',
+  analytics: null,
+};
+
+// ------------------------------------------------------------------ helpers
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: 'same-origin', ...options, headers: { Accept: 'application/json', ...(options.headers || {}) } });
+  if (response.status === 401 && !options.signIn) {
+    signedOut();
+    throw new ApiError(401, t('signin.refused'));
+  }
+  if (!response.ok) {
+    let message = `HTTP ${response.status}`;
+    try {
+      const problem = await response.json();
+      message = problem.detail || problem.title || message;
+    } catch { /* not a problem document: the status says it */ }
+    throw new ApiError(response.status, message);
+  }
+  return response;
+}
+
+const json = async (path, options) => (await api(path, options)).json();
+
+function main() { return document.getElementById('main'); }
+
+function loading() { return el('p', { class: 'state loading', role: 'status', text: t('state.loading') }); }
+
+function failure(error, retry) {
+  return el('div', { class: 'state error', role: 'alert' },
+    el('p', { text: t('state.error', { error: error.message || String(error) }) }),
+    retry ? el('button', { type: 'button', onclick: retry, text: t('state.retry') }) : null);
+}
+
+function levelOf(pct) {
+  const th = app.fleet.thresholds;
+  if (pct === null || pct === undefined) return 'none';
+  if (pct >= th.overflowPct) return 'full';
+  if (pct >= th.collectionPct) return 'high';
+  if (pct >= th.lowerPct) return 'mid';
+  return 'low';
+}
+
+/** The fullest compartment of a bin (of one stream when given): its fill and id. */
+function fullest(bin, stream) {
+  let best = null;
+  for (const c of bin.compartments) {
+    if (stream && c.stream !== stream) continue;
+    if (c.fillPct === null || c.fillPct === undefined) continue;
+    if (!best || c.fillPct > best.fillPct) best = c;
+  }
+  return best;
+}
+
+/** The project clock, run on from its last reading (in the demo it runs faster than real time). */
+function now() {
+  const c = app.clock;
+  return c ? c.now + (performance.now() - c.at) * c.rate : Date.now();
+}
+
+function registryBin(id) { return app.fleet.bins.find(b => b.id === id); }
+function community(id) { return app.fleet.communities.find(c => c.id === id); }
+
+function marks(bin) {
+  const out = [];
+  if (bin.online === false) out.push('offline');
+  if (bin.battery !== null && bin.battery !== undefined && bin.battery <= app.fleet.thresholds.lowBatteryPct) out.push('battery');
+  if (bin.tilt === true) out.push('tilt');
+  return out;
+}
+
+const MARK_GLYPHS = { offline: '×', battery: '▁', tilt: '∠' };
+
+function markLabel(mark) {
+  return mark === 'battery' ? t('map.mark.battery', { pct: app.fleet.thresholds.lowBatteryPct }) : t(`map.mark.${mark}`);
+}
+
+// ------------------------------------------------------------------ header, session, live updates
+
+function renderHeader() {
+  const header = document.getElementById('header');
+  header.replaceChildren();
+  const route = location.hash || '#/';
+  const nav = app.session ? el('nav', { 'aria-label': 'main' },
+    el('a', { href: '#/', class: route === '#/' || route.startsWith('#/bins') ? 'active' : '', text: t('nav.map') }),
+    el('a', { href: '#/analytics', class: route.startsWith('#/analytics') ? 'active' : '', text: t('nav.analytics') })) : null;
+  const other = i18n.lang() === 'zh' ? 'en' : 'zh';
+  header.append(
+    el('div', { class: 'brand' },
+      el('span', { class: 'logo', 'aria-hidden': 'true', text: '♻' }),
+      el('div', {},
+        el('strong', { text: t('app.title') }),
+        el('span', { class: 'subtitle', text: t('app.subtitle', { district: app.fleet ? districtName() : '' }) }))),
+    nav,
+    el('div', { class: 'tools' },
+      app.session ? el('span', { id: 'live', class: `live ${app.live}`, role: 'status', text: t(`live.${app.live}`) }) : null,
+      el('button', {
+        id: 'lang', type: 'button', class: 'lang', lang: other === 'zh' ? 'zh-CN' : 'en',
+        'aria-label': t('nav.language'), text: other === 'zh' ? '中文' : 'English',
+        onclick: () => { i18n.setLang(other); render(); },
+      }),
+      app.session ? el('span', { class: 'who', text: t('signin.as', { name: app.session.name, role: t(`role.${app.session.role}`) }) }) : null,
+      app.session ? el('button', { id: 'signout', type: 'button', text: t('nav.signout'), onclick: signOut }) : null));
+}
+
+function districtName() {
+  if (i18n.lang() === 'zh') return app.fleet.district === 'Jiyang' ? '济阳区' : app.fleet.district;
+  return app.fleet.district;
+}
+
+function setLive(state) {
+  app.live = state;
+  const badge = document.getElementById('live');
+  if (badge) {
+    badge.className = `live ${state}`;
+    badge.textContent = t(`live.${state}`);
+  }
+}
+
+function connectLive() {
+  if (app.source) app.source.close();
+  setLive('connecting');
+  const source = new EventSource('/api/bins/stream');
+  app.source = source;
+  source.addEventListener('bins', e => {
+    setLive('connected');
+    const changed = JSON.parse(e.data);
+    for (const b of changed) app.bins.set(b.id, b);
+    app.view?.update?.(changed);
+  });
+  source.onerror = async () => {
+    setLive('lost');
+    if (source.readyState === EventSource.CLOSED) {
+      // The stream was refused (an expired session answers 401): find out, then reconnect or sign in again.
+      try {
+        await json('/api/session');
+        setTimeout(() => { if (app.source === source) connectLive(); }, 2000);
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401)) setTimeout(() => { if (app.source === source) connectLive(); }, 5000);
+      }
+    }
+  };
+}
+
+function signedOut() {
+  app.session = null;
+  app.source?.close();
+  app.source = null;
+  render();
+}
+
+async function signOut() {
+  try {
+    await api('/api/session', { method: 'DELETE' });
+  } finally {
+    signedOut();
+  }
+}
+
+async function start() {
+  i18n.setLang(i18n.lang());
+  window.addEventListener('hashchange', render);
+  main().replaceChildren(loading());
+  try {
+    const response = await fetch('/api/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    app.session = response.ok ? await response.json() : null;
+  } catch {
+    app.session = null;
+  }
+  if (app.session) await signedIn();
+  else render();
+}
+
+async function signedIn() {
+  main().replaceChildren(loading());
+  try {
+    app.fleet = await json('/api/fleet');
+    app.clock = { at: performance.now(), now: Date.parse(app.fleet.clock.now), rate: app.fleet.clock.rate || 1 };
+    i18n.setZone(app.fleet.timeZone);
+    const bins = await json('/api/bins');
+    app.bins = new Map(bins.map(b => [b.id, b]));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    renderHeader();
+    main().replaceChildren(failure(error, signedIn));
+    return;
+  }
+  connectLive();
+  render();
+}
+
+function signInView() {
+  const message = el('p', { id: 'signin-error', class: 'form-error', role: 'alert' });
+  const input = el('input', { id: 'key', name: 'key', type: 'password', autocomplete: 'current-password', required: true, spellcheck: 'false' });
+  const button = el('button', { type: 'submit', class: 'primary', text: t('signin.submit') });
+  const form = el('form', {
+    id: 'signin', class: 'card signin',
+    onsubmit: async e => {
+      e.preventDefault();
+      message.textContent = '';
+      button.disabled = true;
+      try {
+        const response = await fetch('/api/session', { method: 'POST', credentials: 'same-origin', headers: { Authorization: `Bearer ${input.value.trim()}`, Accept: 'application/json' } });
+        if (response.status === 401 || response.status === 403) { message.textContent = t('signin.refused'); return; }
+        if (response.status === 429) { message.textContent = t('signin.limited'); return; }
+        if (!response.ok) { message.textContent = t('signin.failed', { error: `HTTP ${response.status}` }); return; }
+        app.session = await response.json();
+        input.value = '';
+        await signedIn();
+      } catch (error) {
+        message.textContent = t('signin.failed', { error: error.message });
+      } finally {
+        button.disabled = false;
+      }
+    },
+  },
+  el('h1', { text: t('signin.title') }),
+  el('p', { text: t('signin.intro') }),
+  el('label', { for: 'key', text: t('signin.key') }),
+  input, button, message);
+  return { node: el('section', { class: 'signin-page' }, form) };
+}
+
+// ------------------------------------------------------------------ router
+
+function render() {
+  app.view?.destroy?.();
+  app.view = null;
+  renderHeader();
+  let view;
+  if (!app.session) view = signInView();
+  else if (!app.fleet) { main().replaceChildren(loading()); return; }
+  else {
+    const route = location.hash || '#/';
+    const bin = route.match(/^#\/bins\/([^/]+)$/);
+    if (bin) view = binView(decodeURIComponent(bin[1]));
+    else if (route.startsWith('#/analytics')) view = analyticsView();
+    else view = fleetView();
+  }
+  app.view = view;
+  main().replaceChildren(view.node);
+  view.mounted?.();
+  document.title = `${t('app.title')} · ${app.fleet ? districtName() : ''}`;
+}
+
+// ------------------------------------------------------------------ fleet: map and list
+
+function fleetView() {
+  const th = app.fleet.thresholds;
+  const mapEl = el('div', { id: 'map', class: 'map', role: 'region', 'aria-label': t('map.title') });
+  const legend = el('ul', { class: 'legend', 'aria-label': t('map.legend') },
+    el('li', { class: 'legend-title', text: t('map.legend') }),
+    ...['none', 'low', 'mid', 'high', 'full'].map(level => el('li', {},
+      el('span', { class: `swatch level-${level}` }),
+      level === 'none' ? t('map.level.none')
+        : level === 'low' ? t('map.level.low', { pct: th.lowerPct })
+          : level === 'mid' ? t('map.level.mid', { from: th.lowerPct, to: th.collectionPct })
+            : level === 'high' ? t('map.level.high', { from: th.collectionPct })
+              : t('map.level.full', { pct: th.overflowPct }))),
+    ...['offline', 'battery', 'tilt'].map(mark => el('li', {}, el('span', { class: `mark mark-${mark}`, text: MARK_GLYPHS[mark] }), markLabel(mark))),
+    el('li', {}, el('span', { class: 'facility-swatch' }), t('map.facility')));
+
+  const communitySelect = el('select', { id: 'filter-community', onchange: e => { app.filters.community = e.target.value; refreshList(); refreshMarkers(); } },
+    el('option', { value: '', text: t('list.all') }),
+    ...app.fleet.communities.map(c => el('option', { value: c.id, selected: app.filters.community === c.id, text: i18n.named(c) })));
+  const streamSelect = el('select', { id: 'filter-stream', onchange: e => { app.filters.stream = e.target.value; refreshList(); refreshMarkers(); } },
+    el('option', { value: '', text: t('list.all') }),
+    ...STREAMS.map(s => el('option', { value: s, selected: app.filters.stream === s, text: t(`stream.${s}`) })));
+  const sortSelect = el('select', { id: 'sort', onchange: e => { app.filters.sort = e.target.value; refreshList(); } },
+    ...['fillDesc', 'fillAsc', 'id'].map(s => el('option', { value: s, selected: app.filters.sort === s, text: t(`list.sort.${s}`) })));
+  const count = el('p', { id: 'bin-count', class: 'count', role: 'status' });
+  const tbody = el('tbody');
+  const table = el('table', { id: 'bin-list', class: 'bins' },
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col', text: t('col.bin') }),
+      el('th', { scope: 'col', text: t('col.community') }),
+      el('th', { scope: 'col', class: 'fill-col' },
+        el('button', { type: 'button', class: 'sort-toggle', id: 'sort-fill', onclick: () => { app.filters.sort = app.filters.sort === 'fillDesc' ? 'fillAsc' : 'fillDesc'; sortSelect.value = app.filters.sort; refreshList(); } }, t('col.fill'), ' ⇅')),
+      el('th', { scope: 'col', text: t('col.status') }),
+      el('th', { scope: 'col', class: 'optional', text: t('col.lastSeen') }))),
+    tbody);
+
+  const node = el('section', { class: 'fleet' },
+    el('div', { class: 'map-panel card' }, mapEl, legend),
+    el('div', { class: 'list-panel card' },
+      el('h2', { text: t('list.title') }),
+      el('div', { class: 'filters' },
+        el('label', {}, el('span', { text: t('list.community') }), communitySelect),
+        el('label', {}, el('span', { text: t('list.stream') }), streamSelect),
+        el('label', {}, el('span', { text: t('list.sort') }), sortSelect)),
+      count,
+      el('div', { class: 'table-wrap' }, table)));
+
+  let map = null;
+  const markers = new Map();
+  let pending = false;
+
+  function visible(bin) {
+    return !app.filters.community || bin.community === app.filters.community;
+  }
+
+  function markerElement(id) {
+    const e = el('span', { class: 'bin-marker', dataset: { bin: id } }, el('span', { class: 'badges' }));
+    return e;
+  }
+
+  function paintMarker(id) {
+    const marker = markers.get(id);
+    const bin = app.bins.get(id);
+    if (!marker || !bin) return;
+    const e = marker.options.icon.options.html;
+    const top = fullest(bin, app.filters.stream);
+    const level = levelOf(top?.fillPct);
+    e.dataset.level = level;
+    e.className = `bin-marker level-${level}`;
+    const m = marks(bin);
+    e.dataset.marks = m.join(' ');
+    e.firstChild.replaceChildren(...m.map(mark => el('span', { class: `mark mark-${mark}`, text: MARK_GLYPHS[mark] })));
+    const reg = registryBin(id);
+    marker.setTooltipContent(`${id} · ${i18n.named(reg, 'address')} · ${top ? i18n.percent(top.fillPct) : t('map.level.none')}${m.length ? ' · ' + m.map(markLabel).join(', ') : ''}`);
+    marker.setOpacity(visible(bin) ? 1 : 0.2);
+  }
+
+  function refreshMarkers() { for (const id of markers.keys()) paintMarker(id); }
+
+  function refreshList() {
+    const rows = [...app.bins.values()].filter(visible).map(bin => ({ bin, top: fullest(bin, app.filters.stream) }));
+    if (app.filters.stream) {
+      // Only bins with a compartment of the stream.
+      const ids = new Set(app.fleet.bins.filter(b => b.compartments.some(c => c.stream === app.filters.stream)).map(b => b.id));
+      rows.splice(0, rows.length, ...rows.filter(r => ids.has(r.bin.id)));
+    }
+    const fill = r => r.top?.fillPct ?? -1;
+    if (app.filters.sort === 'fillDesc') rows.sort((a, b) => fill(b) - fill(a) || a.bin.id.localeCompare(b.bin.id));
+    else if (app.filters.sort === 'fillAsc') rows.sort((a, b) => fill(a) - fill(b) || a.bin.id.localeCompare(b.bin.id));
+    else rows.sort((a, b) => a.bin.id.localeCompare(b.bin.id));
+    count.textContent = t('list.count', { shown: rows.length, total: app.bins.size });
+    if (rows.length === 0) {
+      tbody.replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'state', text: t('state.noBins') })));
+      return;
+    }
+    tbody.replaceChildren(...rows.map(({ bin, top }) => {
+      const level = levelOf(top?.fillPct);
+      const m = marks(bin);
+      return el('tr', { dataset: { bin: bin.id, level }, onclick: () => { location.hash = `#/bins/${encodeURIComponent(bin.id)}`; } },
+        el('td', {}, el('a', { href: `#/bins/${encodeURIComponent(bin.id)}`, text: bin.id })),
+        el('td', { text: i18n.named(community(bin.community)) }),
+        el('td', { class: 'fill-cell' },
+          el('span', { class: 'bar' }, el('span', { class: `bar-fill level-${level}`, style: null, dataset: { pct: top ? Math.round(top.fillPct) : '' } })),
+          el('span', { class: 'pct', text: top ? i18n.percent(top.fillPct) : t('none') }),
+          top ? el('span', { class: 'material', text: t(`material.${top.id}`) }) : null),
+        el('td', { class: 'status-cell' },
+          el('span', { class: `pill ${bin.online === false ? 'bad' : bin.online ? 'good' : ''}`, text: t(bin.online === false ? 'status.offline' : bin.online ? 'status.online' : 'status.unknown') }),
+          bin.battery !== null && bin.battery !== undefined
+            ? el('span', { class: `pill ${m.includes('battery') ? 'bad' : ''}`, title: t('col.battery') }, el('span', { class: 'battery-icon', 'aria-hidden': 'true' }), i18n.percent(bin.battery))
+            : null,
+          bin.tilt ? el('span', { class: 'pill bad', text: t('status.tilt') }) : null),
+        el('td', { class: 'optional', text: i18n.dateTime(bin.lastSeen) }));
+    }));
+    // Bar widths through CSSOM (the content security policy allows no inline style attributes).
+    for (const bar of tbody.querySelectorAll('.bar-fill')) bar.style.width = `${Math.min(100, Number(bar.dataset.pct) || 0)}%`;
+  }
+
+  return {
+    node,
+    mounted() {
+      const tiles = app.fleet.map;
+      map = L.map(mapEl, { zoomSnap: 0.25, attributionControl: Boolean(tiles.tileUrl), preferCanvas: false });
+      if (tiles.tileUrl) {
+        L.tileLayer(tiles.tileUrl, { attribution: tiles.attribution || '', maxZoom: tiles.maxZoom || 18 }).addTo(map);
+      } else {
+        mapEl.classList.add('plain');
+      }
+      L.control.scale({ imperial: false }).addTo(map);
+      const points = [];
+      // Community names at the middle of their bins, shown when zoomed in.
+      for (const c of app.fleet.communities) {
+        const bins = app.fleet.bins.filter(b => b.community === c.id);
+        if (bins.length === 0) continue;
+        const lat = bins.reduce((s, b) => s + b.map.latitude, 0) / bins.length;
+        const lon = bins.reduce((s, b) => s + b.map.longitude, 0) / bins.length;
+        L.marker([lat, lon], { interactive: false, keyboard: false, icon: L.divIcon({ className: 'community-label', html: el('span', { text: i18n.named(c) }), iconSize: null }) }).addTo(map);
+      }
+      for (const f of app.fleet.facilities) {
+        const ll = [f.map.latitude, f.map.longitude];
+        points.push(ll);
+        L.marker(ll, { keyboard: false, icon: L.divIcon({ className: '', html: el('span', { class: `facility-marker kind-${f.kind}`, dataset: { facility: f.id }, text: t(`facility.${f.kind}`).slice(0, 1) }), iconSize: [24, 24] }) })
+          .bindTooltip(`${t(`facility.${f.kind}`)}: ${i18n.named(f)}`).addTo(map);
+      }
+      for (const b of app.fleet.bins) {
+        const ll = [b.map.latitude, b.map.longitude];
+        points.push(ll);
+        const marker = L.marker(ll, { title: b.id, alt: b.id, riseOnHover: true, icon: L.divIcon({ className: '', html: markerElement(b.id), iconSize: [22, 22] }) })
+          .bindTooltip(b.id)
+          .on('click', () => { location.hash = `#/bins/${encodeURIComponent(b.id)}`; })
+          .addTo(map);
+        markers.set(b.id, marker);
+      }
+      map.fitBounds(L.latLngBounds(points), { padding: [24, 24] });
+      const zoomClass = () => mapEl.classList.toggle('show-communities', map.getZoom() >= 14);
+      map.on('zoomend', zoomClass);
+      zoomClass();
+      refreshMarkers();
+      refreshList();
+    },
+    update(changed) {
+      for (const b of changed) paintMarker(b.id);
+      if (!pending) {
+        pending = true;
+        requestAnimationFrame(() => { pending = false; refreshList(); });
+      }
+    },
+    destroy() { map?.remove(); },
+  };
+}
+
+// ------------------------------------------------------------------ one bin
+
+const PERIODS = {
+  '24h': { hours: 24, every: '15m', tick: 6 * 3600_000 },
+  '7d': { hours: 24 * 7, every: '1h', tick: 86400_000 },
+  '30d': { hours: 24 * 30, every: '6h', tick: 5 * 86400_000 },
+};
+
+/** Instants from..to at multiples of step after a local midnight in the registry's zone. */
+function localTicks(from, to, step) {
+  const origin = i18n.localMidnight(i18n.localDate(from));
+  const ticks = [];
+  for (let v = origin + Math.ceil((from - origin) / step) * step; v <= to; v += step) ticks.push(v);
+  return ticks;
+}
+
+function binView(id) {
+  const reg = registryBin(id);
+  if (!reg) {
+    return { node: el('section', { class: 'bin-page' }, el('a', { href: '#/', class: 'back', text: t('bin.back') }), el('p', { class: 'state error', role: 'alert', text: t('bin.notFound', { id }) })) };
+  }
+  const health = el('dl', { class: 'health', id: 'device-health' });
+  const compartments = el('div', { class: 'compartments', id: 'compartments' });
+  const charts = el('div', { class: 'charts', id: 'charts' }, loading());
+  const periodSelect = el('select', { id: 'period', onchange: e => { app.period = e.target.value; loadHistory(); } },
+    ...Object.keys(PERIODS).map(p => el('option', { value: p, selected: app.period === p, text: t(`period.${p}`) })));
+  const instances = [];
+
+  const node = el('section', { class: 'bin-page', id: 'bin-page', dataset: { bin: id } },
+    el('a', { href: '#/', class: 'back', text: t('bin.back') }),
+    el('div', { class: 'bin-title' },
+      el('h1', { text: id }),
+      el('p', { class: 'address', text: `${i18n.named(community(reg.community))} · ${i18n.named(reg, 'address')}` })),
+    el('div', { class: 'bin-grid' },
+      el('div', { class: 'card' }, el('h2', { text: t('bin.health') }), health),
+      el('div', { class: 'card' }, el('h2', { text: t('bin.compartments') }), compartments)),
+    el('div', { class: 'card' },
+      el('div', { class: 'card-head' },
+        el('h2', { text: t('bin.history') }),
+        el('label', {}, el('span', { text: t('bin.period') }), periodSelect)),
+      charts));
+
+  function paint() {
+    const bin = app.bins.get(id);
+    if (!bin) return;
+    const row = (label, value, cls) => [el('dt', { text: label }), el('dd', { class: cls || '', text: value })];
+    health.replaceChildren(
+      ...row(t('bin.online'), t(bin.online === false ? 'status.offline' : bin.online ? 'status.online' : 'status.unknown'), bin.online === false ? 'bad' : ''),
+      ...row(t('bin.lastSeen'), i18n.dateTime(bin.lastSeen)),
+      ...row(t('bin.battery'), i18n.percent(bin.battery), marks(bin).includes('battery') ? 'bad' : ''),
+      ...row(t('bin.temp'), bin.tempC === null || bin.tempC === undefined ? t('none') : t('unit.c', { n: i18n.number(bin.tempC) })),
+      ...row(t('bin.tilt'), bin.tilt === null || bin.tilt === undefined ? t('none') : t(bin.tilt ? 'bin.tilt.yes' : 'bin.tilt.no'), bin.tilt ? 'bad' : ''),
+      ...row(t('bin.door'), bin.doorOpen === null || bin.doorOpen === undefined ? t('none') : t(bin.doorOpen ? 'bin.door.yes' : 'bin.door.no')));
+    compartments.replaceChildren(...bin.compartments.map(c => {
+      const level = levelOf(c.fillPct);
+      const bar = el('span', { class: `bar-fill level-${level}` });
+      bar.style.width = `${Math.min(100, c.fillPct ?? 0)}%`;
+      return el('div', { class: 'compartment', dataset: { compartment: c.id, level } },
+        el('div', { class: 'compartment-head' },
+          el('span', { class: `stream-dot stream-${c.stream}` }),
+          el('strong', { text: t(`material.${c.id}`) }),
+          el('span', { class: 'pct', text: i18n.percent(c.fillPct) })),
+        el('span', { class: 'bar' }, bar),
+        el('div', { class: 'compartment-meta' },
+          el('span', { text: `${t('bin.weight')}: ${i18n.kg(c.netKg)}` }),
+          c.predictedFullAt ? el('span', { text: `${t('bin.predicted')}: ${i18n.dateTime(c.predictedFullAt)}` }) : null));
+    }));
+  }
+
+  async function loadHistory() {
+    for (const c of instances.splice(0)) c.destroy();
+    charts.replaceChildren(loading());
+    const period = PERIODS[app.period];
+    const to = Math.round(now());
+    const from = to - period.hours * 3600_000;
+    let history;
+    try {
+      history = await json(`/api/bins/${encodeURIComponent(id)}/history?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&every=${period.every}`);
+    } catch (error) {
+      charts.replaceChildren(failure(error, loadHistory));
+      return;
+    }
+    if (app.view?.node !== node) return;
+    const withTime = period.hours <= 24;
+    const any = history.compartments.some(c => c.buckets.length > 0);
+    if (!any) {
+      charts.replaceChildren(el('p', { class: 'state empty', text: t('state.noData') }));
+      return;
+    }
+    charts.replaceChildren();
+    for (const c of history.compartments) {
+      const canvas = el('canvas', { dataset: { chart: `history-${c.id}` }, role: 'img', 'aria-label': `${t(`material.${c.id}`)}: ${t('chart.fill')}, ${t('chart.weight')}` });
+      const box = el('figure', { class: 'chart-box', dataset: { compartment: c.id } },
+        el('figcaption', {}, el('span', { class: `stream-dot stream-${c.stream}` }), t(`material.${c.id}`)),
+        el('div', { class: 'chart-area' }, canvas));
+      charts.append(box);
+      const fill = c.buckets.filter(b => b.fillPct !== null).map(b => ({ x: Date.parse(b.start), y: b.fillPct }));
+      const weight = c.buckets.filter(b => b.netKg !== null).map(b => ({ x: Date.parse(b.start), y: b.netKg }));
+      const colour = STREAM_COLOURS[c.stream] || '#333';
+      const chart = new Chart(canvas, {
+        type: 'line',
+        data: {
+          datasets: [
+            { label: t('chart.fill'), data: fill, borderColor: colour, backgroundColor: colour + '22', fill: true, yAxisID: 'pct', pointRadius: 0, borderWidth: 2, tension: 0.2 },
+            { label: t('chart.weight'), data: weight, borderColor: '#868e96', borderDash: [4, 3], yAxisID: 'kg', pointRadius: 0, borderWidth: 1.5, stepped: true },
+          ],
+        },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          parsing: false,
+          interaction: { mode: 'index', intersect: false },
+          scales: {
+            x: {
+              type: 'linear', min: from, max: to,
+              ticks: { callback: v => i18n.axisTime(v, withTime) },
+              // Ticks on whole local hours or days (every 6 h, every day, every 5 days), not wherever the scale lands.
+              afterBuildTicks: axis => { axis.ticks = localTicks(from, to, period.tick).map(value => ({ value })); },
+            },
+            pct: { position: 'left', min: 0, max: 100, title: { display: true, text: t('chart.fill') } },
+            kg: { position: 'right', min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: t('chart.weight') } },
+          },
+          plugins: {
+            legend: { labels: { boxWidth: 12 } },
+            tooltip: { callbacks: { title: items => items.length ? i18n.dateTime(items[0].parsed.x) : '' } },
+          },
+        },
+      });
+      canvas.dataset.points = String(fill.length + weight.length);
+      instances.push(chart);
+    }
+  }
+
+  return {
+    node,
+    mounted() { paint(); loadHistory(); },
+    update(changed) { if (changed.some(b => b.id === id)) paint(); },
+    destroy() { for (const c of instances.splice(0)) c.destroy(); },
+  };
+}
+
+// ------------------------------------------------------------------ diversion
+
+function analyticsView() {
+  const today = i18n.localDate(now());
+  const weekAgo = i18n.localDate(now() - 6 * 86400_000);
+  const saved = app.analytics || { from: weekAgo, to: today, groupBy: 'community', community: '', bin: '' };
+  const from = el('input', { id: 'from', type: 'date', value: saved.from, required: true });
+  const to = el('input', { id: 'to', type: 'date', value: saved.to, required: true });
+  const groupBy = el('select', { id: 'group-by' }, ...['community', 'stream', 'material', 'day'].map(g => el('option', { value: g, selected: saved.groupBy === g, text: t(`group.${g}`) })));
+  const communitySelect = el('select', { id: 'analytics-community' },
+    el('option', { value: '', text: t('list.all') }),
+    ...app.fleet.communities.map(c => el('option', { value: c.id, selected: saved.community === c.id, text: i18n.named(c) })));
+  const binSelect = el('select', { id: 'analytics-bin' });
+  const fillBins = () => {
+    const chosen = binSelect.value || saved.bin;
+    binSelect.replaceChildren(el('option', { value: '', text: t('list.all') }),
+      ...app.fleet.bins.filter(b => !communitySelect.value || b.community === communitySelect.value)
+        .map(b => el('option', { value: b.id, selected: chosen === b.id, text: `${b.id} · ${i18n.named(b, 'address')}` })));
+  };
+  communitySelect.addEventListener('change', () => { binSelect.value = ''; fillBins(); });
+  fillBins();
+  const error = el('p', { class: 'form-error', role: 'alert', id: 'analytics-error' });
+  const csv = el('button', { id: 'csv', type: 'button', disabled: true, text: t('analytics.csv') });
+  const results = el('div', { id: 'analytics-results' });
+  let chart = null;
+  let query = null;
+
+  function currentQuery() {
+    if (!from.value || !to.value || to.value < from.value) return null;
+    const start = i18n.localMidnight(from.value);
+    const [y, m, d] = to.value.split('-').map(Number);
+    const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+    const end = i18n.localMidnight(next);
+    if (end - start > 366 * 86400_000) return null;
+    const q = new URLSearchParams({ from: new Date(start).toISOString(), to: new Date(end).toISOString(), groupBy: groupBy.value });
+    if (communitySelect.value) q.set('community', communitySelect.value);
+    if (binSelect.value) q.set('bin', binSelect.value);
+    return q;
+  }
+
+  function groupName(groupKey, g) {
+    switch (groupBy.value) {
+      case 'community': return i18n.named(community(groupKey)) || g.name;
+      case 'stream': return t(`stream.${groupKey}`);
+      case 'material': return t(`material.${groupKey}`);
+      default: {
+        const [y, m, d] = groupKey.split('-').map(Number);
+        return new Intl.DateTimeFormat(i18n.locale(), { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric', weekday: 'short' }).format(new Date(Date.UTC(y, m - 1, d)));
+      }
+    }
+  }
+
+  async function show(e) {
+    e?.preventDefault();
+    error.textContent = '';
+    const q = currentQuery();
+    if (!q) { error.textContent = t('analytics.badPeriod'); return; }
+    app.analytics = { from: from.value, to: to.value, groupBy: groupBy.value, community: communitySelect.value, bin: binSelect.value };
+    chart?.destroy();
+    chart = null;
+    csv.disabled = true;
+    results.replaceChildren(loading());
+    let report;
+    try {
+      report = await json(`/api/analytics/diversion?${q}`);
+    } catch (err) {
+      results.replaceChildren(failure(err, show));
+      return;
+    }
+    if (app.view?.node !== node) return;
+    query = q;
+    csv.disabled = false;
+    const totalKg = STREAMS.reduce((s, k) => s + report.total.depositedKg[k], 0);
+    const summary = el('div', { class: 'summary', id: 'analytics-summary' },
+      el('div', { class: 'figure lead' }, el('span', { text: t('analytics.rate') }), el('strong', { dataset: { rate: report.total.diversionRate ?? '' }, text: i18n.rate(report.total.diversionRate) })),
+      ...STREAMS.map(s => el('div', { class: 'figure' }, el('span', {}, el('span', { class: `stream-dot stream-${s}` }), t(`stream.${s}`)), el('strong', { text: i18n.kg(report.total.depositedKg[s]) }))));
+    if (report.groups.length === 0 || totalKg === 0) {
+      results.replaceChildren(summary, el('p', { class: 'state empty', text: t('state.noDeposits') }));
+      return;
+    }
+    const canvas = el('canvas', { id: 'analytics-chart', role: 'img', 'aria-label': t('analytics.title') });
+    const table = el('table', { id: 'analytics-table', class: 'report' },
+      el('thead', {}, el('tr', {},
+        el('th', { scope: 'col', text: t(`group.${groupBy.value}`) }),
+        ...STREAMS.map(s => el('th', { scope: 'col', class: 'num', text: `${t(`stream.${s}`)} (kg)` })),
+        el('th', { scope: 'col', class: 'num', text: t('analytics.rate') }))),
+      el('tbody', {}, ...report.groups.map(g => el('tr', { dataset: { key: g.key } },
+        el('th', { scope: 'row', text: groupName(g.key, g) }),
+        ...STREAMS.map(s => el('td', { class: 'num', dataset: { stream: s, kg: g.depositedKg[s] }, text: i18n.number(g.depositedKg[s], 1) })),
+        el('td', { class: 'num', dataset: { rate: g.diversionRate ?? '' }, text: i18n.rate(g.diversionRate) })))),
+      el('tfoot', {}, el('tr', { dataset: { key: 'total' } },
+        el('th', { scope: 'row', text: t('analytics.total') }),
+        ...STREAMS.map(s => el('td', { class: 'num', dataset: { stream: s, kg: report.total.depositedKg[s] }, text: i18n.number(report.total.depositedKg[s], 1) })),
+        el('td', { class: 'num', text: i18n.rate(report.total.diversionRate) }))));
+    results.replaceChildren(summary,
+      el('div', { class: 'chart-area wide' }, canvas),
+      el('div', { class: 'table-wrap' }, table));
+    chart = new Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: report.groups.map(g => groupName(g.key, g)),
+        datasets: [
+          ...STREAMS.map(s => ({ type: 'bar', label: t(`stream.${s}`), data: report.groups.map(g => g.depositedKg[s]), backgroundColor: STREAM_COLOURS[s], stack: 'kg', yAxisID: 'kg' })),
+          { type: 'line', label: t('analytics.rate'), data: report.groups.map(g => g.diversionRate === null ? null : g.diversionRate * 100), borderColor: '#f08c00', backgroundColor: '#f08c00', yAxisID: 'rate', pointRadius: 3 },
+        ],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        scales: {
+          x: { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } },
+          kg: { stacked: true, position: 'left', title: { display: true, text: 'kg' }, ticks: { callback: v => i18n.number(v, 0) } },
+          rate: { position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: t('analytics.rate') }, ticks: { callback: v => i18n.percent(v) } },
+        },
+        plugins: { legend: { labels: { boxWidth: 12 } } },
+      },
+    });
+    canvas.dataset.groups = String(report.groups.length);
+  }
+
+  csv.addEventListener('click', async () => {
+    if (!query) return;
+    error.textContent = '';
+    try {
+      const response = await api(`/api/analytics/diversion?${query}`, { headers: { Accept: 'text/csv' } });
+      const blob = await response.blob();
+      const a = el('a', { href: URL.createObjectURL(blob), download: `diversion-${query.get('groupBy')}-${from.value}-${to.value}.csv` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    } catch (err) {
+      error.textContent = t('state.error', { error: err.message });
+    }
+  });
+
+  const node = el('section', { class: 'analytics', id: 'analytics' },
+    el('div', { class: 'card' },
+      el('h1', { text: t('analytics.title') }),
+      el('p', { class: 'intro', text: t('analytics.intro', { zone: app.fleet.timeZone }) }),
+      el('form', { class: 'filters', id: 'analytics-form', onsubmit: show },
+        el('label', {}, el('span', { text: t('analytics.from') }), from),
+        el('label', {}, el('span', { text: t('analytics.to') }), to),
+        el('label', {}, el('span', { text: t('analytics.groupBy') }), groupBy),
+        el('label', {}, el('span', { text: t('analytics.community') }), communitySelect),
+        el('label', {}, el('span', { text: t('analytics.bin') }), binSelect),
+        el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary', id: 'show', text: t('analytics.show') }), csv)),
+      error),
+    el('div', { class: 'card' }, results));
+
+  return { node, mounted() { show(); }, destroy() { chart?.destroy(); } };
+}
+
+start();
