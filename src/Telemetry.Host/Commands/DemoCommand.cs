@@ -108,7 +108,8 @@ internal static class DemoCommand
                   ingestion     {ingestion.ClientId} on {ingestion.SubscriptionTopic} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
                   clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{demo.Speed} (shared by every component){(demo.Until is { } until ? $", until {until.UtcDateTime:yyyy-MM-dd HH:mm}Z" : "")}
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
-                  api           {urls}/api/bins   API docs {urls}/docs   (keys below, for this run only)
+                  dashboard     {urls}/   (sign in with a key below; keys are for this run only)
+                  api           {urls}/api/bins   API docs {urls}/docs
                     analyst     {keys[ApiRoles.Analyst]}
                     dispatcher  {keys[ApiRoles.Dispatcher]}
                     admin       {keys[ApiRoles.Admin]}

@@ -92,7 +92,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
     [Fact]
     public async Task A_bins_page_shows_its_device_health_and_draws_fill_and_weight_history_per_compartment()
     {
-        await using var browser = await host.OpenAsync(output);
+        await using var browser = await host.OpenAsync(output, timeZone: "America/New_York");
         var page = browser.Page;
         await page.GotoAsync(host.Origin + "/");
         await SignInAsync(page, host.Demo.Key("analyst"));
@@ -117,6 +117,15 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
 
         await page.SelectOptionAsync("#period", "7d");
         await Assertions.Expect(page.Locator("canvas[data-chart='history-paper']")).ToHaveAttributeAsync("data-points", new System.Text.RegularExpressions.Regex("^[1-9][0-9]+$"));
+
+        // Times in the registry's zone (Asia/Shanghai), whatever the device's: this browser is set to New York.
+        var lastSeen = page.Locator("#device-health time");
+        var at = DateTimeOffset.Parse((await lastSeen.GetAttributeAsync("datetime"))!, CultureInfo.InvariantCulture);
+        var shanghai = TimeZoneInfo.ConvertTime(at, host.Registry.TimeZone);
+        var newYork = TimeZoneInfo.ConvertTime(at, TimeZoneInfo.FindSystemTimeZoneById("America/New_York"));
+        var shown = await lastSeen.TextContentAsync();
+        Assert.Contains(shanghai.ToString("HH:mm", CultureInfo.InvariantCulture), shown, StringComparison.Ordinal);
+        Assert.DoesNotContain(newYork.ToString("HH:mm", CultureInfo.InvariantCulture), shown, StringComparison.Ordinal);
 
         // An unknown bin: a clear message, not a broken page.
         await page.GotoAsync(host.Origin + "/#/bins/JY-999");
@@ -400,11 +409,12 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
         }
 
         /// <summary>A fresh context (its own cookies and storage) and page, recording requests, script errors and policy violations.</summary>
-        public async Task<CheckedPage> OpenAsync(ITestOutputHelper output, string locale = "en-GB", int width = 1280, int height = 900)
+        public async Task<CheckedPage> OpenAsync(ITestOutputHelper output, string locale = "en-GB", int width = 1280, int height = 900, string? timeZone = null)
         {
             var context = await _browser!.NewContextAsync(new BrowserNewContextOptions
             {
                 Locale = locale,
+                TimezoneId = timeZone,
                 ViewportSize = new ViewportSize { Width = width, Height = height },
                 AcceptDownloads = true,
             });

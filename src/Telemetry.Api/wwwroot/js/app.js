@@ -500,10 +500,11 @@ function binView(id) {
   function paint() {
     const bin = app.bins.get(id);
     if (!bin) return;
-    const row = (label, value, cls) => [el('dt', { text: label }), el('dd', { class: cls || '', text: value })];
+    const row = (label, value, cls) => [el('dt', { text: label }), el('dd', { class: cls || '' }, value)];
+    const time = iso => iso ? el('time', { datetime: iso, text: i18n.dateTime(iso) }) : t('none');
     health.replaceChildren(
       ...row(t('bin.online'), t(bin.online === false ? 'status.offline' : bin.online ? 'status.online' : 'status.unknown'), bin.online === false ? 'bad' : ''),
-      ...row(t('bin.lastSeen'), i18n.dateTime(bin.lastSeen)),
+      ...row(t('bin.lastSeen'), time(bin.lastSeen)),
       ...row(t('bin.battery'), i18n.percent(bin.battery), marks(bin).includes('battery') ? 'bad' : ''),
       ...row(t('bin.temp'), bin.tempC === null || bin.tempC === undefined ? t('none') : t('unit.c', { n: i18n.number(bin.tempC) })),
       ...row(t('bin.tilt'), bin.tilt === null || bin.tilt === undefined ? t('none') : t(bin.tilt ? 'bin.tilt.yes' : 'bin.tilt.no'), bin.tilt ? 'bad' : ''),
