@@ -41,7 +41,7 @@ public static class ApiHostingExtensions
         services.AddOptions<SchedulingThresholdOptions>().BindConfiguration(SchedulingThresholdOptions.Section).ValidateOnStart();
         services.AddOptions<AlertThresholdOptions>().BindConfiguration(AlertThresholdOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulingThresholdOptions>, ThresholdOptionsValidator>();
-        services.AddSingleton<IValidateOptions<AlertThresholdOptions>, ThresholdOptionsValidator>();
+        services.AddSingleton<IValidateOptions<AlertThresholdOptions>, AlertThresholdOptionsValidator>();
         services.AddSingleton(sp => new DisplayThresholds
         {
             CollectionPct = sp.GetRequiredService<IOptions<SchedulingThresholdOptions>>().Value.ThresholdPct,

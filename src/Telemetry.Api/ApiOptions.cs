@@ -35,6 +35,9 @@ public sealed class MapOptions
     public string? TileAttribution { get; set; }
 
     public int MaxZoom { get; set; } = 18;
+
+    /// <summary>What <c>{s}</c> in <see cref="TileUrl"/> stands for, one character each (Leaflet's subdomains): <c>abc</c>, or <c>1234</c> for AMap-style hosts.</summary>
+    public string TileSubdomains { get; set; } = "abc";
 }
 
 /// <summary>
@@ -66,13 +69,17 @@ public sealed class AlertThresholdOptions
     public double LowBatteryPct { get; set; } = 15;
 }
 
-internal sealed class ThresholdOptionsValidator : IValidateOptions<SchedulingThresholdOptions>, IValidateOptions<AlertThresholdOptions>
+internal sealed class ThresholdOptionsValidator : IValidateOptions<SchedulingThresholdOptions>
 {
     public ValidateOptionsResult Validate(string? name, SchedulingThresholdOptions options) =>
         options.ThresholdPct is > 0 and <= 100 && double.IsFinite(options.ThresholdPct)
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail($"Scheduling:ThresholdPct: '{options.ThresholdPct}' must be above 0 and at most 100");
+}
 
+/// <summary>The alert levels, and overflow above the collection threshold (<paramref name="scheduling"/>, when known).</summary>
+internal sealed class AlertThresholdOptionsValidator(IOptions<SchedulingThresholdOptions>? scheduling = null) : IValidateOptions<AlertThresholdOptions>
+{
     public ValidateOptionsResult Validate(string? name, AlertThresholdOptions options)
     {
         if (!(options.OverflowPct is > 0 and <= 100) || !double.IsFinite(options.OverflowPct))
@@ -82,6 +89,10 @@ internal sealed class ThresholdOptionsValidator : IValidateOptions<SchedulingThr
         if (!(options.LowBatteryPct is >= 0 and < 100) || !double.IsFinite(options.LowBatteryPct))
         {
             return ValidateOptionsResult.Fail($"Alerts:LowBatteryPct: '{options.LowBatteryPct}' must be from 0 to below 100");
+        }
+        if (scheduling?.Value is { } s && options.OverflowPct <= s.ThresholdPct)
+        {
+            return ValidateOptionsResult.Fail($"Alerts:OverflowPct: '{options.OverflowPct}' must be above Scheduling:ThresholdPct ({s.ThresholdPct}): overflow is fuller than the collection threshold");
         }
         return ValidateOptionsResult.Success;
     }
@@ -161,13 +172,17 @@ internal sealed partial class ApiOptionsValidator : IValidateOptions<ApiOptions>
         {
             return "Api:Map:TileAttribution: at most 300 characters, no control characters";
         }
+        if (!System.Text.RegularExpressions.Regex.IsMatch(map.TileSubdomains ?? "", "^[a-z0-9]{1,16}$"))
+        {
+            return "Api:Map:TileSubdomains: 1-16 lowercase letters or digits, one subdomain each (e.g. abc or 1234)";
+        }
         if (string.IsNullOrWhiteSpace(map.TileUrl))
         {
             return null;
         }
         if (TileOrigin(map.TileUrl) is null)
         {
-            return $"Api:Map:TileUrl: '{map.TileUrl}' is not an http(s) URL template with {{z}}, {{x}} and {{y}}, e.g. http://tiles.example.local/{{z}}/{{x}}/{{y}}.png";
+            return $"Api:Map:TileUrl: '{(map.TileUrl.Length > 120 ? map.TileUrl[..120] + "…" : map.TileUrl)}' is not an http(s) URL template with {{z}}, {{x}} and {{y}}, e.g. http://tiles.example.local/{{z}}/{{x}}/{{y}}.png";
         }
         return null;
     }
@@ -176,21 +191,42 @@ internal sealed partial class ApiOptionsValidator : IValidateOptions<ApiOptions>
     internal static string? TileOrigin(string template)
     {
         if (!template.Contains("{z}", StringComparison.Ordinal) || !template.Contains("{x}", StringComparison.Ordinal) || !template.Contains("{y}", StringComparison.Ordinal)
-            || template.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is ';' or ',' or '\'' or '"'))
+            || template.Any(c => c > '~' || char.IsControl(c) || char.IsWhiteSpace(c) || c is ';' or ',' or '\'' or '"' or '\\'))
         {
             return null;
         }
-        // {s} (a subdomain) is only allowed in the host as its first label; the policy then allows the parent domain's subdomains.
+        // Only Leaflet's placeholders: any other makes every tile request throw in the page.
+        var rest = System.Text.RegularExpressions.Regex.Replace(template, "\\{(s|z|x|y|r)\\}", "");
+        if (rest.Contains('{', StringComparison.Ordinal) || rest.Contains('}', StringComparison.Ordinal))
+        {
+            return null;
+        }
         var probe = template.Replace("{s}", "a", StringComparison.Ordinal).Replace("{z}", "0", StringComparison.Ordinal)
             .Replace("{x}", "0", StringComparison.Ordinal).Replace("{y}", "0", StringComparison.Ordinal).Replace("{r}", "", StringComparison.Ordinal);
-        if (!Uri.TryCreate(probe, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
+        if (!Uri.TryCreate(probe, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || uri.HostNameType is not (UriHostNameType.Dns or UriHostNameType.IPv4) || string.IsNullOrEmpty(uri.IdnHost))
         {
+            // An IPv6 literal cannot be written in a content security policy.
             return null;
         }
-        var host = template.Contains("{s}", StringComparison.Ordinal)
-            ? (uri.Host.StartsWith("a.", StringComparison.Ordinal) ? "*." + uri.Host[2..] : null)
-            : uri.Host;
-        return host is null ? null : $"{uri.Scheme}://{host}{(uri.IsDefaultPort ? "" : ":" + uri.Port)}";
+        var authority = template[(template.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        var hostTemplate = authority.Split('/', '?', '#')[0].Split(':')[0];
+        string host;
+        if (hostTemplate.Contains("{s}", StringComparison.Ordinal))
+        {
+            // {s} only within the host's first label (a.tiles.local, webrd0{s}.is.autonavi.com): the policy then allows the parent's subdomains.
+            var dot = hostTemplate.IndexOf('.', StringComparison.Ordinal);
+            if (dot < 0 || hostTemplate.IndexOf("{s}", StringComparison.Ordinal) > dot || uri.HostNameType != UriHostNameType.Dns)
+            {
+                return null;
+            }
+            host = "*." + uri.IdnHost[(uri.IdnHost.IndexOf('.', StringComparison.Ordinal) + 1)..];
+        }
+        else
+        {
+            host = uri.IdnHost;
+        }
+        return $"{uri.Scheme}://{host}{(uri.IsDefaultPort ? "" : ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]

@@ -33,6 +33,10 @@ public sealed class FleetRegistry
 
     public string District { get; }
     public string City { get; }
+
+    /// <summary>The district's and the city's Chinese names, when the registry gives them.</summary>
+    public string? DistrictZh { get; init; }
+    public string? CityZh { get; init; }
     public TimeZoneInfo TimeZone { get; }
     public GeoBounds Bounds { get; }
     public IReadOnlyList<Community> Communities { get; }

@@ -78,7 +78,8 @@ public static class FleetRegistryLoader
             [.. registry.Bins.Select(b => new BinDocument(b.Id, b.Community, b.Location.Latitude, b.Location.Longitude, b.Address,
                 [.. b.Compartments.Select(c => new CompartmentDocument(c.Id, c.Stream.Name(), c.Litres, c.MaxKg))], b.AddressZh))],
             [.. registry.Vehicles.Select(v => new VehicleDocument(v.Id, v.Stream.Name(), v.CapacityKg, v.Depot,
-                v.ShiftStart.ToString("HH:mm", CultureInfo.InvariantCulture), v.ShiftEnd.ToString("HH:mm", CultureInfo.InvariantCulture)))]);
+                v.ShiftStart.ToString("HH:mm", CultureInfo.InvariantCulture), v.ShiftEnd.ToString("HH:mm", CultureInfo.InvariantCulture)))],
+            registry.DistrictZh, registry.CityZh);
         return JsonSerializer.Serialize(doc, RegistryJsonContext.Default.RegistryDocument);
     }
 
@@ -110,6 +111,10 @@ public static class FleetRegistryLoader
             FleetRegistryValidator.ParseShiftTime(v.ShiftStart)!.Value, FleetRegistryValidator.ParseShiftTime(v.ShiftEnd)!.Value)).ToList();
         var bounds = new GeoBounds(doc.Bounds!.South!.Value, doc.Bounds.North!.Value, doc.Bounds.West!.Value, doc.Bounds.East!.Value);
         return new FleetRegistry(doc.District!, doc.City ?? "", TimeZoneInfo.FindSystemTimeZoneById(doc.TimeZone!), bounds,
-            communities, facilities, bins, vehicles);
+            communities, facilities, bins, vehicles)
+        {
+            DistrictZh = doc.DistrictZh,
+            CityZh = doc.CityZh,
+        };
     }
 }

@@ -23,6 +23,8 @@ internal static partial class FleetRegistryValidator
     {
         var errors = new List<string>();
 
+        CheckText("registry", "districtZh", doc.DistrictZh, errors);
+        CheckText("registry", "cityZh", doc.CityZh, errors);
         if (string.IsNullOrWhiteSpace(doc.District))
         {
             errors.Add("district: missing");
@@ -199,7 +201,7 @@ internal static partial class FleetRegistryValidator
             {
                 errors.Add($"{at}: unknown community '{b.Community}'");
             }
-            CheckText(at, "address", b.Address, errors);
+            CheckText(at, "address", string.IsNullOrEmpty(b.Address) ? null : b.Address, errors);
             CheckText(at, "addressZh", b.AddressZh, errors);
             CheckLocation(at, b.Lat, b.Lon, bounds, errors);
             ValidateCompartments(at, b.Compartments, errors);

@@ -14,7 +14,9 @@ internal sealed record RegistryDocument(
     List<CommunityDocument?>? Communities,
     List<FacilityDocument?>? Facilities,
     List<BinDocument?>? Bins,
-    List<VehicleDocument?>? Vehicles);
+    List<VehicleDocument?>? Vehicles,
+    string? DistrictZh = null,
+    string? CityZh = null);
 
 internal sealed record BoundsDocument(double? South, double? North, double? West, double? East);
 

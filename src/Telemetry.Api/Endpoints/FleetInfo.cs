@@ -10,7 +10,7 @@ public sealed record FleetClock(DateTimeOffset Now, double Rate);
 
 public sealed record FleetBounds(double South, double North, double West, double East);
 
-public sealed record FleetMap(string? TileUrl, string TileDatum, string? Attribution, int MaxZoom);
+public sealed record FleetMap(string? TileUrl, string TileDatum, string? Attribution, int MaxZoom, string Subdomains);
 
 public sealed record FleetThresholds(double CollectionPct, double OverflowPct, double LowBatteryPct, double LowerPct);
 
@@ -27,7 +27,7 @@ public sealed record FleetBin(string Id, string Community, string Address, strin
 /// languages, positions, compartments), its time zone, the map's settings and the fill levels it colours by.
 /// </summary>
 public sealed record FleetInfo(
-    string District, string City, string TimeZone, FleetClock Clock, FleetBounds Bounds, FleetMap Map, FleetThresholds Thresholds,
+    string District, string? DistrictZh, string City, string? CityZh, string TimeZone, FleetClock Clock, FleetBounds Bounds, FleetMap Map, FleetThresholds Thresholds,
     IReadOnlyList<FleetCommunity> Communities, IReadOnlyList<FleetFacility> Facilities, IReadOnlyList<FleetBin> Bins)
 {
     public static FleetInfo Of(FleetRegistry registry, MapOptions map, DisplayThresholds thresholds, FleetClock clock)
@@ -42,9 +42,9 @@ public sealed record FleetInfo(
             return new MapPoint(Math.Round(at.Latitude, 7), Math.Round(at.Longitude, 7));
         }
         return new FleetInfo(
-            registry.District, registry.City, Analytics.Diversion.TimeZoneName(registry.TimeZone), clock,
+            registry.District, registry.DistrictZh, registry.City, registry.CityZh, Analytics.Diversion.TimeZoneName(registry.TimeZone), clock,
             new FleetBounds(registry.Bounds.South, registry.Bounds.North, registry.Bounds.West, registry.Bounds.East),
-            new FleetMap(string.IsNullOrWhiteSpace(map.TileUrl) ? null : map.TileUrl, datum.Name(), map.TileAttribution, map.MaxZoom),
+            new FleetMap(string.IsNullOrWhiteSpace(map.TileUrl) ? null : map.TileUrl, datum.Name(), map.TileAttribution, map.MaxZoom, map.TileSubdomains),
             new FleetThresholds(thresholds.CollectionPct, thresholds.OverflowPct, thresholds.LowBatteryPct, thresholds.LowerPct),
             [.. registry.Communities.Select(c => new FleetCommunity(c.Id, c.Name, c.NameZh, c.Residents))],
             [.. registry.Facilities.Select(f => new FleetFacility(f.Id, f.Kind.Name(), f.Name, f.NameZh, f.Location.Latitude, f.Location.Longitude, Draw(f.Location)))],

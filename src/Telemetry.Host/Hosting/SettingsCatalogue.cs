@@ -22,7 +22,7 @@ internal static class SettingsCatalogue
         "Storage:InfluxDb:Username", "Storage:InfluxDb:Password", "Storage:InfluxDb:RequestTimeout",
         "Ingestion:MaxAge", "Ingestion:SessionExpiry", "Ingestion:BatchSize", "Ingestion:BatchAge", "Ingestion:ReceiveMaximum", "Ingestion:MaxPacketSize",
         "Bus:Transport", "Bus:RabbitMq:Host", "Bus:RabbitMq:Port", "Bus:RabbitMq:Username", "Bus:RabbitMq:Password", "Bus:RabbitMq:VirtualHost", "Bus:PublishTimeout", "Bus:PublishInterval",
-        "Api:Keys:*:Role", "Api:Keys:*:Sha256", "Api:ReconcileInterval", "Api:Map:TileUrl", "Api:Map:TileDatum", "Api:Map:TileAttribution", "Api:Map:MaxZoom",
+        "Api:Keys:*:Role", "Api:Keys:*:Sha256", "Api:ReconcileInterval", "Api:Map:TileUrl", "Api:Map:TileDatum", "Api:Map:TileAttribution", "Api:Map:MaxZoom", "Api:Map:TileSubdomains",
         "Alerts:OverflowPct", "Alerts:LowBatteryPct",
         "Fleet:Registry",
         "Scheduling:ThresholdPct",

@@ -57,7 +57,8 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
         await Assertions.Expect(page.Locator("#bin-list tbody tr").First).ToHaveAttributeAsync("data-bin", "JY-001");
         await Assertions.Expect(page.Locator("#bin-list tbody tr").First.Locator(".material")).ToHaveTextAsync("Hazardous");
 
-        // Signing out ends the session: the page asks for a key again, and the cookie no longer works.
+        // Signing out removes the cookie: the page asks for a key again, and this browser is no longer let in.
+        // (The cookie holds the key itself: the key stays valid until an admin removes it from Api:Keys.)
         await page.ClickAsync("#signout");
         await Assertions.Expect(page.Locator("#key")).ToBeVisibleAsync();
         var session = await page.APIRequest.GetAsync(host.Origin + "/api/session");
@@ -119,11 +120,12 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
         await Assertions.Expect(page.Locator("canvas[data-chart='history-paper']")).ToHaveAttributeAsync("data-points", new System.Text.RegularExpressions.Regex("^[1-9][0-9]+$"));
 
         // Times in the registry's zone (Asia/Shanghai), whatever the device's: this browser is set to New York.
-        var lastSeen = page.Locator("#device-health time");
-        var at = DateTimeOffset.Parse((await lastSeen.GetAttributeAsync("datetime"))!, CultureInfo.InvariantCulture);
+        // The instant and its text read together (a live repaint could change one between two reads).
+        var both = await page.EvaluateAsync<string[]>("() => { const e = document.querySelector('#device-health time'); return [e.getAttribute('datetime'), e.textContent]; }");
+        var at = DateTimeOffset.Parse(both[0], CultureInfo.InvariantCulture);
         var shanghai = TimeZoneInfo.ConvertTime(at, host.Registry.TimeZone);
         var newYork = TimeZoneInfo.ConvertTime(at, TimeZoneInfo.FindSystemTimeZoneById("America/New_York"));
-        var shown = await lastSeen.TextContentAsync();
+        var shown = both[1];
         Assert.Contains(shanghai.ToString("HH:mm", CultureInfo.InvariantCulture), shown, StringComparison.Ordinal);
         Assert.DoesNotContain(newYork.ToString("HH:mm", CultureInfo.InvariantCulture), shown, StringComparison.Ordinal);
 
@@ -163,8 +165,11 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
             foreach (var stream in new[] { "recyclable", "kitchen", "hazardous", "residual" })
             {
                 var cell = page.Locator($"#analytics-table tr[data-key='{key}'] td[data-stream='{stream}']");
+                var kg = g.GetProperty("depositedKg").GetProperty(stream).GetDouble();
                 var shown = double.Parse((await cell.GetAttributeAsync("data-kg"))!, CultureInfo.InvariantCulture);
-                Assert.Equal(g.GetProperty("depositedKg").GetProperty(stream).GetDouble(), shown, 9);
+                Assert.Equal(kg, shown, 9);
+                // And the text a reader sees: the same kg to one decimal (en-GB grouping).
+                Assert.Equal(kg.ToString("#,##0.#", CultureInfo.InvariantCulture), await cell.TextContentAsync());
             }
         }
         // In English the table names communities as the API does.
@@ -301,7 +306,10 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
 
     private static async Task AssertNoSidewaysScrollAsync(IPage page, string what)
     {
-        var (scroll, client) = (await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("() => document.documentElement.clientWidth"));
+        // html and body clip nothing, so anything too wide would widen the page itself.
+        var overflow = await page.EvaluateAsync<string>("() => [getComputedStyle(document.documentElement).overflowX, getComputedStyle(document.body).overflowX].join(' ')");
+        Assert.Equal("visible visible", overflow);
+        var (scroll, client) = (await page.EvaluateAsync<int>("() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"), await page.EvaluateAsync<int>("() => document.documentElement.clientWidth"));
         Assert.True(scroll <= client, $"the {what} page scrolls sideways: {scroll} px of content in {client} px");
     }
 
@@ -466,8 +474,10 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
             page.PageError += (_, e) => _errors.Enqueue("page error: " + e);
             page.Console += (_, m) =>
             {
-                // The deliberate wrong key's 401 is logged by Chromium as a failed resource; anything else counts.
-                if (m.Type == "error" && !m.Text.Contains("401", StringComparison.Ordinal))
+                // The 401s the page expects (the first look at /api/session before signing in, the deliberate wrong key)
+                // are logged by Chromium as failed resources; any other error counts.
+                var expected = m.Text.Contains("401", StringComparison.Ordinal) && m.Location.Contains("/api/session", StringComparison.Ordinal);
+                if (m.Type == "error" && !expected)
                 {
                     _errors.Enqueue("console: " + m.Text);
                 }

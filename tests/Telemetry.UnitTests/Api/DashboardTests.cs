@@ -67,6 +67,7 @@ public class DashboardTests
         Assert.Equal("gcj02", chinese.Map.TileDatum);
 
         Assert.Equal("新苑社区", plain.Communities.Single(c => c.Id == "c01").NameZh);
+        Assert.Equal(("济阳区", "济南市"), (plain.DistrictZh, plain.CityZh));
         Assert.Equal("新苑社区23号楼", plain.Bins.Single(b => b.Id == "JY-001").AddressZh);
         Assert.All(plain.Facilities, f => Assert.False(string.IsNullOrEmpty(f.NameZh)));
         Assert.Equal((70.0, 90.0, 20.0, 40.0), (plain.Thresholds.CollectionPct, plain.Thresholds.OverflowPct, plain.Thresholds.LowBatteryPct, plain.Thresholds.LowerPct));
@@ -81,7 +82,14 @@ public class DashboardTests
     [InlineData("ftp://tiles.local/{z}/{x}/{y}.png", null)]
     [InlineData("http://tiles.local/{z}/{x}/{y}.png; script-src *", null)]
     [InlineData("http://tiles.local/{z}/{x}/{y}.png' 'unsafe-inline", null)]
-    [InlineData("http://x{s}.tiles.local/{z}/{x}/{y}.png", null)]
+    [InlineData("http://x{s}.tiles.local/{z}/{x}/{y}.png", "http://*.tiles.local")]
+    [InlineData("http://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8", "http://*.is.autonavi.com")]
+    [InlineData("http://tiles.local/{s}/{z}/{x}/{y}.png", "http://tiles.local")]
+    [InlineData("http://tiles{s}/{z}/{x}/{y}.png", null)]
+    [InlineData("http://[::1]:8080/{z}/{x}/{y}.png", null)]
+    [InlineData("http://10.0.0.5:8080/{z}/{x}/{y}.png", "http://10.0.0.5:8080")]
+    [InlineData("http://瓦片.local/{z}/{x}/{y}.png", null)]
+    [InlineData("http://tiles.local/{z}/{x}/{y}.png?key={key}", null)]
     public void Tile_origin_is_the_templates_origin_or_refused(string template, string? origin)
     {
         Assert.Equal(origin, ApiOptionsValidator.TileOrigin(template));
@@ -95,6 +103,7 @@ public class DashboardTests
         Assert.StartsWith("Api:Map:TileDatum:", ApiOptionsValidator.ValidateMap(new MapOptions { TileDatum = "bd09" }), StringComparison.Ordinal);
         Assert.StartsWith("Api:Map:TileUrl:", ApiOptionsValidator.ValidateMap(new MapOptions { TileUrl = "tiles" }), StringComparison.Ordinal);
         Assert.StartsWith("Api:Map:MaxZoom:", ApiOptionsValidator.ValidateMap(new MapOptions { MaxZoom = 40 }), StringComparison.Ordinal);
+        Assert.StartsWith("Api:Map:TileSubdomains:", ApiOptionsValidator.ValidateMap(new MapOptions { TileSubdomains = "a b" }), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -117,8 +126,13 @@ public class DashboardTests
         var v = new ThresholdOptionsValidator();
         Assert.True(v.Validate(null, new SchedulingThresholdOptions { ThresholdPct = 80 }).Succeeded);
         Assert.Contains("Scheduling:ThresholdPct", v.Validate(null, new SchedulingThresholdOptions { ThresholdPct = 120 }).FailureMessage, StringComparison.Ordinal);
-        Assert.Contains("Alerts:OverflowPct", v.Validate(null, new AlertThresholdOptions { OverflowPct = 0 }).FailureMessage, StringComparison.Ordinal);
-        Assert.Contains("Alerts:LowBatteryPct", v.Validate(null, new AlertThresholdOptions { LowBatteryPct = -1 }).FailureMessage, StringComparison.Ordinal);
+        var a = new AlertThresholdOptionsValidator();
+        Assert.Contains("Alerts:OverflowPct", a.Validate(null, new AlertThresholdOptions { OverflowPct = 0 }).FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Alerts:LowBatteryPct", a.Validate(null, new AlertThresholdOptions { LowBatteryPct = -1 }).FailureMessage, StringComparison.Ordinal);
+        // Overflow must be fuller than the collection threshold, or the dashboard's orange band could never show.
+        var crossed = new AlertThresholdOptionsValidator(Microsoft.Extensions.Options.Options.Create(new SchedulingThresholdOptions { ThresholdPct = 95 }));
+        Assert.Contains("Scheduling:ThresholdPct", crossed.Validate(null, new AlertThresholdOptions { OverflowPct = 95 }).FailureMessage, StringComparison.Ordinal);
+        Assert.True(crossed.Validate(null, new AlertThresholdOptions { OverflowPct = 98 }).Succeeded);
     }
 
     private static double Metres(GeoPoint a, GeoPoint b)

@@ -40,6 +40,10 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
 class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
@@ -145,8 +149,7 @@ function renderHeader() {
 }
 
 function districtName() {
-  if (i18n.lang() === 'zh') return app.fleet.district === 'Jiyang' ? '济阳区' : app.fleet.district;
-  return app.fleet.district;
+  return i18n.named(app.fleet, 'district');
 }
 
 function setLive(state) {
@@ -199,7 +202,7 @@ async function signOut() {
 }
 
 async function start() {
-  i18n.setLang(i18n.lang());
+  document.documentElement.lang = i18n.locale();
   window.addEventListener('hashchange', render);
   main().replaceChildren(loading());
   try {
@@ -239,9 +242,12 @@ function signInView() {
     onsubmit: async e => {
       e.preventDefault();
       message.textContent = '';
+      const key = input.value.trim();
+      // A key is printable ASCII (telemetry keys new); anything else cannot be one, and fetch could not send it.
+      if (!/^[\x21-\x7e]{1,512}$/.test(key)) { message.textContent = t('signin.refused'); return; }
       button.disabled = true;
       try {
-        const response = await fetch('/api/session', { method: 'POST', credentials: 'same-origin', headers: { Authorization: `Bearer ${input.value.trim()}`, Accept: 'application/json' } });
+        const response = await fetch('/api/session', { method: 'POST', credentials: 'same-origin', headers: { Authorization: `Bearer ${key}`, Accept: 'application/json' } });
         if (response.status === 401 || response.status === 403) { message.textContent = t('signin.refused'); return; }
         if (response.status === 429) { message.textContent = t('signin.limited'); return; }
         if (!response.ok) { message.textContent = t('signin.failed', { error: `HTTP ${response.status}` }); return; }
@@ -274,7 +280,11 @@ function render() {
   else {
     const route = location.hash || '#/';
     const bin = route.match(/^#\/bins\/([^/]+)$/);
-    if (bin) view = binView(decodeURIComponent(bin[1]));
+    if (bin) {
+      let id;
+      try { id = decodeURIComponent(bin[1]); } catch { id = bin[1]; }
+      view = binView(id);
+    }
     else if (route.startsWith('#/analytics')) view = analyticsView();
     else view = fleetView();
   }
@@ -336,8 +346,12 @@ function fleetView() {
   const markers = new Map();
   let pending = false;
 
+  const streamsOf = new Map(app.fleet.bins.map(b => [b.id, new Set(b.compartments.map(c => c.stream))]));
+
+  /** In the community filter, and with a compartment of the stream filter (bins without one fade on the map). */
   function visible(bin) {
-    return !app.filters.community || bin.community === app.filters.community;
+    return (!app.filters.community || bin.community === app.filters.community)
+      && (!app.filters.stream || streamsOf.get(bin.id)?.has(app.filters.stream));
   }
 
   function markerElement(id) {
@@ -358,19 +372,57 @@ function fleetView() {
     e.dataset.marks = m.join(' ');
     e.firstChild.replaceChildren(...m.map(mark => el('span', { class: `mark mark-${mark}`, text: MARK_GLYPHS[mark] })));
     const reg = registryBin(id);
-    marker.setTooltipContent(`${id} · ${i18n.named(reg, 'address')} · ${top ? i18n.percent(top.fillPct) : t('map.level.none')}${m.length ? ' · ' + m.map(markLabel).join(', ') : ''}`);
+    // An element, never a string: Leaflet puts string content in as HTML.
+    marker.setTooltipContent(el('span', { text: `${id} · ${i18n.named(reg, 'address')} · ${top ? i18n.percent(top.fillPct) : t('map.level.none')}${m.length ? ' · ' + m.map(markLabel).join(', ') : ''}` }));
     marker.setOpacity(visible(bin) ? 1 : 0.2);
   }
 
   function refreshMarkers() { for (const id of markers.keys()) paintMarker(id); }
 
+  // Rows are kept per bin and updated in place: a live event never replaces the row under a click or the focus.
+  const rowsById = new Map();
+
+  function rowFor(bin) {
+    let row = rowsById.get(bin.id);
+    if (!row) {
+      const tr = el('tr', { dataset: { bin: bin.id }, onclick: e => { if (!e.target.closest('a')) location.hash = `#/bins/${encodeURIComponent(bin.id)}`; } },
+        el('td', {}, el('a', { href: `#/bins/${encodeURIComponent(bin.id)}`, text: bin.id })),
+        el('td', { text: i18n.named(community(bin.community)) }),
+        el('td', { class: 'fill-cell' }),
+        el('td', { class: 'status-cell' }),
+        el('td', { class: 'optional' }));
+      row = { tr, signature: '' };
+      rowsById.set(bin.id, row);
+    }
+    return row;
+  }
+
+  function paintRow(row, bin, top) {
+    const level = levelOf(top?.fillPct);
+    const m = marks(bin);
+    const signature = JSON.stringify([level, top?.fillPct, top?.id, bin.online, bin.battery, bin.tilt, bin.lastSeen, m]);
+    if (row.signature === signature) return;
+    row.signature = signature;
+    row.tr.dataset.level = level;
+    const [, , fillCell, statusCell, seenCell] = row.tr.children;
+    const bar = el('span', { class: `bar-fill level-${level}` });
+    // Bar widths through CSSOM (the content security policy allows no inline style attributes).
+    bar.style.width = `${Math.min(100, top?.fillPct ?? 0)}%`;
+    fillCell.replaceChildren(
+      el('span', { class: 'bar' }, bar),
+      el('span', { class: 'pct', text: top ? i18n.percent(top.fillPct) : t('none') }),
+      top ? el('span', { class: 'material', text: i18n.material(top.id) }) : '');
+    statusCell.replaceChildren(
+      el('span', { class: `pill ${bin.online === false ? 'bad' : bin.online ? 'good' : ''}`, text: t(bin.online === false ? 'status.offline' : bin.online ? 'status.online' : 'status.unknown') }),
+      bin.battery !== null && bin.battery !== undefined
+        ? el('span', { class: `pill ${m.includes('battery') ? 'bad' : ''}`, title: t('col.battery') }, el('span', { class: 'battery-icon', 'aria-hidden': 'true' }), i18n.percent(bin.battery))
+        : '',
+      bin.tilt ? el('span', { class: 'pill bad', text: t('status.tilt') }) : '');
+    seenCell.textContent = i18n.dateTime(bin.lastSeen);
+  }
+
   function refreshList() {
     const rows = [...app.bins.values()].filter(visible).map(bin => ({ bin, top: fullest(bin, app.filters.stream) }));
-    if (app.filters.stream) {
-      // Only bins with a compartment of the stream.
-      const ids = new Set(app.fleet.bins.filter(b => b.compartments.some(c => c.stream === app.filters.stream)).map(b => b.id));
-      rows.splice(0, rows.length, ...rows.filter(r => ids.has(r.bin.id)));
-    }
     const fill = r => r.top?.fillPct ?? -1;
     if (app.filters.sort === 'fillDesc') rows.sort((a, b) => fill(b) - fill(a) || a.bin.id.localeCompare(b.bin.id));
     else if (app.filters.sort === 'fillAsc') rows.sort((a, b) => fill(a) - fill(b) || a.bin.id.localeCompare(b.bin.id));
@@ -380,35 +432,24 @@ function fleetView() {
       tbody.replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'state', text: t('state.noBins') })));
       return;
     }
-    tbody.replaceChildren(...rows.map(({ bin, top }) => {
-      const level = levelOf(top?.fillPct);
-      const m = marks(bin);
-      return el('tr', { dataset: { bin: bin.id, level }, onclick: () => { location.hash = `#/bins/${encodeURIComponent(bin.id)}`; } },
-        el('td', {}, el('a', { href: `#/bins/${encodeURIComponent(bin.id)}`, text: bin.id })),
-        el('td', { text: i18n.named(community(bin.community)) }),
-        el('td', { class: 'fill-cell' },
-          el('span', { class: 'bar' }, el('span', { class: `bar-fill level-${level}`, style: null, dataset: { pct: top ? Math.round(top.fillPct) : '' } })),
-          el('span', { class: 'pct', text: top ? i18n.percent(top.fillPct) : t('none') }),
-          top ? el('span', { class: 'material', text: t(`material.${top.id}`) }) : null),
-        el('td', { class: 'status-cell' },
-          el('span', { class: `pill ${bin.online === false ? 'bad' : bin.online ? 'good' : ''}`, text: t(bin.online === false ? 'status.offline' : bin.online ? 'status.online' : 'status.unknown') }),
-          bin.battery !== null && bin.battery !== undefined
-            ? el('span', { class: `pill ${m.includes('battery') ? 'bad' : ''}`, title: t('col.battery') }, el('span', { class: 'battery-icon', 'aria-hidden': 'true' }), i18n.percent(bin.battery))
-            : null,
-          bin.tilt ? el('span', { class: 'pill bad', text: t('status.tilt') }) : null),
-        el('td', { class: 'optional', text: i18n.dateTime(bin.lastSeen) }));
-    }));
-    // Bar widths through CSSOM (the content security policy allows no inline style attributes).
-    for (const bar of tbody.querySelectorAll('.bar-fill')) bar.style.width = `${Math.min(100, Number(bar.dataset.pct) || 0)}%`;
+    const ordered = rows.map(({ bin, top }) => { const row = rowFor(bin); paintRow(row, bin, top); return row.tr; });
+    // Moved only when the order changed (the same row elements, so a click in progress still lands).
+    const current = [...tbody.children];
+    if (current.length !== ordered.length || current.some((tr, i) => tr !== ordered[i])) tbody.replaceChildren(...ordered);
   }
 
   return {
     node,
     mounted() {
       const tiles = app.fleet.map;
-      map = L.map(mapEl, { zoomSnap: 0.25, attributionControl: Boolean(tiles.tileUrl), preferCanvas: false });
+      map = L.map(mapEl, { zoomSnap: 0.25, zoomControl: false, attributionControl: false, maxZoom: tiles.maxZoom || 19 });
+      L.control.zoom({ zoomInTitle: t('map.zoomIn'), zoomOutTitle: t('map.zoomOut') }).addTo(map);
       if (tiles.tileUrl) {
-        L.tileLayer(tiles.tileUrl, { attribution: tiles.attribution || '', maxZoom: tiles.maxZoom || 18 }).addTo(map);
+        L.tileLayer(tiles.tileUrl, { maxZoom: tiles.maxZoom || 18, subdomains: tiles.subdomains || 'abc' }).addTo(map);
+        if (tiles.attribution) {
+          // Leaflet writes attribution as HTML: the setting is shown as text.
+          L.control.attribution({ prefix: false }).addAttribution(escapeHtml(tiles.attribution)).addTo(map);
+        }
       } else {
         mapEl.classList.add('plain');
       }
@@ -426,13 +467,13 @@ function fleetView() {
         const ll = [f.map.latitude, f.map.longitude];
         points.push(ll);
         L.marker(ll, { keyboard: false, icon: L.divIcon({ className: '', html: el('span', { class: `facility-marker kind-${f.kind}`, dataset: { facility: f.id }, text: t(`facility.${f.kind}`).slice(0, 1) }), iconSize: [24, 24] }) })
-          .bindTooltip(`${t(`facility.${f.kind}`)}: ${i18n.named(f)}`).addTo(map);
+          .bindTooltip(el('span', { text: `${t(`facility.${f.kind}`)}: ${i18n.named(f)}` })).addTo(map);
       }
       for (const b of app.fleet.bins) {
         const ll = [b.map.latitude, b.map.longitude];
         points.push(ll);
         const marker = L.marker(ll, { title: b.id, alt: b.id, riseOnHover: true, icon: L.divIcon({ className: '', html: markerElement(b.id), iconSize: [22, 22] }) })
-          .bindTooltip(b.id)
+          .bindTooltip(el('span', { text: b.id }))
           .on('click', () => { location.hash = `#/bins/${encodeURIComponent(b.id)}`; })
           .addTo(map);
         markers.set(b.id, marker);
@@ -516,7 +557,7 @@ function binView(id) {
       return el('div', { class: 'compartment', dataset: { compartment: c.id, level } },
         el('div', { class: 'compartment-head' },
           el('span', { class: `stream-dot stream-${c.stream}` }),
-          el('strong', { text: t(`material.${c.id}`) }),
+          el('strong', { text: i18n.material(c.id) }),
           el('span', { class: 'pct', text: i18n.percent(c.fillPct) })),
         el('span', { class: 'bar' }, bar),
         el('div', { class: 'compartment-meta' },
@@ -525,7 +566,11 @@ function binView(id) {
     }));
   }
 
+  let generation = 0;
+
   async function loadHistory() {
+    // Only the newest request draws: an answer to an older period (or after leaving the page) is dropped.
+    const mine = ++generation;
     for (const c of instances.splice(0)) c.destroy();
     charts.replaceChildren(loading());
     const period = PERIODS[app.period];
@@ -538,7 +583,7 @@ function binView(id) {
       charts.replaceChildren(failure(error, loadHistory));
       return;
     }
-    if (app.view?.node !== node) return;
+    if (mine !== generation || app.view?.node !== node) return;
     const withTime = period.hours <= 24;
     const any = history.compartments.some(c => c.buckets.length > 0);
     if (!any) {
@@ -547,9 +592,9 @@ function binView(id) {
     }
     charts.replaceChildren();
     for (const c of history.compartments) {
-      const canvas = el('canvas', { dataset: { chart: `history-${c.id}` }, role: 'img', 'aria-label': `${t(`material.${c.id}`)}: ${t('chart.fill')}, ${t('chart.weight')}` });
+      const canvas = el('canvas', { dataset: { chart: `history-${c.id}` }, role: 'img', 'aria-label': `${i18n.material(c.id)}: ${t('chart.fill')}, ${t('chart.weight')}` });
       const box = el('figure', { class: 'chart-box', dataset: { compartment: c.id } },
-        el('figcaption', {}, el('span', { class: `stream-dot stream-${c.stream}` }), t(`material.${c.id}`)),
+        el('figcaption', {}, el('span', { class: `stream-dot stream-${c.stream}` }), i18n.material(c.id)),
         el('div', { class: 'chart-area' }, canvas));
       charts.append(box);
       const fill = c.buckets.filter(b => b.fillPct !== null).map(b => ({ x: Date.parse(b.start), y: b.fillPct }));
@@ -564,6 +609,7 @@ function binView(id) {
           ],
         },
         options: {
+          locale: i18n.locale(),
           animation: false,
           responsive: true,
           maintainAspectRatio: false,
@@ -594,7 +640,7 @@ function binView(id) {
     node,
     mounted() { paint(); loadHistory(); },
     update(changed) { if (changed.some(b => b.id === id)) paint(); },
-    destroy() { for (const c of instances.splice(0)) c.destroy(); },
+    destroy() { generation++; for (const c of instances.splice(0)) c.destroy(); },
   };
 }
 
@@ -604,8 +650,8 @@ function analyticsView() {
   const today = i18n.localDate(now());
   const weekAgo = i18n.localDate(now() - 6 * 86400_000);
   const saved = app.analytics || { from: weekAgo, to: today, groupBy: 'community', community: '', bin: '' };
-  const from = el('input', { id: 'from', type: 'date', value: saved.from, required: true });
-  const to = el('input', { id: 'to', type: 'date', value: saved.to, required: true });
+  const from = el('input', { id: 'from', type: 'date', value: saved.from, required: true, min: '2000-01-01', max: '2099-12-31' });
+  const to = el('input', { id: 'to', type: 'date', value: saved.to, required: true, min: '2000-01-01', max: '2099-12-31' });
   const groupBy = el('select', { id: 'group-by' }, ...['community', 'stream', 'material', 'day'].map(g => el('option', { value: g, selected: saved.groupBy === g, text: t(`group.${g}`) })));
   const communitySelect = el('select', { id: 'analytics-community' },
     el('option', { value: '', text: t('list.all') }),
@@ -624,9 +670,11 @@ function analyticsView() {
   const results = el('div', { id: 'analytics-results' });
   let chart = null;
   let query = null;
+  let generation = 0;
 
   function currentQuery() {
-    if (!from.value || !to.value || to.value < from.value) return null;
+    const date = /^(20\d\d)-\d\d-\d\d$/;
+    if (!date.test(from.value) || !date.test(to.value) || to.value < from.value) return null;
     const start = i18n.localMidnight(from.value);
     const [y, m, d] = to.value.split('-').map(Number);
     const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
@@ -638,11 +686,11 @@ function analyticsView() {
     return q;
   }
 
-  function groupName(groupKey, g) {
-    switch (groupBy.value) {
+  function groupName(grouping, groupKey, g) {
+    switch (grouping) {
       case 'community': return i18n.named(community(groupKey)) || g.name;
       case 'stream': return t(`stream.${groupKey}`);
-      case 'material': return t(`material.${groupKey}`);
+      case 'material': return i18n.material(groupKey);
       default: {
         const [y, m, d] = groupKey.split('-').map(Number);
         return new Intl.DateTimeFormat(i18n.locale(), { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric', weekday: 'short' }).format(new Date(Date.UTC(y, m - 1, d)));
@@ -656,6 +704,9 @@ function analyticsView() {
     const q = currentQuery();
     if (!q) { error.textContent = t('analytics.badPeriod'); return; }
     app.analytics = { from: from.value, to: to.value, groupBy: groupBy.value, community: communitySelect.value, bin: binSelect.value };
+    const mine = ++generation;
+    const grouping = q.get('groupBy');
+    const period = { from: from.value, to: to.value };
     chart?.destroy();
     chart = null;
     csv.disabled = true;
@@ -667,8 +718,10 @@ function analyticsView() {
       results.replaceChildren(failure(err, show));
       return;
     }
-    if (app.view?.node !== node) return;
+    // Only the newest request is shown (the table, the chart and the CSV always belong to one query).
+    if (mine !== generation || app.view?.node !== node) return;
     query = q;
+    csv.dataset.period = `${period.from}-${period.to}`;
     csv.disabled = false;
     const totalKg = STREAMS.reduce((s, k) => s + report.total.depositedKg[k], 0);
     const summary = el('div', { class: 'summary', id: 'analytics-summary' },
@@ -681,11 +734,11 @@ function analyticsView() {
     const canvas = el('canvas', { id: 'analytics-chart', role: 'img', 'aria-label': t('analytics.title') });
     const table = el('table', { id: 'analytics-table', class: 'report' },
       el('thead', {}, el('tr', {},
-        el('th', { scope: 'col', text: t(`group.${groupBy.value}`) }),
+        el('th', { scope: 'col', text: t(`group.${grouping}`) }),
         ...STREAMS.map(s => el('th', { scope: 'col', class: 'num', text: `${t(`stream.${s}`)} (kg)` })),
         el('th', { scope: 'col', class: 'num', text: t('analytics.rate') }))),
       el('tbody', {}, ...report.groups.map(g => el('tr', { dataset: { key: g.key } },
-        el('th', { scope: 'row', text: groupName(g.key, g) }),
+        el('th', { scope: 'row', text: groupName(grouping, g.key, g) }),
         ...STREAMS.map(s => el('td', { class: 'num', dataset: { stream: s, kg: g.depositedKg[s] }, text: i18n.number(g.depositedKg[s], 1) })),
         el('td', { class: 'num', dataset: { rate: g.diversionRate ?? '' }, text: i18n.rate(g.diversionRate) })))),
       el('tfoot', {}, el('tr', { dataset: { key: 'total' } },
@@ -695,16 +748,18 @@ function analyticsView() {
     results.replaceChildren(summary,
       el('div', { class: 'chart-area wide' }, canvas),
       el('div', { class: 'table-wrap' }, table));
+    chart?.destroy();
     chart = new Chart(canvas, {
       type: 'bar',
       data: {
-        labels: report.groups.map(g => groupName(g.key, g)),
+        labels: report.groups.map(g => groupName(grouping, g.key, g)),
         datasets: [
           ...STREAMS.map(s => ({ type: 'bar', label: t(`stream.${s}`), data: report.groups.map(g => g.depositedKg[s]), backgroundColor: STREAM_COLOURS[s], stack: 'kg', yAxisID: 'kg' })),
           { type: 'line', label: t('analytics.rate'), data: report.groups.map(g => g.diversionRate === null ? null : g.diversionRate * 100), borderColor: '#f08c00', backgroundColor: '#f08c00', yAxisID: 'rate', pointRadius: 3 },
         ],
       },
       options: {
+        locale: i18n.locale(),
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
@@ -725,7 +780,7 @@ function analyticsView() {
     try {
       const response = await api(`/api/analytics/diversion?${query}`, { headers: { Accept: 'text/csv' } });
       const blob = await response.blob();
-      const a = el('a', { href: URL.createObjectURL(blob), download: `diversion-${query.get('groupBy')}-${from.value}-${to.value}.csv` });
+      const a = el('a', { href: URL.createObjectURL(blob), download: `diversion-${query.get('groupBy')}-${csv.dataset.period}.csv` });
       document.body.append(a);
       a.click();
       a.remove();
@@ -749,7 +804,7 @@ function analyticsView() {
       error),
     el('div', { class: 'card' }, results));
 
-  return { node, mounted() { show(); }, destroy() { chart?.destroy(); } };
+  return { node, mounted() { show(); }, destroy() { generation++; chart?.destroy(); } };
 }
 
 start();

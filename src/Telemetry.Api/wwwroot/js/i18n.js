@@ -40,6 +40,7 @@ const texts = {
     'map.mark.tilt': 'tilted',
     'map.facility': 'Facility',
     'map.open': 'Open bin page',
+    'map.zoomIn': 'Zoom in', 'map.zoomOut': 'Zoom out',
     'list.title': 'Bins',
     'list.community': 'Community',
     'list.stream': 'Stream',
@@ -116,6 +117,7 @@ const texts = {
     'map.mark.tilt': '倾斜',
     'map.facility': '设施',
     'map.open': '查看详情',
+    'map.zoomIn': '放大', 'map.zoomOut': '缩小',
     'list.title': '分类箱',
     'list.community': '社区',
     'list.stream': '类别',
@@ -248,6 +250,12 @@ function offset(ms) {
   const get = type => Number(parts.find(p => p.type === type).value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** A material's label: the known ones translated, any other shown as its id. */
+export function material(id) {
+  const key = `material.${id}`;
+  return key in texts[current] || key in texts.en ? t(key) : id;
 }
 
 /** Name of a community, facility or bin address in the current language (the Chinese one when the registry has it). */
