@@ -29,12 +29,17 @@ internal static class Dashboard
 
     public static void Use(WebApplication app)
     {
-        var map = app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.Map;
-        var policy = Policy(string.IsNullOrWhiteSpace(map.TileUrl) ? null : ApiOptionsValidator.TileOrigin(map.TileUrl));
+        // Read at the first request, after the host's start validated every setting in its order (reading the
+        // options here, while the app is built, would report Api:* before the settings of the other roles).
+        var policy = new Lazy<string>(() =>
+        {
+            var map = app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.Map;
+            return Policy(string.IsNullOrWhiteSpace(map.TileUrl) ? null : ApiOptionsValidator.TileOrigin(map.TileUrl));
+        });
         app.Use((context, next) =>
         {
             var headers = context.Response.Headers;
-            headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/docs") ? DocsPolicy : policy;
+            headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/docs") ? DocsPolicy : policy.Value;
             headers.XContentTypeOptions = "nosniff";
             headers["Referrer-Policy"] = "no-referrer";
             headers.XFrameOptions = "DENY";
