@@ -118,26 +118,32 @@ internal sealed class ApiProcess : IAsyncDisposable
         return process;
     }
 
-    private async Task WaitReadyAsync(TimeSpan timeout)
+    private Task WaitReadyAsync(TimeSpan timeout) => WaitReadyAsync(BaseAddress, _process, "the api", () => Output, () => null, timeout);
+
+    /// <summary>
+    /// Polls <c>/readyz</c> of <paramref name="baseAddress"/> until it answers 200 and <paramref name="notYet"/> gives no
+    /// reason to wait (null); fails at once if <paramref name="process"/> exits, and after <paramref name="timeout"/>.
+    /// </summary>
+    internal static async Task WaitReadyAsync(Uri baseAddress, Process process, string what, Func<string> output, Func<string?> notYet, TimeSpan timeout)
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = Stopwatch.StartNew();
         var last = "no answer yet";
         while (true)
         {
-            if (_process.HasExited)
+            if (process.HasExited)
             {
-                _process.WaitForExit();
-                throw new InvalidOperationException($"the api exited with {_process.ExitCode} before it was ready:\n{Output}");
+                process.WaitForExit();
+                throw new InvalidOperationException($"{what} exited with {process.ExitCode} before it was ready:\n{output()}");
             }
             try
             {
                 using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
-                if (response.StatusCode == HttpStatusCode.OK)
+                if (response.StatusCode == HttpStatusCode.OK && notYet() is not { } reason)
                 {
                     return;
                 }
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+                last = response.StatusCode == HttpStatusCode.OK ? notYet() ?? "ready" : $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
@@ -145,7 +151,7 @@ internal sealed class ApiProcess : IAsyncDisposable
             }
             if (deadline.Elapsed > timeout)
             {
-                throw new TimeoutException($"the api was not ready within {timeout} (last /readyz: {last}):\n{Output}");
+                throw new TimeoutException($"{what} was not ready within {timeout} (last /readyz: {last}):\n{output()}");
             }
             await Task.Delay(100);
         }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
 using System.Text.RegularExpressions;
 
 namespace Telemetry.IntegrationTests.Browser;
@@ -86,38 +85,9 @@ internal sealed partial class DemoProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitReadyAsync(TimeSpan timeout)
-    {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        var last = "no answer yet";
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                _process.WaitForExit();
-                throw new InvalidOperationException($"the demo exited with {_process.ExitCode} before it was ready:\n{Output}");
-            }
-            try
-            {
-                using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
-                if (response.StatusCode == HttpStatusCode.OK && _keys.Count == 3)
-                {
-                    return;
-                }
-                last = $"{(int)response.StatusCode}, {_keys.Count} keys read";
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                last = ex.Message;
-            }
-            if (deadline.Elapsed > timeout)
-            {
-                throw new TimeoutException($"the demo was not ready within {timeout} (last: {last}):\n{Output}");
-            }
-            await Task.Delay(100);
-        }
-    }
+    // Ready when /readyz answers 200 and the three keys it prints have been read.
+    private Task WaitReadyAsync(TimeSpan timeout) =>
+        Api.ApiProcess.WaitReadyAsync(BaseAddress, _process, "the demo", () => Output, () => _keys.Count == 3 ? null : $"{_keys.Count} of 3 keys read", timeout);
 
     public async ValueTask DisposeAsync()
     {
