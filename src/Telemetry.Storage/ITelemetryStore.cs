@@ -78,6 +78,25 @@ public interface ITelemetryStore : IAsyncDisposable
     /// message is stored. Dead letters do not count.
     /// </summary>
     Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct);
+
+    /// <summary>
+    /// The stored readings (fill, weight and status) with a time in [start, end), of the bins named (every bin when
+    /// <paramref name="binIds"/> is null), ordered by time, then bin, then measurement (fill, weight, status), then
+    /// compartment: what the fill signal is rebuilt from at start and kept current from.
+    /// </summary>
+    Task<IReadOnlyList<Reading>> GetReadingsAsync(IReadOnlyCollection<string>? binIds, DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
+
+    /// <summary>
+    /// Writes detected events durably (measurements <c>collection</c> and <c>device_event</c>); the same event written
+    /// twice is stored once and the later write wins. Errors as <see cref="WriteAsync"/>.
+    /// </summary>
+    Task WriteEventsAsync(IReadOnlyList<CollectionEvent> collections, IReadOnlyList<DeviceEvent> deviceEvents, CancellationToken ct);
+
+    /// <summary>Collections with a time in [start, end), of one bin when <paramref name="binId"/> is given, ordered by time then compartment.</summary>
+    Task<IReadOnlyList<CollectionEvent>> GetCollectionsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
+
+    /// <summary>Device events with a time in [start, end), of one bin when <paramref name="binId"/> is given, ordered by time then kind.</summary>
+    Task<IReadOnlyList<DeviceEvent>> GetDeviceEventsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
 }
 
 /// <summary>The store could not be reached or is overloaded; the write may be retried.</summary>

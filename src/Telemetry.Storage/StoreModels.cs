@@ -36,3 +36,18 @@ public sealed record DeadLetterFilter(string? Reason, string? Bin)
 {
     public static readonly DeadLetterFilter None = new(null, null);
 }
+
+/// <summary>
+/// An emptying detected from a compartment's cleaned signal (measurement <c>collection</c>): when it happened, how many kg the
+/// weight fell by and the cleaned fill before and after. Its identity is (bin, compartment, time).
+/// </summary>
+public sealed record CollectionEvent(
+    string BinId, string Community, string Compartment, string Stream, DateTimeOffset Time,
+    double KgCollected, double FillBeforePct, double FillAfterPct);
+
+/// <summary>
+/// A device event (measurement <c>device_event</c>): <see cref="Kind"/> is <c>offline</c>, <c>online</c> or <c>reboot</c>
+/// (a <c>seq</c> that went down: <see cref="Seq"/> is the new one, <see cref="Detail"/> says from what). Its identity is
+/// (bin, kind, time).
+/// </summary>
+public sealed record DeviceEvent(string BinId, string Community, DateTimeOffset Time, string Kind, long? Seq, string Detail);
