@@ -82,9 +82,9 @@ public sealed class PredictBenchmark(FleetRegistry registry, PredictBenchOptions
             output.WriteLine($"  {p.Name,-28} {p.MaeHours,8:0.00}{(p.BandCoveragePct is { } b ? $"   80 % band holds the truth at {b:0.0} % of points" : "")}");
         }
         output.WriteLine("  by true time to the threshold (MAE h: ours / naive / trend):");
-        foreach (var (horizon, points, mae) in scores.ByHorizon)
+        foreach (var (horizon, points, mae, covered) in scores.ByHorizon)
         {
-            output.WriteLine($"    {horizon,-10} {points,9:N0} points   {mae[0],7:0.00} / {mae[1],7:0.00} / {mae[2],7:0.00}");
+            output.WriteLine($"    {horizon,-10} {points,9:N0} points   {mae[0],7:0.00} / {mae[1],7:0.00} / {mae[2],7:0.00}   band {covered[0],5:0.0} %");
         }
         var ratio = ours.MaeHours / naive.MaeHours;
         var trendRatio = ours.MaeHours / trend.MaeHours;

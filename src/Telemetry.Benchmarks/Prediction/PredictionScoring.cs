@@ -21,7 +21,7 @@ public interface IScoredPredictor
 public sealed record PredictorScore(string Name, long Points, double MaeHours, double? BandCoveragePct);
 
 /// <summary>The result: every predictor scored on the same points.</summary>
-public sealed record PredictionScores(int Series, long Points, IReadOnlyList<PredictorScore> Predictors, IReadOnlyList<(string Horizon, long Points, double[] Mae)> ByHorizon);
+public sealed record PredictionScores(int Series, long Points, IReadOnlyList<PredictorScore> Predictors, IReadOnlyList<(string Horizon, long Points, double[] Mae, double[] CoveragePct)> ByHorizon);
 
 /// <summary>
 /// Scores predictors as CONTRACT §5 defines it (<c>bench predict</c>). A point is a reading below the threshold after which the
@@ -80,6 +80,7 @@ public static class PredictionScoring
         var inside = new long[predictors.Count];
         var banded = new bool[predictors.Count];
         var byHorizon = new double[HorizonEdges.Length + 1, predictors.Count];
+        var insideByHorizon = new long[HorizonEdges.Length + 1, predictors.Count];
         var horizonPoints = new long[HorizonEdges.Length + 1];
         long points = 0;
         for (var o = 0; o < order.Count; o++)
@@ -114,6 +115,7 @@ public static class PredictionScoring
                     if (truth >= low && truth <= high)
                     {
                         inside[k]++;
+                        insideByHorizon[h, k]++;
                     }
                 }
             }
@@ -125,16 +127,18 @@ public static class PredictionScoring
         var scores = predictors.Select((p, k) => new PredictorScore(
             p.Name, points, points == 0 ? double.NaN : errors[k] / points,
             banded[k] && points > 0 ? 100.0 * inside[k] / points : null)).ToList();
-        var horizons = new List<(string, long, double[])>();
+        var horizons = new List<(string, long, double[], double[])>();
         for (var h = 0; h <= HorizonEdges.Length; h++)
         {
             var label = h == 0 ? $"< {HorizonEdges[0]} h" : h == HorizonEdges.Length ? $"≥ {HorizonEdges[^1]} h" : $"{HorizonEdges[h - 1]}–{HorizonEdges[h]} h";
             var row = new double[predictors.Count];
+            var coverage = new double[predictors.Count];
             for (var k = 0; k < predictors.Count; k++)
             {
                 row[k] = horizonPoints[h] == 0 ? double.NaN : byHorizon[h, k] / horizonPoints[h];
+                coverage[k] = horizonPoints[h] == 0 || !banded[k] ? double.NaN : 100.0 * insideByHorizon[h, k] / horizonPoints[h];
             }
-            horizons.Add((label, horizonPoints[h], row));
+            horizons.Add((label, horizonPoints[h], row, coverage));
         }
         return new PredictionScores(series.Count, points, scores, horizons);
     }

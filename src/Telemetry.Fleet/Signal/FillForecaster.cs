@@ -86,6 +86,8 @@ public sealed class FillForecaster
         _pools = pools;
     }
 
+    public double ThresholdPct => _o.ThresholdPct;
+
     /// <summary>Whole days learned from this compartment's own signal.</summary>
     public int DaysLearned => _days;
 
@@ -144,16 +146,28 @@ public sealed class FillForecaster
         {
             _cycle[^1] = (_cycle[^1].Time, _cycle[^1].Time == time ? level : _cycle[^1].Level);
         }
-        if (!_crossed && level >= _o.ThresholdPct)
-        {
-            _crossed = true;
-            foreach (var (madeAt, hours) in _pending)
-            {
-                _calibration.Add(hours, (time - madeAt).TotalHours);
-            }
-            _pending.Clear();
-        }
         _last = (time, level);
+    }
+
+    /// <summary>
+    /// The compartment reached the threshold at <paramref name="at"/> (a raw reading at or above it that the next one confirmed,
+    /// the benchmark's truth): the predictions made since the cycle began learn how far they were off.
+    /// </summary>
+    public void Reached(DateTimeOffset at)
+    {
+        if (_crossed)
+        {
+            return;
+        }
+        _crossed = true;
+        foreach (var (madeAt, hours) in _pending)
+        {
+            if (madeAt <= at)
+            {
+                _calibration.Add(hours, (at - madeAt).TotalHours);
+            }
+        }
+        _pending.Clear();
     }
 
     /// <summary>Predicts from the last level taken, at <paramref name="now"/> (at or after it).</summary>
@@ -176,12 +190,13 @@ public sealed class FillForecaster
                 _pending.Add((now, th));
             }
         }
-        var (tl, thh) = Band(toThreshold, horizon);
-        var (fl, fh) = Band(toFull, horizon);
+        // Earlier predictions' errors correct this one (their median) and give its band.
+        var (tm, tl, thh) = Calibrated(toThreshold);
+        var (fm, fl, fh) = Calibrated(toFull);
         return new FillForecast(
             now, last.Level, _o.ThresholdPct,
-            At(now, toThreshold), At(now, tl), At(now, thh),
-            At(now, toFull), At(now, fl), At(now, fh),
+            At(now, Cap(tm, horizon)), At(now, Cap(tl, horizon)), At(now, Cap(thh, horizon)),
+            At(now, Cap(fm, horizon)), At(now, Cap(fl, horizon)), At(now, Cap(fh, horizon)),
             Math.Round(rate, 4), basis);
     }
 
@@ -222,22 +237,23 @@ public sealed class FillForecaster
         return points;
     }
 
-    private (double Low, double High) Band(double? hours, double horizon)
+    private (double? Median, double? Low, double? High) Calibrated(double? hours)
     {
         if (hours is not { } h)
         {
-            return (double.NaN, double.NaN);
+            return (null, null, null);
         }
-        if (h <= 0)
-        {
-            return (0, 0);
-        }
+        h = Math.Max(0, h); // at the threshold by the clean level: the raw readings may still take a while to confirm it
         var (q1, q2) = _calibration.LogRatioBand(h, _o.BandCoverage);
-        return (Math.Max(0, ((h + Offset) * Math.Exp(q1)) - Offset), ((h + Offset) * Math.Exp(q2)) - Offset);
+        var (m, _) = _calibration.LogRatioBand(h, 0);
+        double Scale(double q) => Math.Max(0, ((h + Offset) * Math.Exp(q)) - Offset);
+        return (Scale(m), Scale(q1), Scale(q2));
     }
 
+    private static double? Cap(double? hours, double horizon) => hours is { } h && h <= horizon ? h : null;
+
     private static DateTimeOffset? At(DateTimeOffset now, double? hours) =>
-        hours is { } h && !double.IsNaN(h) && h < 24 * 3650 ? now + TimeSpan.FromHours(h) : null;
+        hours is { } h && double.IsFinite(h) ? now + TimeSpan.FromHours(h) : null;
 
     /// <summary>The daily amount to predict with: the learned one as a prior, corrected by the current cycle's rise.</summary>
     private (double Daily, string Basis) DailyAmount(DateTimeOffset now, (DateTimeOffset Time, double Level) last)
@@ -574,7 +590,8 @@ public sealed class ForecastCalibration
                 }
             }
         }
-        var z = 1.2816 * 0.32 * (0.8 / Math.Max(coverage, 0.01)); // about ±40 % until measured
+        // Until measured: about ±40 % for an 80 % band, centred.
+        var z = 1.2816 * 0.32 * (coverage / 0.8);
         return (-z, z);
     }
 

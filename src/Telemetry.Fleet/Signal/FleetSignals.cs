@@ -20,8 +20,13 @@ public sealed class CompartmentSignal(FillCleaner cleaner, FillForecaster foreca
     {
         double? previous = Cleaner.HasLevel ? Cleaner.Level : null;
         var step = Cleaner.Observe(time, pct);
-        if (Raw is null || time > Raw.Value.Time)
+        if (Raw is not { } raw || time > raw.Time)
         {
+            // Two raw readings in a row at or above the threshold: it was reached at the first (what predictions are scored on).
+            if (Raw is { } before && before.Pct >= Forecaster.ThresholdPct && pct >= Forecaster.ThresholdPct)
+            {
+                Forecaster.Reached(before.Time);
+            }
             Raw = (time, pct);
         }
         switch (step.Verdict)
