@@ -97,8 +97,11 @@ public static class ApiHostingExtensions
         // Real time for its retries, whatever clock the simulation runs on.
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<FleetStateLoader>(sp, TimeProvider.System));
         services.AddHostedService(sp => sp.GetRequiredService<FleetStateLoader>());
+        services.AddSingleton<FillIntelligence>();
+        services.AddHostedService(sp => sp.GetRequiredService<FillIntelligence>());
         services.AddHealthChecks()
             .AddCheck<FleetStateHealthCheck>("fleet-state", HealthStatus.Unhealthy, [ReadyTag])
+            .AddCheck<FillIntelligenceHealthCheck>("fill-signal", HealthStatus.Unhealthy, [ReadyTag])
             .AddCheck<StoreHealthCheck>("store", HealthStatus.Unhealthy, [ReadyTag]);
         return builder;
     }

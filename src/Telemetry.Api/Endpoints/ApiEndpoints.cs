@@ -31,7 +31,7 @@ internal static class ApiEndpoints
 
         api.MapGet("/bins", (FleetState state) => Results.Bytes(state.BinsJson(ApiJson.Options), "application/json"))
             .RequireAuthorization(ReadPolicy).Produces<IReadOnlyList<BinView>>()
-            .WithSummary("Every bin with its latest state").WithDescription("Served from memory, updated by the ReadingsStored events. Until the scheduler exists, fillPct is the latest raw reading and predictedFullAt null.");
+            .WithSummary("Every bin with its latest state").WithDescription("Served from memory, updated by the ReadingsStored events. Per compartment: fillPct is the cleaned level (outliers held back, noise smoothed; the raw reading until the signal is cleaned), rawFillPct and fillAt the last raw reading, predictedFullAt when it is predicted to be full (null beyond 7 days or before a prediction), prediction the details with their 80 % bands.");
 
         api.MapGet("/fleet", (FleetRegistry registry, Microsoft.Extensions.Options.IOptions<ApiOptions> options, DisplayThresholds thresholds, TelemetryClock clock) =>
                 Results.Json(FleetInfo.Of(registry, options.Value.Map, thresholds, new FleetClock(clock.GetUtcNow(), clock.Rate)), ApiJson.Options))
@@ -52,7 +52,32 @@ internal static class ApiEndpoints
         api.MapGet("/bins/{id}/history", HistoryAsync)
             .RequireAuthorization(ReadPolicy).Produces<HistoryResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Time-bucketed fill and weight per compartment")
-            .WithDescription("from, to: RFC 3339 (default: the last 24 hours); every: 30s, 10m, 1h, 1d ... (default 1h). Buckets are aligned to the registry's local clock: day buckets start at local midnight. fillPct is the mean fill in the bucket, netKg the last weight.");
+            .WithDescription("from, to: RFC 3339 (default: the last 24 hours); every: 30s, 10m, 1h, 1d ... (default 1h). Buckets are aligned to the registry's local clock: day buckets start at local midnight. fillPct is the mean raw fill in the bucket, cleanPct the mean cleaned fill (echoes held back, noise smoothed), netKg the last weight.");
+
+        api.MapGet("/bins/{id}/events", EventsAsync)
+            .RequireAuthorization(ReadPolicy).Produces<EventsResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("The bin's collections and device events")
+            .WithDescription("from, to: RFC 3339, [from, to) (default: the last 7 days; at most 366). collections: emptyings detected from the cleaned fill and the weight (time, compartment, stream, kgCollected, fillBeforePct, fillAfterPct); deviceEvents: offline (its Last Will), online (the first message after), reboot (a seq that went down: seq is the new one). Oldest first.");
+
+        api.MapGet("/bins/{id}/forecast", (string id, string? every, FleetRegistry registry, FleetState state, FillIntelligence intelligence) =>
+            {
+                if (registry.FindBin(id) is not { } bin)
+                {
+                    return Problems.NotFound($"no bin '{Shorten(id)}' in the registry");
+                }
+                var step = Duration("every", every) ?? TimeSpan.FromHours(1);
+                if (step < TimeSpan.FromMinutes(10) || step > TimeSpan.FromDays(1))
+                {
+                    throw new BadParameterException("every", $"{Shorten(every ?? "")} must be from 10m to 1d");
+                }
+                var view = state.Bin(bin.Id)!;
+                return Results.Json(new ForecastResponse(bin.Id, every ?? "1h", [.. bin.Compartments.Select((c, i) => new ForecastCompartment(
+                    c.Id, c.Stream.Name(), view.Compartments[i].FillPct, view.Compartments[i].Prediction,
+                    [.. intelligence.Curve(bin.Id, c.Id, step).Select(p => new ForecastPointView(p.Time, p.Pct, p.LowPct, p.HighPct))]))]), ApiJson.Options);
+            })
+            .RequireAuthorization(ReadPolicy).Produces<ForecastResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Each compartment's prediction and its curve")
+            .WithDescription("Per compartment: the cleaned level, the prediction (thresholdAt and fullAt with their 80 % bands, null beyond 7 days) and the expected level with its band every `every` (10m to 1d, default 1h) from now until full or 7 days.");
 
         api.MapGet("/analytics/diversion", DiversionAsync)
             .RequireAuthorization(ReadPolicy).Produces<DiversionResponse>().Produces(StatusCodes.Status200OK, contentType: "text/csv").ProducesProblem(StatusCodes.Status400BadRequest)
@@ -121,10 +146,29 @@ internal static class ApiEndpoints
         var origin = LocalOrigin(registry.TimeZone, start, step);
         var buckets = await store.GetHistoryAsync(bin.Id, start, end, step, origin, ct);
         var byCompartment = buckets.ToLookup(b => b.Compartment, StringComparer.Ordinal);
+        // The cleaned curve: the bin's raw readings (and a day before, to settle the cleaner) through a fresh cleaner.
+        var readings = await store.GetReadingsAsync([bin.Id], start - CleanHistory.Lead, end, ct);
+        var clean = CleanHistory.Buckets(bin, readings, start, end, step, origin);
         return Results.Json(new HistoryResponse(
             bin.Id, start.ToUniversalTime(), end.ToUniversalTime(), every ?? "1h", Diversion.TimeZoneName(registry.TimeZone),
             [.. bin.Compartments.Select(c => new HistoryCompartment(c.Id, c.Stream.Name(),
-                [.. byCompartment[c.Id].OrderBy(b => b.Start).Select(b => new HistoryPoint(b.Start, b.FillPct, b.NetKg))]))]), ApiJson.Options);
+                [.. byCompartment[c.Id].OrderBy(b => b.Start).Select(b => new HistoryPoint(b.Start, b.FillPct, b.NetKg,
+                    clean.TryGetValue((c.Id, b.Start), out var v) ? v : null))]))]), ApiJson.Options);
+    }
+
+    private static async Task<IResult> EventsAsync(string id, string? from, string? to, FleetRegistry registry, ITelemetryStore store, TelemetryClock clock, CancellationToken ct)
+    {
+        if (registry.FindBin(id) is not { } bin)
+        {
+            return Problems.NotFound($"no bin '{Shorten(id)}' in the registry");
+        }
+        var (start, end) = Period(from, to, clock.GetUtcNow().AddMinutes(1), TimeSpan.FromDays(7), 366, required: false);
+        var collections = await store.GetCollectionsAsync(bin.Id, start, end, ct);
+        var devices = await store.GetDeviceEventsAsync(bin.Id, start, end, ct);
+        return Results.Json(new EventsResponse(
+            bin.Id, start.ToUniversalTime(), end.ToUniversalTime(),
+            [.. collections.Select(c => new CollectionView(c.Time, c.Compartment, c.Stream, c.KgCollected, c.FillBeforePct, c.FillAfterPct))],
+            [.. devices.Select(d => new DeviceEventView(d.Time, d.Kind, d.Seq, d.Detail))]), ApiJson.Options);
     }
 
     /// <summary>
@@ -264,7 +308,8 @@ internal static class ApiEndpoints
 
 public sealed record SessionResponse(string Name, string Role);
 
-public sealed record HistoryPoint(DateTimeOffset Start, double? FillPct, double? NetKg);
+/// <summary>One bucket: the mean raw fill, the last net weight and the mean cleaned fill (outliers out, noise smoothed).</summary>
+public sealed record HistoryPoint(DateTimeOffset Start, double? FillPct, double? NetKg, double? CleanPct = null);
 
 public sealed record HistoryCompartment(string Id, string Stream, IReadOnlyList<HistoryPoint> Buckets);
 
@@ -291,3 +336,18 @@ public sealed record DiversionResponse(DateTimeOffset From, DateTimeOffset To, s
             [.. r.Groups.Select(g => new DiversionGroupResponse(g.Key, g.Name, Kg(g.DepositedKg), g.DepositedKg.DiversionRate))]);
     }
 }
+
+/// <summary>An emptying: when, which compartment, the kg the weight fell by, the cleaned fill before and after.</summary>
+public sealed record CollectionView(DateTimeOffset Time, string Compartment, string Stream, double KgCollected, double FillBeforePct, double FillAfterPct);
+
+/// <summary>A device event: offline, online or reboot (seq: the message's seq; for a reboot the new one).</summary>
+public sealed record DeviceEventView(DateTimeOffset Time, string Kind, long? Seq, string Detail);
+
+public sealed record EventsResponse(string Bin, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<CollectionView> Collections, IReadOnlyList<DeviceEventView> DeviceEvents);
+
+/// <summary>The expected level and its 80 % band at a time.</summary>
+public sealed record ForecastPointView(DateTimeOffset Time, double Pct, double LowPct, double HighPct);
+
+public sealed record ForecastCompartment(string Id, string Stream, double? FillPct, CompartmentPrediction? Prediction, IReadOnlyList<ForecastPointView> Curve);
+
+public sealed record ForecastResponse(string Bin, string Every, IReadOnlyList<ForecastCompartment> Compartments);

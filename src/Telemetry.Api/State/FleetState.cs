@@ -5,8 +5,27 @@ using Telemetry.Storage;
 
 namespace Telemetry.Api.State;
 
-/// <summary>One compartment as <c>/api/bins</c> shows it.</summary>
-public sealed record CompartmentView(string Id, string Stream, double? FillPct, DateTimeOffset? FillAt, double? NetKg, DateTimeOffset? WeightAt, DateTimeOffset? PredictedFullAt);
+/// <summary>
+/// One compartment as <c>/api/bins</c> shows it: <see cref="FillPct"/> is the cleaned level (the raw reading until the signal
+/// has been cleaned), <see cref="RawFillPct"/> the last raw reading, <see cref="FillAt"/> its time.
+/// </summary>
+public sealed record CompartmentView(
+    string Id, string Stream, double? FillPct, DateTimeOffset? FillAt, double? NetKg, DateTimeOffset? WeightAt, DateTimeOffset? PredictedFullAt,
+    double? RawFillPct = null, CompartmentPrediction? Prediction = null);
+
+/// <summary>
+/// When a compartment is predicted to reach the collection threshold and full, each with its 80 % band (null: not within the
+/// 7-day horizon), made at <see cref="MadeAt"/> from the cleaned level; the rise per hour it assumes now, and what it learned
+/// from (<c>own</c> history, its <c>community</c>'s or <c>stream</c>'s rhythm as a cold start, or the current <c>cycle</c>).
+/// </summary>
+public sealed record CompartmentPrediction(
+    DateTimeOffset MadeAt, double ThresholdPct,
+    DateTimeOffset? ThresholdAt, DateTimeOffset? ThresholdLow, DateTimeOffset? ThresholdHigh,
+    DateTimeOffset? FullAt, DateTimeOffset? FullLow, DateTimeOffset? FullHigh,
+    double RatePctPerHour, string Basis);
+
+/// <summary>The cleaned level of one compartment and its prediction, as the fill signal gives them to the state.</summary>
+public sealed record CleanedCompartment(string BinId, string Compartment, double LevelPct, DateTimeOffset Time, CompartmentPrediction? Prediction);
 
 /// <summary>Where a bin stands.</summary>
 public sealed record BinLocation(double Latitude, double Longitude, string Address);
@@ -20,8 +39,9 @@ public sealed record BinView(
 /// <summary>
 /// The fleet's latest state, in memory: every registry bin, updated from <see cref="ReadingsStored"/> events and
 /// loaded from the store at start and after a missed event. Each value keeps its time and a newer one always wins,
-/// so events and store loads may arrive in any order and give the same state. Until the scheduler cleans the signal,
-/// <c>fillPct</c> is the latest raw reading and <c>predictedFullAt</c> null. Reads are lock-free snapshots; the
+/// so events and store loads may arrive in any order and give the same state. The fill signal (<see cref="FillIntelligence"/>)
+/// adds each compartment's cleaned level and prediction; until it has, <c>fillPct</c> is the latest raw reading and
+/// <c>predictedFullAt</c> null. Reads are lock-free snapshots; the
 /// serialized <c>/api/bins</c> body is cached per version.
 /// </summary>
 public sealed class FleetState
@@ -134,6 +154,26 @@ public sealed class FleetState
         }
         Publish(changed);
         return changed;
+    }
+
+    /// <summary>Applies cleaned levels and predictions (newer ones replace older); returns the ids of the bins they changed.</summary>
+    public IReadOnlyList<string> ApplyCleaned(IReadOnlyList<CleanedCompartment> cleaned)
+    {
+        ArgumentNullException.ThrowIfNull(cleaned);
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            foreach (var c in cleaned)
+            {
+                if (_bins.TryGetValue(c.BinId, out var bin) && bin.ApplyCleaned(c))
+                {
+                    changed.Add(c.BinId);
+                }
+            }
+        }
+        var list = changed.Order(StringComparer.Ordinal).ToList();
+        Publish(list);
+        return list;
     }
 
     /// <summary>Merges the store's latest values (at start, and to catch up after missed events).</summary>
@@ -251,19 +291,34 @@ public sealed class FleetState
             return changed;
         }
 
+        public bool ApplyCleaned(CleanedCompartment c)
+        {
+            if (!_compartments.TryGetValue(c.Compartment, out var slot) || (slot.Cleaned is { } old && c.Time < old.Time))
+            {
+                return false;
+            }
+            var changed = slot.Cleaned != c;
+            slot.Cleaned = c;
+            return changed;
+        }
+
         public BinView View() => new(
             bin.Id, bin.Community, new BinLocation(bin.Location.Latitude, bin.Location.Longitude, bin.Address),
             _online.Value, _lastSeen, _battery.Value, _temp.Value, _tilt.Value, _door.Value,
             [.. bin.Compartments.Select(c =>
             {
                 var slot = _compartments[c.Id];
-                return new CompartmentView(c.Id, c.Stream.Name(), slot.Fill.Value, slot.Fill.Time, slot.Weight.Value, slot.Weight.Time, null);
+                var cleaned = slot.Cleaned;
+                return new CompartmentView(
+                    c.Id, c.Stream.Name(), cleaned?.LevelPct ?? slot.Fill.Value, slot.Fill.Time, slot.Weight.Value, slot.Weight.Time,
+                    cleaned?.Prediction?.FullAt, slot.Fill.Value, cleaned?.Prediction);
             })]);
 
         private sealed class Slot
         {
             public Timed<double> Fill;
             public Timed<double> Weight;
+            public CleanedCompartment? Cleaned;
         }
     }
 

@@ -10,12 +10,13 @@ namespace Telemetry.Api.State;
 /// (an event it dropped while the bus was down, or one lost with this queue) asks <see cref="FleetStateLoader"/>
 /// to catch up from the store.
 /// </summary>
-public sealed class ReadingsStoredConsumer(FleetState state, FleetStateLoader loader, ILogger<ReadingsStoredConsumer> logger) : IConsumer<ReadingsStored>
+public sealed class ReadingsStoredConsumer(FleetState state, FleetStateLoader loader, FillIntelligence intelligence, ILogger<ReadingsStoredConsumer> logger) : IConsumer<ReadingsStored>
 {
     public Task Consume(ConsumeContext<ReadingsStored> context)
     {
         var e = context.Message;
         state.Apply(e);
+        intelligence.Notify(e.Bins.Select(b => b.BinId));
         if (loader.Sequences.Observe(e.Source, e.Sequence) is { } missed)
         {
             logger.LogInformation("Missed {Missed} stored-readings event(s) from {Source} before {Sequence}; catching up from the store", missed, e.Source, e.Sequence);

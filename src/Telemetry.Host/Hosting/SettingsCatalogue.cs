@@ -25,7 +25,7 @@ internal static class SettingsCatalogue
         "Api:Keys:*:Role", "Api:Keys:*:Sha256", "Api:ReconcileInterval", "Api:Map:TileUrl", "Api:Map:TileDatum", "Api:Map:TileAttribution", "Api:Map:MaxZoom", "Api:Map:TileSubdomains",
         "Alerts:OverflowPct", "Alerts:LowBatteryPct",
         "Fleet:Registry",
-        "Scheduling:ThresholdPct",
+        "Scheduling:ThresholdPct", "Scheduling:HistoryDays",
         "Health:Url",
         "Host:ProgressInterval", "Host:ProgressFormat", "Host:ShutdownTimeout",
     ];

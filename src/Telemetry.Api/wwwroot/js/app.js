@@ -499,9 +499,9 @@ function fleetView() {
 // ------------------------------------------------------------------ one bin
 
 const PERIODS = {
-  '24h': { hours: 24, every: '15m', tick: 6 * 3600_000 },
-  '7d': { hours: 24 * 7, every: '1h', tick: 86400_000 },
-  '30d': { hours: 24 * 30, every: '6h', tick: 5 * 86400_000 },
+  '24h': { hours: 24, every: '15m', tick: 6 * 3600_000, ahead: 24, forecastEvery: '30m' },
+  '7d': { hours: 24 * 7, every: '1h', tick: 86400_000, ahead: 72, forecastEvery: '1h' },
+  '30d': { hours: 24 * 30, every: '6h', tick: 5 * 86400_000, ahead: 24 * 7, forecastEvery: '6h' },
 };
 
 /** Instants from..to at multiples of step after a local midnight in the registry's zone. */
@@ -520,6 +520,7 @@ function binView(id) {
   const health = el('dl', { class: 'health', id: 'device-health' });
   const compartments = el('div', { class: 'compartments', id: 'compartments' });
   const charts = el('div', { class: 'charts', id: 'charts' }, loading());
+  const events = el('div', { class: 'events', id: 'events' }, loading());
   const periodSelect = el('select', { id: 'period', onchange: e => { app.period = e.target.value; loadHistory(); } },
     ...Object.keys(PERIODS).map(p => el('option', { value: p, selected: app.period === p, text: t(`period.${p}`) })));
   const instances = [];
@@ -536,7 +537,8 @@ function binView(id) {
       el('div', { class: 'card-head' },
         el('h2', { text: t('bin.history') }),
         el('label', {}, el('span', { text: t('bin.period') }), periodSelect)),
-      charts));
+      charts),
+    el('div', { class: 'card' }, el('h2', { text: t('bin.events') }), events));
 
   function paint() {
     const bin = app.bins.get(id);
@@ -562,8 +564,49 @@ function binView(id) {
         el('span', { class: 'bar' }, bar),
         el('div', { class: 'compartment-meta' },
           el('span', { text: `${t('bin.weight')}: ${i18n.kg(c.netKg)}` }),
-          c.predictedFullAt ? el('span', { text: `${t('bin.predicted')}: ${i18n.dateTime(c.predictedFullAt)}` }) : null));
+          prediction(c.prediction, 'threshold', t('bin.reaches', { pct: i18n.percent(c.prediction?.thresholdPct ?? app.fleet.thresholds.collectionPct) })),
+          prediction(c.prediction, 'full', t('bin.full'))));
     }));
+  }
+
+  /** "Reaches 80 %: Tue 14:00 (12:30 – 16:10)": the predicted time and its 80 % band, or why there is none. */
+  function prediction(p, which, label) {
+    if (!p) return null;
+    const at = p[`${which}At`];
+    const low = p[`${which}Low`];
+    const high = p[`${which}High`];
+    const madeAt = Date.parse(p.madeAt);
+    let text;
+    if (!at) text = t('bin.beyond');
+    else if (Date.parse(at) <= madeAt) text = t('bin.now');
+    else text = `${i18n.dateTime(at)} (${t('bin.band', { from: low ? i18n.dateTime(low) : '…', to: high ? i18n.dateTime(high) : '…' })})`;
+    return el('span', { class: 'prediction', dataset: { predicted: which, at: at || '' }, text: `${label}: ${text}` });
+  }
+
+  async function loadEvents(from, to, mine) {
+    let answer;
+    try {
+      answer = await json(`/api/bins/${encodeURIComponent(id)}/events?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`);
+    } catch (error) {
+      if (mine === generation) events.replaceChildren(failure(error, loadHistory));
+      return null;
+    }
+    if (mine !== generation || app.view?.node !== node) return null;
+    const rows = [
+      ...answer.collections.map(c => ({ time: c.time, kind: 'collection', text: t('event.collected', { material: i18n.material(c.compartment), kg: i18n.kg(c.kgCollected), before: i18n.percent(c.fillBeforePct) }), compartment: c.compartment })),
+      ...answer.deviceEvents.map(d => ({ time: d.time, kind: d.kind, text: d.kind === 'reboot' ? `seq → ${d.seq ?? '?'}` : '', compartment: '' })),
+    ].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+    if (rows.length === 0) {
+      events.replaceChildren(el('p', { class: 'state empty', text: t('events.none') }));
+    } else {
+      events.replaceChildren(el('table', { class: 'events-table' },
+        el('thead', {}, el('tr', {}, el('th', { text: t('events.time') }), el('th', { text: t('events.what') }), el('th', { text: t('events.detail') }))),
+        el('tbody', {}, ...rows.map(r => el('tr', { dataset: { kind: r.kind, compartment: r.compartment } },
+          el('td', {}, el('time', { datetime: r.time, text: i18n.dateTime(r.time) })),
+          el('td', { text: t(`event.${r.kind}`) }),
+          el('td', { text: r.text }))))));
+    }
+    return answer;
   }
 
   let generation = 0;
@@ -576,13 +619,21 @@ function binView(id) {
     const period = PERIODS[app.period];
     const to = Math.round(now());
     const from = to - period.hours * 3600_000;
+    const until = to + period.ahead * 3600_000;
+    events.replaceChildren(loading());
+    const eventsLoaded = loadEvents(from, to, mine);
     let history;
+    let forecast;
     try {
-      history = await json(`/api/bins/${encodeURIComponent(id)}/history?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&every=${period.every}`);
+      [history, forecast] = await Promise.all([
+        json(`/api/bins/${encodeURIComponent(id)}/history?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&every=${period.every}`),
+        json(`/api/bins/${encodeURIComponent(id)}/forecast?every=${period.forecastEvery}`),
+      ]);
     } catch (error) {
       charts.replaceChildren(failure(error, loadHistory));
       return;
     }
+    const collected = await eventsLoaded;
     if (mine !== generation || app.view?.node !== node) return;
     const withTime = period.hours <= 24;
     const any = history.compartments.some(c => c.buckets.length > 0);
@@ -597,15 +648,25 @@ function binView(id) {
         el('figcaption', {}, el('span', { class: `stream-dot stream-${c.stream}` }), i18n.material(c.id)),
         el('div', { class: 'chart-area' }, canvas));
       charts.append(box);
-      const fill = c.buckets.filter(b => b.fillPct !== null).map(b => ({ x: Date.parse(b.start), y: b.fillPct }));
+      const fill = c.buckets.filter(b => (b.cleanPct ?? b.fillPct) !== null).map(b => ({ x: Date.parse(b.start), y: b.cleanPct ?? b.fillPct }));
+      const raw = c.buckets.filter(b => b.fillPct !== null).map(b => ({ x: Date.parse(b.start), y: b.fillPct }));
       const weight = c.buckets.filter(b => b.netKg !== null).map(b => ({ x: Date.parse(b.start), y: b.netKg }));
+      const curve = (forecast.compartments.find(f => f.id === c.id)?.curve || [])
+        .map(p => ({ x: Date.parse(p.time), y: p.pct, low: p.lowPct, high: p.highPct })).filter(p => p.x <= until);
+      const emptied = (collected?.collections || []).filter(e => e.compartment === c.id)
+        .map(e => ({ x: Date.parse(e.time), y: e.fillBeforePct })).filter(p => p.x >= from);
       const colour = STREAM_COLOURS[c.stream] || '#333';
       const chart = new Chart(canvas, {
         type: 'line',
         data: {
           datasets: [
-            { label: t('chart.fill'), data: fill, borderColor: colour, backgroundColor: colour + '22', fill: true, yAxisID: 'pct', pointRadius: 0, borderWidth: 2, tension: 0.2 },
+            { label: t('chart.clean'), data: fill, borderColor: colour, backgroundColor: colour + '22', fill: true, yAxisID: 'pct', pointRadius: 0, borderWidth: 2, tension: 0.2 },
+            { label: t('chart.raw'), data: raw, borderColor: colour + '66', yAxisID: 'pct', pointRadius: 0, borderWidth: 1 },
             { label: t('chart.weight'), data: weight, borderColor: '#868e96', borderDash: [4, 3], yAxisID: 'kg', pointRadius: 0, borderWidth: 1.5, stepped: true },
+            { label: t('chart.forecast'), data: curve, borderColor: colour, borderDash: [6, 4], yAxisID: 'pct', pointRadius: 0, borderWidth: 2 },
+            { label: t('chart.band'), data: curve.map(p => ({ x: p.x, y: p.high })), borderColor: 'transparent', backgroundColor: colour + '33', fill: '+1', yAxisID: 'pct', pointRadius: 0 },
+            { label: '', data: curve.map(p => ({ x: p.x, y: p.low })), borderColor: 'transparent', yAxisID: 'pct', pointRadius: 0 },
+            { label: t('chart.collection'), type: 'scatter', data: emptied, borderColor: '#212529', backgroundColor: '#fff', pointStyle: 'triangle', pointRadius: 6, rotation: 180, yAxisID: 'pct' },
           ],
         },
         options: {
@@ -617,21 +678,23 @@ function binView(id) {
           interaction: { mode: 'index', intersect: false },
           scales: {
             x: {
-              type: 'linear', min: from, max: to,
+              type: 'linear', min: from, max: until,
               ticks: { callback: v => i18n.axisTime(v, withTime) },
               // Ticks on whole local hours or days (every 6 h, every day, every 5 days), not wherever the scale lands.
-              afterBuildTicks: axis => { axis.ticks = localTicks(from, to, period.tick).map(value => ({ value })); },
+              afterBuildTicks: axis => { axis.ticks = localTicks(from, until, period.tick).map(value => ({ value })); },
             },
             pct: { position: 'left', min: 0, max: 100, title: { display: true, text: t('chart.fill') } },
             kg: { position: 'right', min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: t('chart.weight') } },
           },
           plugins: {
-            legend: { labels: { boxWidth: 12 } },
+            legend: { labels: { boxWidth: 12, filter: item => item.text !== '' } },
             tooltip: { callbacks: { title: items => items.length ? i18n.dateTime(items[0].parsed.x) : '' } },
           },
         },
       });
       canvas.dataset.points = String(fill.length + weight.length);
+      canvas.dataset.forecast = String(curve.length);
+      canvas.dataset.collections = String(emptied.length);
       instances.push(chart);
     }
   }
