@@ -64,6 +64,7 @@ public sealed class FillForecaster
 
     private readonly double[] _profile = Uniform(24);
     private readonly double[] _week = Uniform(7);
+    private readonly int[] _weeks = new int[7];
     private double _daily = double.NaN;
     private int _days;
 
@@ -422,15 +423,17 @@ public sealed class FillForecaster
             var amount = rise / share;
             var deseasoned = amount / week[dow];
             var lambda = 1 - Math.Pow(0.5, 1 / _o.DailyHalfLifeDays);
+            // A running mean until the half-life's window has filled, exponential weights after.
             if (!double.IsNaN(_daily) && _daily > 0)
             {
-                Ew(_week, dow, amount / _daily, 1 - Math.Pow(0.5, 1 / _o.WeekHalfLifeWeeks));
+                _weeks[dow]++;
+                Ew(_week, dow, amount / _daily, Math.Max(1.0 / _weeks[dow], 1 - Math.Pow(0.5, 1 / _o.WeekHalfLifeWeeks)));
                 Normalize(_week, 7);
             }
-            _daily = double.IsNaN(_daily) ? deseasoned : _daily + (lambda * (deseasoned - _daily));
+            _daily = double.IsNaN(_daily) ? deseasoned : _daily + (Math.Max(1.0 / (_days + 1), lambda) * (deseasoned - _daily));
             if (amount > 0.5)
             {
-                var pl = 1 - Math.Pow(0.5, 1 / _o.ProfileHalfLifeDays);
+                var pl = Math.Max(1.0 / (_days + 1), 1 - Math.Pow(0.5, 1 / _o.ProfileHalfLifeDays));
                 for (var h = 0; h < 24; h++)
                 {
                     if (_dayCover[h] >= 0.75)
