@@ -69,5 +69,70 @@ internal sealed class FakeStore : ITelemetryStore
     public Task<IReadOnlyList<DeadLetterCount>> GetDeadLettersByReasonAsync(DateTimeOffset start, DateTimeOffset end, DeadLetterFilter filter, CancellationToken ct) => throw new NotSupportedException();
     public Task<StoredCounts> CountAsync(DateTimeOffset start, DateTimeOffset end, string? binPrefix, CancellationToken ct) => throw new NotSupportedException();
     public Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct) => throw new NotSupportedException();
+
+    /// <summary>The readings written, each identity once (the later write wins), in the store's order.</summary>
+    public Task<IReadOnlyList<Reading>> GetReadingsAsync(IReadOnlyCollection<string>? binIds, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        var bins = binIds?.ToHashSet(StringComparer.Ordinal);
+        var latest = new Dictionary<(string, string, string, DateTimeOffset), Reading>();
+        foreach (var r in AllReadings.Where(r => r.Time >= start && r.Time < end && (bins is null || bins.Contains(r.BinId))))
+        {
+            latest[r switch
+            {
+                FillReading f => ("fill", f.BinId, f.Compartment, f.Time),
+                WeightReading w => ("weight", w.BinId, w.Compartment, w.Time),
+                _ => ("status", r.BinId, "", r.Time),
+            }] = r;
+        }
+        return Task.FromResult<IReadOnlyList<Reading>>(StoreOrder.Readings(latest.Values));
+    }
+
+    private readonly Lock _events = new();
+    private readonly Dictionary<(string Bin, string Compartment, DateTimeOffset Time), CollectionEvent> _collections = [];
+    private readonly Dictionary<(string Bin, string Kind, DateTimeOffset Time), DeviceEvent> _deviceEvents = [];
+
+    /// <summary>Keeps the events in memory by identity, the later write winning; refuses and fails as <see cref="WriteAsync"/> does.</summary>
+    public async Task WriteEventsAsync(IReadOnlyList<CollectionEvent> collections, IReadOnlyList<DeviceEvent> deviceEvents, CancellationToken ct)
+    {
+        await Gate.Task.WaitAsync(ct);
+        if (Fault is { } fault)
+        {
+            throw fault;
+        }
+        if (RefuseEverything && (collections.Count > 0 || deviceEvents.Count > 0))
+        {
+            throw new StoreRejectedException("field type conflict");
+        }
+        lock (_events)
+        {
+            foreach (var c in collections)
+            {
+                _collections[(c.BinId, c.Compartment, c.Time)] = c;
+            }
+            foreach (var e in deviceEvents)
+            {
+                _deviceEvents[(e.BinId, e.Kind, e.Time)] = e;
+            }
+        }
+    }
+
+    public Task<IReadOnlyList<CollectionEvent>> GetCollectionsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        lock (_events)
+        {
+            return Task.FromResult<IReadOnlyList<CollectionEvent>>(StoreOrder.Collections(
+                _collections.Values.Where(c => c.Time >= start && c.Time < end && (binId is null || c.BinId == binId))));
+        }
+    }
+
+    public Task<IReadOnlyList<DeviceEvent>> GetDeviceEventsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        lock (_events)
+        {
+            return Task.FromResult<IReadOnlyList<DeviceEvent>>(StoreOrder.DeviceEvents(
+                _deviceEvents.Values.Where(e => e.Time >= start && e.Time < end && (binId is null || e.BinId == binId))));
+        }
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

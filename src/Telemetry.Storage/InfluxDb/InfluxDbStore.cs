@@ -28,6 +28,9 @@ namespace Telemetry.Storage.InfluxDb;
 /// whenever each of a bin's status points carries one common field (e.g. <c>online</c>).
 /// A status without a device timestamp (timed on receipt) that shares its bin and millisecond with
 /// another status merges with it (InfluxDB has no row id).
+/// Collections and device events (measurements <c>collection</c> and <c>device_event</c>) are points timed in
+/// milliseconds like readings, with the same identity rule: their series and time. The community and stream are
+/// tags too, so an identity is one point as long as they stay what they were (as for readings).
 /// </remarks>
 public sealed class InfluxDbStore : ITelemetryStore
 {
@@ -389,6 +392,169 @@ public sealed class InfluxDbStore : ITelemetryStore
         return checked((int)(Single(results[0]) + Single(results[1]) + status));
     }
 
+    /// <summary>
+    /// The readings in [start, end) of the bins named (all when <paramref name="binIds"/> is null), in the contract's
+    /// order: three statements (fill, weight, status) per request, grouped by the tags that the readings carry, the bins
+    /// as an <c>OR</c> of tag equalities (quoted as every query quotes them), at most <see cref="MaxBinsPerQuery"/> per
+    /// request. The answer is read in place (<see cref="InfluxQl.Visit"/>), and one the server cut short is asked for
+    /// again in halves (<see cref="ReadRangeAsync"/>).
+    /// </summary>
+    /// <remarks>
+    /// InfluxDB keeps no mark of where a status's time came from, so <see cref="StatusReading.TimeFromDevice"/> is true
+    /// exactly when the stored point has a <c>seq</c>: a device that sends its sequence number sends its time with it, and
+    /// a status timed on receipt without either reads back as not timed by the device.
+    /// </remarks>
+    public async Task<IReadOnlyList<Reading>> GetReadingsAsync(IReadOnlyCollection<string>? binIds, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        if (end <= start || binIds is { Count: 0 })
+        {
+            return [];
+        }
+        var readings = new List<Reading>();
+        IReadOnlyList<string[]?> chunks = binIds is null ? [null] : [.. binIds.Distinct(StringComparer.Ordinal).Chunk(MaxBinsPerQuery)];
+        foreach (var bins in chunks)
+        {
+            var binWhere = bins is null ? "" : $" AND ({string.Join(" OR ", bins.Select(BinEquals))})";
+            await ReadRangeAsync(start, end, range =>
+            [
+                $"SELECT \"pct\", \"seq\" FROM \"fill\" WHERE {range}{binWhere} GROUP BY \"bin\", \"community\", \"compartment\", \"stream\"",
+                $"SELECT \"net_kg\", \"deposit_kg\", \"seq\" FROM \"weight\" WHERE {range}{binWhere} GROUP BY \"bin\", \"community\", \"compartment\", \"stream\"",
+                $"SELECT \"online\", \"battery_pct\", \"temp_c\", \"tilt\", \"door_open\", \"seq\" FROM \"status\" WHERE {range}{binWhere} GROUP BY \"bin\", \"community\"",
+            ], ReadReadings, readings, ct);
+        }
+        return StoreOrder.Readings(readings);
+    }
+
+    /// <summary>At most this many bins in one readings request: about 30 characters each in the URL.</summary>
+    internal const int MaxBinsPerQuery = 100;
+
+    private static string BinEquals(string binId) => $"\"bin\" = {InfluxQl.Literal(LineProtocol.TagText(binId))}";
+
+    /// <summary>The rows of one series of <see cref="GetReadingsAsync"/>'s statements (0 fill, 1 weight, 2 status).</summary>
+    private static void ReadReadings(int statement, Series s, JsonElement values, List<Reading> into)
+    {
+        var bin = s.Tag("bin");
+        var community = s.Tag("community");
+        var seq = s.ColumnOrMissing("seq");
+        switch (statement)
+        {
+            case 0:
+            {
+                var (compartment, stream, pct) = (s.Tag("compartment"), s.Tag("stream"), s.ColumnOrMissing("pct"));
+                foreach (var row in values.EnumerateArray())
+                {
+                    if (Series.Double(Series.Cell(row, pct)) is { } p)
+                    {
+                        into.Add(new FillReading(bin, community, compartment, stream, FromMs(Series.Long(row[0])), Series.Long(Series.Cell(row, seq)), p));
+                    }
+                }
+                break;
+            }
+            case 1:
+            {
+                var (compartment, stream) = (s.Tag("compartment"), s.Tag("stream"));
+                var (net, deposit) = (s.ColumnOrMissing("net_kg"), s.ColumnOrMissing("deposit_kg"));
+                foreach (var row in values.EnumerateArray())
+                {
+                    if (Series.Double(Series.Cell(row, net)) is { } kg)
+                    {
+                        into.Add(new WeightReading(bin, community, compartment, stream, FromMs(Series.Long(row[0])), Series.Long(Series.Cell(row, seq)), kg,
+                            Series.Double(Series.Cell(row, deposit))));
+                    }
+                }
+                break;
+            }
+            default:
+            {
+                var (online, battery, temp) = (s.ColumnOrMissing("online"), s.ColumnOrMissing("battery_pct"), s.ColumnOrMissing("temp_c"));
+                var (tilt, door) = (s.ColumnOrMissing("tilt"), s.ColumnOrMissing("door_open"));
+                foreach (var row in values.EnumerateArray())
+                {
+                    var q = Series.Cell(row, seq);
+                    long? sequence = q.ValueKind == JsonValueKind.Number ? q.GetInt64() : null;
+                    into.Add(new StatusReading(bin, community, FromMs(Series.Long(row[0])), sequence, sequence is not null,
+                        Series.Bool(Series.Cell(row, online)), Series.Double(Series.Cell(row, battery)), Series.Double(Series.Cell(row, temp)),
+                        Series.Bool(Series.Cell(row, tilt)), Series.Bool(Series.Cell(row, door))));
+                }
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Collections and device events as points of <c>collection</c> and <c>device_event</c> at millisecond precision, in
+    /// one write of at most <see cref="MaxLinesPerRequest"/> lines per request; errors map as <see cref="WriteAsync"/>'s.
+    /// An event's identity is its series (bin, compartment or kind, and the community and stream it carries) and time:
+    /// one written again overwrites field by field, and a <c>seq</c> the later write does not give stays.
+    /// </summary>
+    public async Task WriteEventsAsync(IReadOnlyList<CollectionEvent> collections, IReadOnlyList<DeviceEvent> deviceEvents, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(collections);
+        ArgumentNullException.ThrowIfNull(deviceEvents);
+        // Formatting first: an event InfluxDB cannot hold rejects the batch before anything is sent.
+        var lines = new List<string>(collections.Count + deviceEvents.Count);
+        lines.AddRange(collections.Select(LineProtocol.Format));
+        lines.AddRange(deviceEvents.Select(LineProtocol.Format));
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await SendAsync(lines, WritePrecision.Ms, ct);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<CollectionEvent>> GetCollectionsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        if (end <= start)
+        {
+            return [];
+        }
+        var binWhere = binId is null ? "" : " AND " + BinEquals(binId);
+        var list = new List<CollectionEvent>();
+        await ReadRangeAsync(start, end, range =>
+        [
+            $"SELECT \"kg_collected\", \"fill_before_pct\", \"fill_after_pct\" FROM \"collection\" WHERE {range}{binWhere} GROUP BY \"bin\", \"community\", \"compartment\", \"stream\"",
+        ], static (_, s, values, into) =>
+        {
+            var (bin, community, compartment, stream) = (s.Tag("bin"), s.Tag("community"), s.Tag("compartment"), s.Tag("stream"));
+            var (kg, before, after) = (s.ColumnOrMissing("kg_collected"), s.ColumnOrMissing("fill_before_pct"), s.ColumnOrMissing("fill_after_pct"));
+            foreach (var row in values.EnumerateArray())
+            {
+                into.Add(new CollectionEvent(bin, community, compartment, stream, FromMs(Series.Long(row[0])),
+                    Series.Double(Series.Cell(row, kg)) ?? double.NaN, Series.Double(Series.Cell(row, before)) ?? double.NaN, Series.Double(Series.Cell(row, after)) ?? double.NaN));
+            }
+        }, list, ct);
+        return StoreOrder.Collections(list);
+    }
+
+    public async Task<IReadOnlyList<DeviceEvent>> GetDeviceEventsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        if (end <= start)
+        {
+            return [];
+        }
+        var binWhere = binId is null ? "" : " AND " + BinEquals(binId);
+        var list = new List<DeviceEvent>();
+        await ReadRangeAsync(start, end, range =>
+        [
+            $"SELECT \"seq\", \"detail\" FROM \"device_event\" WHERE {range}{binWhere} GROUP BY \"bin\", \"community\", \"kind\"",
+        ], static (_, s, values, into) =>
+        {
+            var (bin, community, kind) = (s.Tag("bin"), s.Tag("community"), s.Tag("kind"));
+            var (seq, detail) = (s.ColumnOrMissing("seq"), s.ColumnOrMissing("detail"));
+            foreach (var row in values.EnumerateArray())
+            {
+                var q = Series.Cell(row, seq);
+                into.Add(new DeviceEvent(bin, community, FromMs(Series.Long(row[0])), kind, q.ValueKind == JsonValueKind.Number ? q.GetInt64() : null,
+                    LineProtocol.UnescapeText(Series.String(Series.Cell(row, detail)) ?? "")));
+            }
+        }, list, ct);
+        return StoreOrder.DeviceEvents(list);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -686,17 +852,13 @@ public sealed class InfluxDbStore : ITelemetryStore
     /// <summary>InfluxQL statements in one request; one list of series per statement.</summary>
     private async Task<List<List<Series>>> QueryAsync(string epoch, CancellationToken ct, params string[] statements)
     {
-        var q = string.Join(";\n", statements);
-        var uri = new Uri($"query?db={Uri.EscapeDataString(_options.Bucket)}&epoch={epoch}&q={Uri.EscapeDataString(q)}{AuthQuery('&')}", UriKind.Relative);
-        using var response = await SendQueryAsync(() => _http.GetAsync(uri, HttpCompletionOption.ResponseContentRead, ct), q, ct);
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
-        using var json = await JsonDocument.ParseAsync(body, cancellationToken: ct);
+        using var json = await QueryDocumentAsync(epoch, statements, ct);
         List<List<Series>> results;
         try
         {
             results = InfluxQl.Parse(json.RootElement);
         }
-        catch (InvalidOperationException ex) when (ex.Message.StartsWith("database not found", StringComparison.Ordinal))
+        catch (InvalidOperationException ex) when (IsDatabaseNotFound(ex))
         {
             throw new StoreUnavailableException($"InfluxDB {_options.Url}: {ex.Message}", ex);
         }
@@ -705,6 +867,61 @@ public sealed class InfluxDbStore : ITelemetryStore
             results.Add([]);
         }
         return results;
+    }
+
+    /// <summary>
+    /// InfluxQL statements in one request, whose series are handed to <paramref name="onSeries"/> as they are in the answer
+    /// (<see cref="InfluxQl.Visit"/>: no copy of the rows). True when the server cut the answer short.
+    /// </summary>
+    private async Task<bool> VisitAsync(string epoch, string[] statements, Action<int, Series, JsonElement> onSeries, CancellationToken ct)
+    {
+        using var json = await QueryDocumentAsync(epoch, statements, ct);
+        try
+        {
+            return InfluxQl.Visit(json.RootElement, onSeries);
+        }
+        catch (InvalidOperationException ex) when (IsDatabaseNotFound(ex))
+        {
+            throw new StoreUnavailableException($"InfluxDB {_options.Url}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The points of [start, end) that <paramref name="statements"/> (given the time condition) select, read into
+    /// <paramref name="into"/> by <paramref name="read"/>. An answer the server cut short (InfluxDB 1.x's
+    /// <c>[http] max-row-limit</c>) is dropped and each half of the range asked for on its own, so a capped server
+    /// gives the whole answer in more requests instead of a part of it.
+    /// </summary>
+    private async Task ReadRangeAsync<T>(DateTimeOffset start, DateTimeOffset end, Func<string, string[]> statements,
+        Action<int, Series, JsonElement, List<T>> read, List<T> into, CancellationToken ct)
+    {
+        var batch = new List<T>();
+        var partial = await VisitAsync("ms", statements(InfluxQl.Range(start, end)), (i, s, values) => read(i, s, values, batch), ct);
+        if (!partial)
+        {
+            into.AddRange(batch);
+            return;
+        }
+        var half = TimeSpan.FromMilliseconds(Math.Floor((end - start).TotalMilliseconds / 2));
+        if (half < TimeSpan.FromMilliseconds(1))
+        {
+            throw new InvalidOperationException(
+                $"InfluxDB at {_options.Url} cut short its answer for the points of {start:O} to {end:O}; raise its [http] max-row-limit");
+        }
+        batch.Clear();
+        await ReadRangeAsync(start, start + half, statements, read, into, ct);
+        await ReadRangeAsync(start + half, end, statements, read, into, ct);
+    }
+
+    private static bool IsDatabaseNotFound(InvalidOperationException ex) => ex.Message.StartsWith("database not found", StringComparison.Ordinal);
+
+    private async Task<JsonDocument> QueryDocumentAsync(string epoch, string[] statements, CancellationToken ct)
+    {
+        var q = string.Join(";\n", statements);
+        var uri = new Uri($"query?db={Uri.EscapeDataString(_options.Bucket)}&epoch={epoch}&q={Uri.EscapeDataString(q)}{AuthQuery('&')}", UriKind.Relative);
+        using var response = await SendQueryAsync(() => _http.GetAsync(uri, HttpCompletionOption.ResponseContentRead, ct), q, ct);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        return await JsonDocument.ParseAsync(body, cancellationToken: ct);
     }
 
     private async Task<HttpResponseMessage> SendQueryAsync(Func<Task<HttpResponseMessage>> send, string statement, CancellationToken ct)

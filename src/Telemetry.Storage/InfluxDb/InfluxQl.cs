@@ -79,6 +79,55 @@ internal static class InfluxQl
         }
         return results;
     }
+
+    /// <summary>
+    /// Hands each series of each statement's result, in order, to <paramref name="onSeries"/>: the statement's index,
+    /// the series' name, tags and columns (<see cref="Series.Rows"/> empty) and its <c>values</c> array, read in place
+    /// without copying (valid only during the call; an empty array when there are none). True when the server marked
+    /// a result or a series <c>partial</c>: the answer was cut short (InfluxDB 1.x's <c>[http] max-row-limit</c>).
+    /// </summary>
+    public static bool Visit(JsonElement root, Action<int, Series, JsonElement> onSeries)
+    {
+        ArgumentNullException.ThrowIfNull(onSeries);
+        if (root.TryGetProperty("error", out var topError))
+        {
+            throw new InvalidOperationException(topError.GetString() ?? "unknown error");
+        }
+        if (!root.TryGetProperty("results", out var resultsElement))
+        {
+            return false;
+        }
+        var partial = false;
+        var index = 0;
+        foreach (var result in resultsElement.EnumerateArray())
+        {
+            if (result.TryGetProperty("error", out var error))
+            {
+                throw new InvalidOperationException(error.GetString() ?? "unknown error");
+            }
+            partial |= IsPartial(result);
+            if (result.TryGetProperty("series", out var series))
+            {
+                foreach (var s in series.EnumerateArray())
+                {
+                    partial |= IsPartial(s);
+                    onSeries(index, Series.From(s, withRows: false), s.TryGetProperty("values", out var values) ? values : EmptyArray);
+                }
+            }
+            index++;
+        }
+        return partial;
+    }
+
+    private static bool IsPartial(JsonElement e) => e.TryGetProperty("partial", out var p) && p.ValueKind == JsonValueKind.True;
+
+    private static readonly JsonElement EmptyArray = Constant("[]");
+
+    internal static JsonElement Constant(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
 }
 
 /// <summary>One series of a query answer: its tags and rows.</summary>
@@ -106,6 +155,15 @@ internal sealed class Series
     public int Column(string name) =>
         _columns.TryGetValue(name, out var i) ? i : throw new InvalidOperationException($"column '{name}' missing in series '{Name}'");
 
+    /// <summary>The column's index, or -1 when the answer has no such column.</summary>
+    public int ColumnOrMissing(string name) => _columns.TryGetValue(name, out var i) ? i : -1;
+
+    /// <summary>The value of column <paramref name="index"/> of a row (JSON null when the column is missing or the row short).</summary>
+    public static JsonElement Cell(JsonElement row, int index) =>
+        index >= 0 && index < row.GetArrayLength() ? row[index] : NullValue;
+
+    private static readonly JsonElement NullValue = InfluxQl.Constant("null");
+
     public static long Long(JsonElement v) => v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
 
     public static double? Double(JsonElement v) => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
@@ -119,7 +177,7 @@ internal sealed class Series
 
     public static string? String(JsonElement v) => v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
-    internal static Series From(JsonElement s)
+    internal static Series From(JsonElement s, bool withRows = true)
     {
         var name = s.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -140,7 +198,7 @@ internal sealed class Series
             }
         }
         var rows = new List<JsonElement[]>();
-        if (s.TryGetProperty("values", out var values))
+        if (withRows && s.TryGetProperty("values", out var values))
         {
             foreach (var row in values.EnumerateArray())
             {

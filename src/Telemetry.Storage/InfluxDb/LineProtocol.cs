@@ -5,8 +5,8 @@ using Telemetry.Contracts.Readings;
 namespace Telemetry.Storage.InfluxDb;
 
 /// <summary>
-/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings are timed in milliseconds,
-/// dead letters in microseconds. Numbers other than <c>seq</c> are floats (written without the
+/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings, collections and device events are
+/// timed in milliseconds, dead letters in microseconds. Numbers other than <c>seq</c> are floats (written without the
 /// <c>i</c> suffix, in round-trip form); <c>seq</c> is an integer.
 /// </summary>
 /// <remarks>
@@ -37,6 +37,8 @@ internal static class LineProtocol
     public const string Weight = "weight";
     public const string Status = "status";
     public const string DeadLetter = "dead_letter";
+    public const string Collection = "collection";
+    public const string DeviceEvent = "device_event";
 
     public static string Format(Reading reading)
     {
@@ -50,7 +52,7 @@ internal static class LineProtocol
                 Tag(sb, "compartment", f.Compartment);
                 Tag(sb, "stream", f.Stream);
                 sb.Append(' ');
-                FloatField(sb, "pct", f.Pct, first: true, reading);
+                FloatField(sb, "pct", f.Pct, first: true, reading.BinId, reading.Time);
                 IntField(sb, "seq", f.Seq);
                 break;
             case WeightReading w:
@@ -60,10 +62,10 @@ internal static class LineProtocol
                 Tag(sb, "compartment", w.Compartment);
                 Tag(sb, "stream", w.Stream);
                 sb.Append(' ');
-                FloatField(sb, "net_kg", w.NetKg, first: true, reading);
+                FloatField(sb, "net_kg", w.NetKg, first: true, reading.BinId, reading.Time);
                 if (w.DepositKg is { } deposit)
                 {
-                    FloatField(sb, "deposit_kg", deposit, first: false, reading);
+                    FloatField(sb, "deposit_kg", deposit, first: false, reading.BinId, reading.Time);
                 }
                 IntField(sb, "seq", w.Seq);
                 break;
@@ -80,12 +82,12 @@ internal static class LineProtocol
                 }
                 if (s.BatteryPct is { } battery)
                 {
-                    FloatField(sb, "battery_pct", battery, first, reading);
+                    FloatField(sb, "battery_pct", battery, first, reading.BinId, reading.Time);
                     first = false;
                 }
                 if (s.TempC is { } temp)
                 {
-                    FloatField(sb, "temp_c", temp, first, reading);
+                    FloatField(sb, "temp_c", temp, first, reading.BinId, reading.Time);
                     first = false;
                 }
                 if (s.Tilt is { } tilt)
@@ -133,6 +135,41 @@ internal static class LineProtocol
         StringField(sb, "payload", d.Payload, first: false);
         StringField(sb, "error", d.Error, first: false);
         sb.Append(' ').Append(timeUs.ToString(CultureInfo.InvariantCulture));
+        return sb.ToString();
+    }
+
+    /// <summary>A collection (measurement <c>collection</c>), timed in milliseconds.</summary>
+    public static string Format(CollectionEvent e)
+    {
+        var sb = new StringBuilder(192);
+        sb.Append(Collection);
+        Tag(sb, "bin", e.BinId);
+        Tag(sb, "community", e.Community);
+        Tag(sb, "compartment", e.Compartment);
+        Tag(sb, "stream", e.Stream);
+        sb.Append(' ');
+        FloatField(sb, "kg_collected", e.KgCollected, first: true, e.BinId, e.Time);
+        FloatField(sb, "fill_before_pct", e.FillBeforePct, first: false, e.BinId, e.Time);
+        FloatField(sb, "fill_after_pct", e.FillAfterPct, first: false, e.BinId, e.Time);
+        sb.Append(' ').Append(e.Time.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        return sb.ToString();
+    }
+
+    /// <summary>A device event (measurement <c>device_event</c>), timed in milliseconds; <c>seq</c> only when known.</summary>
+    public static string Format(DeviceEvent e)
+    {
+        var sb = new StringBuilder(160 + (2 * (e.Detail?.Length ?? 0)));
+        sb.Append(DeviceEvent);
+        Tag(sb, "bin", e.BinId);
+        Tag(sb, "community", e.Community);
+        Tag(sb, "kind", e.Kind);
+        sb.Append(' ');
+        if (e.Seq is { } seq)
+        {
+            sb.Append("seq=").Append(seq.ToString(CultureInfo.InvariantCulture)).Append("i,");
+        }
+        StringField(sb, "detail", e.Detail, first: true);
+        sb.Append(' ').Append(e.Time.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         return sb.ToString();
     }
 
@@ -243,11 +280,12 @@ internal static class LineProtocol
         return sb.ToString();
     }
 
-    private static void FloatField(StringBuilder sb, string key, double value, bool first, Reading reading)
+    /// <summary>A float field; <paramref name="bin"/> and <paramref name="time"/> name the point when the value cannot be stored.</summary>
+    private static void FloatField(StringBuilder sb, string key, double value, bool first, string bin, DateTimeOffset time)
     {
         if (!double.IsFinite(value))
         {
-            throw new StoreRejectedException($"{key} of {reading.BinId} at {reading.Time:O} is {value.ToString(CultureInfo.InvariantCulture)}; InfluxDB cannot store NaN or infinity");
+            throw new StoreRejectedException($"{key} of {bin} at {time:O} is {value.ToString(CultureInfo.InvariantCulture)}; InfluxDB cannot store NaN or infinity");
         }
         if (!first)
         {

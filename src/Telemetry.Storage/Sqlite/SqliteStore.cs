@@ -8,8 +8,9 @@ namespace Telemetry.Storage.Sqlite;
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode, one transaction per batch, synchronous=FULL so
 /// a committed batch survives a crash of the process or the machine. Identity keys make a reading
-/// delivered twice one row; a later write replaces the values it gives (as InfluxDB does). Text is
-/// stored exactly as given (parameters, no escaping needed).
+/// delivered twice one row; a later write replaces the values it gives (as InfluxDB does). So do the
+/// primary keys of the event tables: <c>collection</c> (bin, compartment, time_ms) and <c>device_event</c>
+/// (bin, kind, time_ms). Text is stored exactly as given (parameters, no escaping needed).
 /// </summary>
 /// <remarks>
 /// Every SQLite error is classified by its primary result code (<see cref="Classify"/>): the ones a retry
@@ -24,7 +25,7 @@ public sealed class SqliteStore : ITelemetryStore
     public const string PathKey = "Storage:Sqlite:Path";
 
     /// <summary>Written at every start: the schema's version, and the write that proves the file can be written.</summary>
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -114,6 +115,16 @@ public sealed class SqliteStore : ITelemetryStore
                 id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, reason TEXT NOT NULL, bin TEXT NOT NULL,
                 ingester TEXT NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL, error TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS dead_letter_time ON dead_letter (time_us);
+            CREATE TABLE IF NOT EXISTS collection (
+                bin TEXT NOT NULL, compartment TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                community TEXT NOT NULL, stream TEXT NOT NULL, kg_collected REAL NOT NULL, fill_before_pct REAL NOT NULL, fill_after_pct REAL NOT NULL,
+                PRIMARY KEY (bin, compartment, time_ms)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS collection_time ON collection (time_ms);
+            CREATE TABLE IF NOT EXISTS device_event (
+                bin TEXT NOT NULL, kind TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                community TEXT NOT NULL, seq INTEGER, detail TEXT NOT NULL,
+                PRIMARY KEY (bin, kind, time_ms)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS device_event_time ON device_event (time_ms);
             """, ct);
 
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
@@ -327,6 +338,114 @@ public sealed class SqliteStore : ITelemetryStore
         return 0;
     }
 
+    /// <summary>
+    /// The readings in [start, end) of the bins named (all when <paramref name="binIds"/> is null), in the contract's
+    /// order. A status's <see cref="StatusReading.TimeFromDevice"/> is its stored <c>from_device</c> column, exactly
+    /// as written.
+    /// </summary>
+    public async Task<IReadOnlyList<Reading>> GetReadingsAsync(IReadOnlyCollection<string>? binIds, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        if (end <= start || binIds is { Count: 0 })
+        {
+            return [];
+        }
+        await using var c = await OpenReaderAsync(ct);
+        var readings = new List<Reading>();
+        // Bins as parameters ($3, $4, ...), a bounded number per statement.
+        IReadOnlyList<string[]?> chunks = binIds is null ? [null] : [.. binIds.Distinct(StringComparer.Ordinal).Chunk(MaxBinsPerQuery)];
+        foreach (var bins in chunks)
+        {
+            var where = "time_ms >= $1 AND time_ms < $2" + (bins is null ? "" : $" AND bin IN ({string.Join(", ", bins.Select((_, i) => "$" + (i + 3).ToString(CultureInfo.InvariantCulture)))})");
+            object[] args = [Ms(start), Ms(end), .. bins ?? []];
+            await foreach (var r in Query(c, $"SELECT bin, compartment, time_ms, community, stream, pct, seq FROM fill WHERE {where}", args, ct))
+            {
+                readings.Add(new FillReading(r.GetString(0), r.GetString(3), r.GetString(1), r.GetString(4), FromMs(r.GetInt64(2)), r.GetInt64(6), r.GetDouble(5)));
+            }
+            await foreach (var r in Query(c, $"SELECT bin, compartment, time_ms, community, stream, net_kg, deposit_kg, seq FROM weight WHERE {where}", args, ct))
+            {
+                readings.Add(new WeightReading(r.GetString(0), r.GetString(3), r.GetString(1), r.GetString(4), FromMs(r.GetInt64(2)), r.GetInt64(7), r.GetDouble(5),
+                    r.IsDBNull(6) ? null : r.GetDouble(6)));
+            }
+            await foreach (var r in Query(c, $"SELECT bin, community, time_ms, seq, from_device, online, battery_pct, temp_c, tilt, door_open FROM status WHERE {where} ORDER BY id", args, ct))
+            {
+                readings.Add(new StatusReading(r.GetString(0), r.GetString(1), FromMs(r.GetInt64(2)), r.IsDBNull(3) ? null : r.GetInt64(3), r.GetInt64(4) != 0,
+                    NullableBool(r, 5), r.IsDBNull(6) ? null : r.GetDouble(6), r.IsDBNull(7) ? null : r.GetDouble(7), NullableBool(r, 8), NullableBool(r, 9)));
+            }
+        }
+        return StoreOrder.Readings(readings);
+    }
+
+    /// <summary>At most this many bins' ids are parameters of one statement (SQLite allows 32,766 parameters).</summary>
+    private const int MaxBinsPerQuery = 500;
+
+    public async Task WriteEventsAsync(IReadOnlyList<CollectionEvent> collections, IReadOnlyList<DeviceEvent> deviceEvents, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(collections);
+        ArgumentNullException.ThrowIfNull(deviceEvents);
+        var writer = _writer ?? throw new InvalidOperationException("InitializeAsync first");
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
+            using var collection = Command(writer, tx, """
+                INSERT INTO collection (bin, compartment, time_ms, community, stream, kg_collected, fill_before_pct, fill_after_pct) VALUES ($b, $c, $t, $cm, $s, $k, $fb, $fa)
+                ON CONFLICT (bin, compartment, time_ms) DO UPDATE SET community = excluded.community, stream = excluded.stream,
+                    kg_collected = excluded.kg_collected, fill_before_pct = excluded.fill_before_pct, fill_after_pct = excluded.fill_after_pct
+                """, "$b", "$c", "$t", "$cm", "$s", "$k", "$fb", "$fa");
+            // A later write without a seq keeps the one stored (as InfluxDB keeps a field the later point does not give).
+            using var device = Command(writer, tx, """
+                INSERT INTO device_event (bin, kind, time_ms, community, seq, detail) VALUES ($b, $k, $t, $cm, $q, $d)
+                ON CONFLICT (bin, kind, time_ms) DO UPDATE SET community = excluded.community,
+                    seq = COALESCE(excluded.seq, device_event.seq), detail = excluded.detail
+                """, "$b", "$k", "$t", "$cm", "$q", "$d");
+            foreach (var e in collections)
+            {
+                await Run(collection, ct, e.BinId, e.Compartment, Ms(e.Time), e.Community, e.Stream, e.KgCollected, e.FillBeforePct, e.FillAfterPct);
+            }
+            foreach (var e in deviceEvents)
+            {
+                await Run(device, ct, e.BinId, e.Kind, Ms(e.Time), e.Community, e.Seq, e.Detail);
+            }
+            await tx.CommitAsync(ct);
+        }
+        catch (SqliteException ex)
+        {
+            throw Classify(ex, Path);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<CollectionEvent>> GetCollectionsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<CollectionEvent>();
+        await foreach (var r in Query(c, """
+            SELECT bin, community, compartment, stream, time_ms, kg_collected, fill_before_pct, fill_after_pct FROM collection
+            WHERE time_ms >= $1 AND time_ms < $2 AND ($3 IS NULL OR bin = $3)
+            """, [Ms(start), Ms(end), (object?)binId ?? DBNull.Value], ct))
+        {
+            list.Add(new CollectionEvent(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), FromMs(r.GetInt64(4)), r.GetDouble(5), r.GetDouble(6), r.GetDouble(7)));
+        }
+        return StoreOrder.Collections(list);
+    }
+
+    public async Task<IReadOnlyList<DeviceEvent>> GetDeviceEventsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<DeviceEvent>();
+        await foreach (var r in Query(c, """
+            SELECT bin, community, time_ms, kind, seq, detail FROM device_event
+            WHERE time_ms >= $1 AND time_ms < $2 AND ($3 IS NULL OR bin = $3)
+            """, [Ms(start), Ms(end), (object?)binId ?? DBNull.Value], ct))
+        {
+            list.Add(new DeviceEvent(r.GetString(0), r.GetString(1), FromMs(r.GetInt64(2)), r.GetString(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.GetString(5)));
+        }
+        return StoreOrder.DeviceEvents(list);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_writer is not null)
@@ -466,4 +585,6 @@ public sealed class SqliteStore : ITelemetryStore
     private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private static int? Bool(bool? b) => b is null ? null : b.Value ? 1 : 0;
+
+    private static bool? NullableBool(SqliteDataReader r, int column) => r.IsDBNull(column) ? null : r.GetInt64(column) != 0;
 }

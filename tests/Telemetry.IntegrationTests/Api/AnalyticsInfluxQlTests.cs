@@ -35,6 +35,7 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
             "deposits-by-day", "deposits-by-stream", "deposits-by-community", "deposits-by-material", "deposits-for-one-bin",
             "deposits-for-one-community", "diversion-rate", "diversion-rate-by-community", "diversion-rate-by-day",
             "diversion-rate-for-one-bin", "fill-latest", "fill-hourly", "fill-daily", "dead-letters-by-reason",
+            "collections-by-day", "device-events-for-one-bin",
         ];
         Assert.Equal(checkedHere.Order(StringComparer.Ordinal), data.Queries.Keys.Order(StringComparer.Ordinal));
     }
@@ -188,6 +189,33 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
         AssertFigures(counts, apiCounts, "dead-letters-by-reason (api /api/deadletters)");
     }
 
+    [Fact]
+    public async Task Collections_and_device_events_match_what_the_store_reads_back()
+    {
+        // Per stream per local day: 23:59:59.999 local is that day, 00:00:00.000 the next; the period is [from, to).
+        var rows = await data.InfluxQlAsync("collections-by-day");
+        var counts = Sums(rows, r => $"{Day(r.Time)}/{r.Tag("stream")}", "collections");
+        var kg = Sums(rows, r => $"{Day(r.Time)}/{r.Tag("stream")}", "kg");
+        AssertFigures(new() { ["2026-11-20/recyclable"] = 2, ["2026-11-20/kitchen"] = 1, ["2026-11-21/recyclable"] = 1 }, counts, "collections-by-day (known)");
+        AssertFigures(new() { ["2026-11-20/recyclable"] = 4.75, ["2026-11-20/kitchen"] = 6.0, ["2026-11-21/recyclable"] = 1.25 }, kg, "collections-by-day kg (known)");
+        var stored = await data.StoreAsync(s => s.GetCollectionsAsync(null, DateTimeOffset.Parse(From, CultureInfo.InvariantCulture), DateTimeOffset.Parse(To, CultureInfo.InvariantCulture), CancellationToken.None));
+        AssertFigures(counts, stored.GroupBy(c => $"{LocalDay(c.Time.ToString("O", CultureInfo.InvariantCulture))}/{c.Stream}").ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal), "collections-by-day (store)");
+        AssertFigures(kg, stored.GroupBy(c => $"{LocalDay(c.Time.ToString("O", CultureInfo.InvariantCulture))}/{c.Stream}").ToDictionary(g => g.Key, g => g.Sum(c => c.KgCollected), StringComparer.Ordinal), "collections-by-day kg (store)");
+
+        // Of JY-001 in the period only, each event once, the detail as stored (plain text here: nothing to unescape).
+        var events = (await data.InfluxQlAsync("device-events-for-one-bin"))
+            .Select(r => $"{Instant(r.Time)} {r.Text("kind")} {r.Value("seq")?.ToString(CultureInfo.InvariantCulture) ?? "-"} {r.Text("detail")}")
+            .Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(
+        [
+            "2026-11-20T03:00:00Z offline - no message for 900 s",
+            "2026-11-20T03:30:00Z online 5231 ",
+            "2026-11-20T03:30:00Z reboot 1 seq 1 after 5230",
+        ], events);
+        var storedEvents = await data.StoreAsync(s => s.GetDeviceEventsAsync("JY-001", DateTimeOffset.Parse(From, CultureInfo.InvariantCulture), DateTimeOffset.Parse(To, CultureInfo.InvariantCulture), CancellationToken.None));
+        Assert.Equal(events, storedEvents.Select(e => $"{Instant(e.Time.ToString("O", CultureInfo.InvariantCulture))} {e.Kind} {e.Seq?.ToString(CultureInfo.InvariantCulture) ?? "-"} {e.Detail}"));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     internal static string Period() => $"from={Uri.EscapeDataString(From)}&to={Uri.EscapeDataString(To)}";
@@ -300,6 +328,7 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
         {
             await store.InitializeAsync(CancellationToken.None);
             await store.WriteAsync(Readings(), DeadLetters(), CancellationToken.None);
+            await store.WriteEventsAsync(Collections(), DeviceEvents(), CancellationToken.None);
         }
         _api = await ApiProcess.StartAsync(new Dictionary<string, string>
         {
@@ -370,6 +399,34 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
         new(Local("2026-12-01T00:00:00.000"), "invalid-field", "JY-001", "ingest-a", "bins/JY-001/fill", "{}", "bad ts"),
     ];
 
+    private static List<CollectionEvent> Collections() =>
+    [
+        new("JY-001", "c01", "paper", "recyclable", Local("2026-11-20T09:40:00.000"), 4.5, 82, 1),
+        new("JY-002", "c02", "glass", "recyclable", Local("2026-11-20T23:59:59.999"), 0.25, 40, 0),
+        new("JY-001", "c01", "kitchen", "kitchen", Local("2026-11-20T10:00:00.000"), 6, 95, 2),
+        new("JY-002", "c02", "glass", "recyclable", Local("2026-11-21T00:00:00.000"), 1.25, 50, 0),
+        // Outside the period [from, to).
+        new("JY-003", "c02", "metal", "recyclable", Local("2026-10-31T23:59:59.999"), 9, 90, 0),
+        new("JY-003", "c02", "metal", "recyclable", Local("2026-12-01T00:00:00.000"), 9, 90, 0),
+    ];
+
+    private static List<DeviceEvent> DeviceEvents() =>
+    [
+        new("JY-001", "c01", Local("2026-11-20T11:00:00.000"), "offline", null, "no message for 900 s"),
+        new("JY-001", "c01", Local("2026-11-20T11:30:00.000"), "online", 5231, ""),
+        new("JY-001", "c01", Local("2026-11-20T11:30:00.000"), "reboot", 1, "seq 1 after 5230"),
+        // Another bin, and JY-001 outside the period.
+        new("JY-002", "c02", Local("2026-11-20T11:00:00.000"), "offline", null, "no message for 900 s"),
+        new("JY-001", "c01", Local("2026-12-01T00:00:00.000"), "offline", null, "no message for 900 s"),
+    ];
+
+    /// <summary>What a store on the fixture's database answers.</summary>
+    internal async Task<T> StoreAsync<T>(Func<ITelemetryStore, Task<T>> read)
+    {
+        await using var store = new InfluxDbStore(new InfluxDbStoreOptions { Url = TestServices.InfluxUrl, Bucket = _database, ApiVersion = 1 });
+        return await read(store);
+    }
+
     /// <summary>Runs the doc's query <paramref name="name"/> as the doc says (GET /query, db and q URL-encoded), JSON answer.</summary>
     internal async Task<IReadOnlyList<AnalyticsInfluxQlRow>> InfluxQlAsync(string name)
     {
@@ -401,11 +458,13 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
                 {
                     var cells = v.EnumerateArray().ToList();
                     var values = new Dictionary<string, double?>(StringComparer.Ordinal);
+                    var texts = new Dictionary<string, string?>(StringComparer.Ordinal);
                     for (var i = 1; i < columns.Count; i++)
                     {
                         values[columns[i]] = cells[i].ValueKind == JsonValueKind.Number ? cells[i].GetDouble() : null;
+                        texts[columns[i]] = cells[i].ValueKind == JsonValueKind.String ? cells[i].GetString() : null;
                     }
-                    rows.Add(new AnalyticsInfluxQlRow($"{name} {string.Join(',', tags.Select(kv => kv.Key + "=" + kv.Value))}", tags, cells[0].GetString()!, values));
+                    rows.Add(new AnalyticsInfluxQlRow($"{name} {string.Join(',', tags.Select(kv => kv.Key + "=" + kv.Value))}", tags, cells[0].GetString()!, values, texts));
                 }
             }
         }
@@ -472,8 +531,11 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
 }
 
 /// <summary>One row of an InfluxQL answer: its series' tags, the time as printed, the other columns.</summary>
-internal sealed record AnalyticsInfluxQlRow(string Series, IReadOnlyDictionary<string, string> Tags, string Time, IReadOnlyDictionary<string, double?> Values)
+internal sealed record AnalyticsInfluxQlRow(
+    string Series, IReadOnlyDictionary<string, string> Tags, string Time, IReadOnlyDictionary<string, double?> Values, IReadOnlyDictionary<string, string?> Texts)
 {
+    public string? Text(string column) => Texts.TryGetValue(column, out var v) ? v : throw new Xunit.Sdk.XunitException($"{Series}: no column {column}");
+
     public string Tag(string name) => Tags.TryGetValue(name, out var v) ? v : throw new Xunit.Sdk.XunitException($"{Series}: no tag {name}");
 
     public double? Value(string column) => Values.TryGetValue(column, out var v) ? v : throw new Xunit.Sdk.XunitException($"{Series}: no column {column}");

@@ -178,6 +178,100 @@ public sealed class InfluxDbApiV2Tests : IDisposable
             Assert.Single(_server.Requests).Query("q"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Bin_ids_in_readings_and_event_queries_are_quoted()
+    {
+        _server.Respond = _ => (HttpStatusCode.OK, null, """{"results":[{"statement_id":0},{"statement_id":1},{"statement_id":2}]}""");
+        await using var store = V2();
+        const string hostile = "x' OR 1=1 --\\";
+        const string quoted = @"""bin"" = 'x\' OR 1=1 --\\\\\\.'";
+        await store.GetReadingsAsync([hostile, "JY-001"], T0, T0.AddHours(1), CancellationToken.None);
+        var statements = Assert.Single(_server.Requests).Query("q")!.Split(";\n");
+        Assert.Equal(3, statements.Length);
+        Assert.All(statements, q => Assert.Contains($"WHERE time >= 1795132800000000000 AND time < 1795136400000000000 AND ({quoted} OR \"bin\" = 'JY-001') GROUP BY \"bin\", \"community\"", q, StringComparison.Ordinal));
+
+        await store.GetCollectionsAsync(hostile, T0, T0.AddHours(1), CancellationToken.None);
+        await store.GetDeviceEventsAsync(hostile, T0, T0.AddHours(1), CancellationToken.None);
+        Assert.Contains($"FROM \"collection\" WHERE time >= 1795132800000000000 AND time < 1795136400000000000 AND {quoted} GROUP BY", _server.Requests[1].Query("q"), StringComparison.Ordinal);
+        Assert.Contains($"FROM \"device_event\" WHERE time >= 1795132800000000000 AND time < 1795136400000000000 AND {quoted} GROUP BY", _server.Requests[2].Query("q"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Readings_of_many_bins_are_asked_for_in_requests_of_at_most_100_bins()
+    {
+        _server.Respond = _ => (HttpStatusCode.OK, null, """{"results":[{"statement_id":0},{"statement_id":1},{"statement_id":2}]}""");
+        await using var store = V2();
+        var bins = Enumerable.Range(1, 150).Select(i => $"JY-{i:000}").ToList();
+        Assert.Empty(await store.GetReadingsAsync([.. bins, "JY-001"], T0, T0.AddDays(1), CancellationToken.None));
+        Assert.Equal([100, 50], _server.Requests.Select(r => r.Query("q")!.Split(";\n")[0].Split(" OR ").Length));
+        // No bins, no request; null, all bins and no bin condition.
+        Assert.Empty(await store.GetReadingsAsync([], T0, T0.AddDays(1), CancellationToken.None));
+        Assert.Equal(2, _server.Requests.Count);
+        await store.GetReadingsAsync(null, T0, T0.AddDays(1), CancellationToken.None);
+        Assert.DoesNotContain("\"bin\" =", _server.Requests[2].Query("q"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_answer_cut_short_by_the_server_is_asked_for_again_in_halves()
+    {
+        // A server with a row limit: the whole hour comes back partial, each half whole.
+        _server.Respond = r =>
+        {
+            var q = r.Query("q")!;
+            var time = q.Contains("time >= 1795132800000000000 AND time < 1795134600000000000", StringComparison.Ordinal) ? 1795132800000
+                : q.Contains("time >= 1795134600000000000 AND time < 1795136400000000000", StringComparison.Ordinal) ? 1795134600000 : 0;
+            var partial = time == 0 ? ""","partial":true""" : "";
+            var fillTime = time == 0 ? 1795132800000 : time;
+            return (HttpStatusCode.OK, null,
+                $$"""{"results":[{"statement_id":0,"series":[{"name":"fill","tags":{"bin":"JY-001","community":"c01","compartment":"paper","stream":"recyclable"},"columns":["time","pct","seq"],"values":[[{{fillTime}},50,7]]{{partial}}}]{{partial}}},{"statement_id":1},{"statement_id":2}]}""");
+        };
+        await using var store = V2();
+        var readings = await store.GetReadingsAsync(null, T0, T0.AddHours(1), CancellationToken.None);
+        Assert.Equal([
+            new FillReading("JY-001", "c01", "paper", "recyclable", T0, 7, 50),
+            new FillReading("JY-001", "c01", "paper", "recyclable", T0.AddMinutes(30), 7, 50),
+        ], readings);
+        Assert.Equal(3, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Events_are_written_as_the_contracts_line_protocol()
+    {
+        await using var store = V2();
+        await store.WriteEventsAsync(
+            [new CollectionEvent("JY-001", "c01", "paper", "recyclable", T0, 12, 85.5, 0)],
+            [
+                new DeviceEvent("JY-001", "c01", T0.AddSeconds(1), "reboot", 5, "seq 5 after \"9\"\\ \r\n\0"),
+                new DeviceEvent("JY-001", "c 01,x=y", T0.AddSeconds(2), "offline", null, "no message for 900 s"),
+            ], CancellationToken.None);
+        var write = Assert.Single(DataWrites);
+        Assert.Equal("/api/v2/write?org=my%20org&bucket=bkt&precision=ms", write.PathAndQuery);
+        Assert.Equal(string.Join("\n",
+            "collection,bin=JY-001,community=c01,compartment=paper,stream=recyclable kg_collected=12,fill_before_pct=85.5,fill_after_pct=0 1795132800000",
+            // The detail's \, CR, LF and NUL by CONTRACT §3, then the quote and each backslash escaped for the string field.
+            @"device_event,bin=JY-001,community=c01,kind=reboot seq=5i,detail=""seq 5 after \""9\""\\\\ \\r\\n\\0"" 1795132801000",
+            @"device_event,bin=JY-001,community=c\ 01\,x\=y,kind=offline detail=""no message for 900 s"" 1795132802000"), write.Body);
+
+        await Assert.ThrowsAsync<StoreRejectedException>(() => store.WriteEventsAsync(
+            [new CollectionEvent("JY-001", "c01", "paper", "recyclable", T0, double.PositiveInfinity, 1, 0)], [], CancellationToken.None));
+        Assert.Single(DataWrites);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Event_writes_map_server_answers_as_reading_writes_do(int apiVersion)
+    {
+        IReadOnlyList<CollectionEvent> collections = [new CollectionEvent("JY-001", "c01", "paper", "recyclable", T0, 12, 85.5, 0)];
+        await using var store = apiVersion == 1 ? V1() : V2();
+        _server.Respond = _ => (HttpStatusCode.BadRequest, null, """{"error":"partial write: field type conflict: input field \"kg_collected\" on measurement \"collection\" is type float, already exists as type integer dropped=1"}""");
+        Assert.True((await Assert.ThrowsAsync<StoreRejectedException>(() => store.WriteEventsAsync(collections, [], CancellationToken.None))).IsStoreWide);
+        _server.Respond = _ => (HttpStatusCode.ServiceUnavailable, ("Retry-After", "3"), """{"code":"unavailable","message":"busy"}""");
+        Assert.Equal(TimeSpan.FromSeconds(3), (await Assert.ThrowsAsync<StoreUnavailableException>(() => store.WriteEventsAsync(collections, [], CancellationToken.None))).RetryAfter);
+        var path = DataWrites[0].PathAndQuery;
+        Assert.Equal(apiVersion == 1 ? "/write?db=bkt&precision=ms" : "/api/v2/write?org=my%20org&bucket=bkt&precision=ms", path);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

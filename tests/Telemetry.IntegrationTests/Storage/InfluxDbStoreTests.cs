@@ -67,6 +67,33 @@ public sealed class InfluxDbStoreTests : StoreContractTests
     }
 
     [Fact]
+    public async Task Analysts_see_collections_and_device_events_with_the_contract_schema_in_influxql()
+    {
+        // Whole numbers, which must still be stored as floats (the first point of a field fixes its type).
+        await Store.WriteEventsAsync(
+            [new CollectionEvent("JY-012", "c01", "paper", "recyclable", T0, 12, 85, 0)],
+            [new DeviceEvent("JY-012", "c01", T0, "reboot", 3, "seq 3 after 41"), new DeviceEvent("JY-012", "c01", T0, "offline", null, "no message for 900 s")],
+            CancellationToken.None);
+
+        Assert.Equal("[[\"fill_after_pct\",\"float\"],[\"fill_before_pct\",\"float\"],[\"kg_collected\",\"float\"]]",
+            Values(await QueryAsync("SHOW FIELD KEYS FROM \"collection\"")));
+        Assert.Equal("[[\"detail\",\"string\"],[\"seq\",\"integer\"]]", Values(await QueryAsync("SHOW FIELD KEYS FROM \"device_event\"")));
+        Assert.Equal("[[\"bin\"],[\"community\"],[\"compartment\"],[\"stream\"]]", Values(await QueryAsync("SHOW TAG KEYS FROM \"collection\"")));
+        Assert.Equal("[[\"bin\"],[\"community\"],[\"kind\"]]", Values(await QueryAsync("SHOW TAG KEYS FROM \"device_event\"")));
+        // The kinds are tag values, one series each; the offline event has no seq.
+        Assert.Equal("[[\"kind\",\"offline\"],[\"kind\",\"reboot\"]]", Values(await QueryAsync("SHOW TAG VALUES FROM \"device_event\" WITH KEY = \"kind\"")));
+        Assert.Equal("[[1795132800000000000,\"no message for 900 s\",\"offline\",null],[1795132800000000000,\"seq 3 after 41\",\"reboot\",3]]",
+            Values(await QueryAsync("SELECT \"detail\", \"kind\", \"seq\" FROM \"device_event\" WHERE \"bin\" = 'JY-012'", epoch: "ns")));
+
+        static string Values(string answer)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(answer);
+            var series = Assert.Single(json.RootElement.GetProperty("results")[0].GetProperty("series").EnumerateArray());
+            return series.GetProperty("values").GetRawText();
+        }
+    }
+
+    [Fact]
     public async Task Initialising_twice_keeps_the_data()
     {
         await Store.WriteAsync([Fill("JY-013", "paper", T0, 12)], [], CancellationToken.None);
@@ -188,10 +215,11 @@ public sealed class InfluxDbStoreTests : StoreContractTests
         Assert.DoesNotContain("\"error\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
-    private async Task<string> QueryAsync(string q)
+    private async Task<string> QueryAsync(string q, string? epoch = null)
     {
         using var http = new HttpClient { BaseAddress = TestServices.InfluxUrl };
         http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        return await http.GetStringAsync(new Uri($"/query?db={_database}&q={Uri.EscapeDataString(q)}", UriKind.Relative));
+        var precision = epoch is null ? "" : "&epoch=" + epoch;
+        return await http.GetStringAsync(new Uri($"/query?db={_database}{precision}&q={Uri.EscapeDataString(q)}", UriKind.Relative));
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Telemetry.Contracts.Configuration;
+using Telemetry.Contracts.Readings;
 using Telemetry.Storage;
 using Telemetry.Storage.Sqlite;
 
@@ -29,6 +30,27 @@ public sealed class SqliteStoreTests : StoreContractTests
         Assert.Equal(42.0, Assert.Single(await again.GetLatestAsync(CancellationToken.None)).FillPct);
         await again.DisposeAsync();
         await InitializeAsync();
+    }
+
+    [Fact]
+    public async Task A_file_of_the_first_schema_gets_the_event_tables_at_start_and_keeps_its_readings()
+    {
+        var path = Path.Combine(_dir, "nested", "telemetry.db");
+        await Store.WriteAsync([Fill("JY-012", "paper", T0, 42)], [], CancellationToken.None);
+        await Store.DisposeAsync();
+        await using (var old = new SqliteConnection($"Data Source={path}"))
+        {
+            await old.OpenAsync();
+            await using var drop = old.CreateCommand();
+            drop.CommandText = "DROP TABLE collection; DROP TABLE device_event; PRAGMA user_version = 1;";
+            await drop.ExecuteNonQueryAsync();
+        }
+        SqliteConnection.ClearAllPools();
+        await InitializeAsync();
+        await Store.WriteEventsAsync([new CollectionEvent("JY-012", "c01", "paper", "recyclable", T0, 30, 90, 2)], [new DeviceEvent("JY-012", "c01", T0, "online", 7, "")], CancellationToken.None);
+        Assert.Single(await Store.GetCollectionsAsync("JY-012", T0, T0.AddSeconds(1), CancellationToken.None));
+        Assert.Single(await Store.GetDeviceEventsAsync("JY-012", T0, T0.AddSeconds(1), CancellationToken.None));
+        Assert.Equal([Fill("JY-012", "paper", T0, 42)], await Store.GetReadingsAsync(null, T0, T0.AddSeconds(1), CancellationToken.None));
     }
 
     // Tests run as root, whom file permissions do not stop: each failure below is one that holds for root too.

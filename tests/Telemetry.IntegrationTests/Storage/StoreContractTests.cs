@@ -223,6 +223,195 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(4, await Store.CountReadingsAsync("JY-011", t.AddTicks(5_000), Ct));
     }
 
+    private static StatusReading Status(string bin, DateTimeOffset t, long? seq, double? battery) =>
+        new(bin, "c01", t, seq, seq is not null, seq is null ? null : true, battery, null, null, null);
+
+    [Fact]
+    public async Task Readings_read_back_in_order_within_the_range_and_of_the_bins_asked_for()
+    {
+        const string odd = "JY-1'0 x,y=z\\";
+        var t = T0.AddHours(3);
+        List<Reading> expected =
+        [
+            // At the range's start: bins in order (ordinal: ' before 0), then fill, weight, status, then compartments in order.
+            Fill(odd, "paper", t, 14),
+            Fill("JY-101", "glass", t, 11), Fill("JY-101", "paper", t, 12, seq: 2),
+            Weight("JY-101", "glass", t, 1.5, null), Weight("JY-101", "paper", t, 2.5, 0.5),
+            Status("JY-101", t, 7, 88),
+            Fill("JY-102", "kitchen", t, 13),
+            // A status without seq was timed on receipt.
+            Status("JY-102", t.AddMilliseconds(1), null, 51),
+            Weight(odd, "residual", t.AddMinutes(5), 4, 1),
+            Weight("JY-101", "paper", t.AddMinutes(5), 3, null, seq: 3),
+            Fill("JY-103", "paper", t.AddMinutes(5), 15),
+            new StatusReading("JY-103", "c02", t.AddMinutes(59).AddMilliseconds(999), 9, true, false, 20, -5.5, true, true),
+        ];
+        // Outside [start, end): just before the start, and at the end.
+        List<Reading> outside = [Fill("JY-101", "paper", t.AddMilliseconds(-1), 99), Weight("JY-102", "kitchen", t.AddHours(1), 9, 9), Status("JY-103", t.AddHours(1), 10, 1)];
+        // Written out of order, and one identity twice: the later write is what reads back.
+        await Store.WriteAsync([.. outside, .. Enumerable.Reverse(expected), Fill("JY-103", "paper", t.AddMinutes(5), 50)], [], Ct);
+        await Store.WriteAsync([Fill("JY-103", "paper", t.AddMinutes(5), 15)], [], Ct);
+
+        Assert.Equal(expected, await Store.GetReadingsAsync(null, t, t.AddHours(1), Ct));
+        Assert.Equal([.. expected.Where(r => r.BinId is "JY-101" or "JY-103")], await Store.GetReadingsAsync(["JY-103", "JY-101", "JY-999"], t, t.AddHours(1), Ct));
+        Assert.Equal([.. expected.Where(r => r.BinId == odd)], await Store.GetReadingsAsync([odd], t, t.AddHours(1), Ct));
+        // Ids that only look like the ones stored match nothing.
+        Assert.Empty(await Store.GetReadingsAsync(["JY-1'0", "JY-10", "JY-101' OR 'x'='x", "\"JY-101\""], t, t.AddHours(1), Ct));
+        Assert.Empty(await Store.GetReadingsAsync([], t, t.AddHours(1), Ct));
+        Assert.Empty(await Store.GetReadingsAsync(null, t.AddHours(1), t.AddHours(1), Ct));
+        Assert.Equal([.. expected.Where(r => r.Time < t.AddMinutes(5))], await Store.GetReadingsAsync(null, t, t.AddMinutes(5), Ct));
+        Assert.Equal(outside[1..], await Store.GetReadingsAsync(null, t.AddHours(1), t.AddHours(2), Ct));
+    }
+
+    [Fact]
+    public async Task A_day_of_the_fleet_reads_back_whole_for_many_bins()
+    {
+        // 55 bins, a reading of each of three compartments' fill and weight and one status every 10 minutes: 55,440 points.
+        var bins = Enumerable.Range(1, 55).Select(i => $"JY-{i:000}").ToList();
+        string[] compartments = ["kitchen", "paper", "residual"];
+        var readings = new List<Reading>();
+        for (var slot = 0; slot < 144; slot++)
+        {
+            var at = T0.AddMinutes(10 * slot);
+            foreach (var bin in bins)
+            {
+                // In the order they read back: fill, weight, status, each by compartment.
+                readings.AddRange(compartments.Select(c => Fill(bin, c, at, slot % 100, slot)));
+                readings.AddRange(compartments.Select(c => Weight(bin, c, at, slot / 10.0, slot % 7 == 0 ? 0.5 : null, slot)));
+                readings.Add(Status(bin, at, slot, 100 - (slot / 2.0)));
+            }
+        }
+        await Store.WriteAsync(readings, [], Ct);
+        Assert.Equal(readings, await Store.GetReadingsAsync(null, T0, T0.AddDays(1), Ct));
+        var some = bins.Where((_, i) => i % 2 == 0).ToList();
+        Assert.Equal([.. readings.Where(r => some.Contains(r.BinId))], await Store.GetReadingsAsync(some, T0, T0.AddDays(1), Ct));
+        // More bins asked for than exist, as a registry of more bins would.
+        Assert.Equal(readings, await Store.GetReadingsAsync([.. bins, .. Enumerable.Range(56, 100).Select(i => $"JY-{i:000}")], T0, T0.AddDays(1), Ct));
+    }
+
+    private static CollectionEvent Collection(string bin, string compartment, DateTimeOffset t, double kg, double before = 85, double after = 3) =>
+        new(bin, "c01", compartment, compartment switch { "kitchen" => "kitchen", "residual" => "residual", _ => "recyclable" }, t, kg, before, after);
+
+    private static DeviceEvent Device(string bin, DateTimeOffset t, string kind, long? seq, string detail) => new(bin, "c01", t, kind, seq, detail);
+
+    [Fact]
+    public async Task Events_read_back_in_order_within_the_range()
+    {
+        var t = T0.AddHours(4);
+        List<CollectionEvent> collections =
+        [
+            Collection("JY-201", "glass", t, 12), Collection("JY-201", "paper", t, 30.25, 91.5, 0),
+            Collection("JY-202", "paper", t, 1), Collection("JY-201", "kitchen", t.AddMilliseconds(1), 40, 100, 2.5),
+            Collection("JY-202", "residual", t.AddMinutes(59).AddMilliseconds(999), 0, 0, 0),
+        ];
+        List<DeviceEvent> events =
+        [
+            Device("JY-201", t, "offline", null, "no message for 900 s"), Device("JY-201", t, "online", 4012, ""),
+            Device("JY-201", t, "reboot", 1, "seq 1 after 4011"), Device("JY-202", t, "offline", null, "no message for 900 s"),
+            Device("JY-202", t.AddMinutes(30), "online", 77, "back"),
+        ];
+        // Outside [start, end): just before the start and at the end.
+        await Store.WriteEventsAsync(
+            [Collection("JY-201", "paper", t.AddMilliseconds(-1), 5), Collection("JY-201", "paper", t.AddHours(1), 6), .. Enumerable.Reverse(collections)],
+            [Device("JY-201", t.AddHours(1), "offline", 9, "x"), Device("JY-201", t.AddMilliseconds(-1), "online", 8, "y"), .. Enumerable.Reverse(events)], Ct);
+
+        Assert.Equal(collections, await Store.GetCollectionsAsync(null, t, t.AddHours(1), Ct)); // same time: by compartment, then bin
+        Assert.Equal(
+            [events[0], events[3], events[1], events[2], events[4]], // same time: by kind
+            await Store.GetDeviceEventsAsync(null, t, t.AddHours(1), Ct));
+        Assert.Equal([collections[0], collections[1], collections[3]], await Store.GetCollectionsAsync("JY-201", t, t.AddHours(1), Ct));
+        Assert.Equal([events[0], events[1], events[2]], await Store.GetDeviceEventsAsync("JY-201", t, t.AddHours(1), Ct));
+        Assert.Equal(collections[..3], await Store.GetCollectionsAsync(null, t, t.AddMilliseconds(1), Ct));
+        Assert.Empty(await Store.GetCollectionsAsync(null, t.AddHours(1).AddMilliseconds(1), t.AddHours(2), Ct));
+        Assert.Empty(await Store.GetDeviceEventsAsync(null, t, t, Ct));
+        // Events are not readings.
+        Assert.Equal(new StoredCounts(0, 0, 0, 0), await Store.CountAsync(t.AddHours(-1), t.AddHours(2), Ct));
+    }
+
+    [Fact]
+    public async Task An_event_written_twice_is_stored_once_and_the_later_write_wins()
+    {
+        var t = T0.AddHours(5);
+        await Store.WriteEventsAsync([Collection("JY-203", "paper", t, 10, 80, 5)], [Device("JY-203", t, "reboot", 1, "seq 1 after 10")], Ct);
+        await Store.WriteEventsAsync([Collection("JY-203", "paper", t, 12.5, 81, 4)], [Device("JY-203", t, "reboot", 2, "seq 2 after 10")], Ct);
+        // A retried batch: the same events again.
+        await Store.WriteEventsAsync([Collection("JY-203", "paper", t, 12.5, 81, 4)], [Device("JY-203", t, "reboot", 2, "seq 2 after 10")], Ct);
+        // Another kind, compartment or millisecond is another event.
+        await Store.WriteEventsAsync([Collection("JY-203", "glass", t, 1), Collection("JY-203", "paper", t.AddMilliseconds(1), 2)],
+            [Device("JY-203", t, "online", 3, ""), Device("JY-203", t.AddMilliseconds(1), "reboot", 1, "again")], Ct);
+
+        var collections = await Store.GetCollectionsAsync("JY-203", t, t.AddMinutes(1), Ct);
+        Assert.Equal([Collection("JY-203", "glass", t, 1), Collection("JY-203", "paper", t, 12.5, 81, 4), Collection("JY-203", "paper", t.AddMilliseconds(1), 2)], collections);
+        var events = await Store.GetDeviceEventsAsync("JY-203", t, t.AddMinutes(1), Ct);
+        Assert.Equal([Device("JY-203", t, "online", 3, ""), Device("JY-203", t, "reboot", 2, "seq 2 after 10"), Device("JY-203", t.AddMilliseconds(1), "reboot", 1, "again")], events);
+        // A time within the millisecond is that millisecond.
+        await Store.WriteEventsAsync([Collection("JY-203", "glass", t.AddTicks(4_000), 7)], [Device("JY-203", t.AddTicks(9_999), "online", 4, "sub-ms")], Ct);
+        Assert.Equal(7.0, Assert.Single(await Store.GetCollectionsAsync("JY-203", t, t.AddMilliseconds(1), Ct), c => c.Compartment == "glass").KgCollected);
+        var online = Assert.Single(await Store.GetDeviceEventsAsync("JY-203", t, t.AddMilliseconds(1), Ct), e => e.Kind == "online");
+        Assert.Equal(("sub-ms", 4L, t), (online.Detail, online.Seq!.Value, online.Time));
+    }
+
+    [Fact]
+    public async Task A_device_event_written_again_without_seq_keeps_the_seq_stored()
+    {
+        var t = T0.AddHours(6);
+        await Store.WriteEventsAsync([], [Device("JY-204", t, "offline", 41, "first")], Ct);
+        await Store.WriteEventsAsync([], [Device("JY-204", t, "offline", null, "second")], Ct);
+        Assert.Equal(Device("JY-204", t, "offline", 41, "second"), Assert.Single(await Store.GetDeviceEventsAsync(null, t, t.AddSeconds(1), Ct)));
+    }
+
+    [Fact]
+    public async Task Hostile_text_in_event_details_and_tags_round_trips_exactly()
+    {
+        var t = T0.AddHours(7);
+        var collections = new List<CollectionEvent>();
+        var events = new List<DeviceEvent>();
+        string[] texts = [.. HostileTexts, "\"quoted\" and 'single', a \\ backslash,\r\n CR LF, \0 NUL and a final \\", ""];
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var text = texts[i];
+            var bin = $"JY-9{i:00} {text}";
+            var at = t.AddMilliseconds(i);
+            events.Add(new DeviceEvent(bin, text, at, "offline", i, text));
+            events.Add(new DeviceEvent("JY-299", "c01", at, "reboot", null, text));
+            if (text.Length > 0)
+            {
+                collections.Add(new CollectionEvent(bin, text, text, text, at, i, 100 - i, i / 3.0));
+            }
+        }
+        await Store.WriteEventsAsync(collections, events, Ct);
+
+        Assert.Equal(Ordered(events), await Store.GetDeviceEventsAsync(null, t, t.AddMinutes(1), Ct));
+        Assert.Equal(collections, await Store.GetCollectionsAsync(null, t, t.AddMinutes(1), Ct));
+        foreach (var e in events.Where(e => e.BinId != "JY-299"))
+        {
+            // The hostile bin id as a filter: exactly that bin's events.
+            Assert.Equal(e, Assert.Single(await Store.GetDeviceEventsAsync(e.BinId, t, t.AddMinutes(1), Ct)));
+            Assert.Equal([.. collections.Where(c => c.BinId == e.BinId)], await Store.GetCollectionsAsync(e.BinId, t, t.AddMinutes(1), Ct));
+        }
+        Assert.Equal([.. events.Where(e => e.BinId == "JY-299")], await Store.GetDeviceEventsAsync("JY-299", t, t.AddMinutes(1), Ct));
+        Assert.Empty(await Store.GetDeviceEventsAsync("JY-9", t, t.AddMinutes(1), Ct));
+        Assert.Empty(await Store.GetDeviceEventsAsync("JY-299' OR 'x'='x", t, t.AddMinutes(1), Ct));
+
+        static List<DeviceEvent> Ordered(List<DeviceEvent> list) =>
+            [.. list.OrderBy(e => e.Time).ThenBy(e => e.Kind, StringComparer.Ordinal).ThenBy(e => e.BinId, StringComparer.Ordinal)];
+    }
+
+    [Fact]
+    public async Task Events_of_one_bin_are_only_that_bins()
+    {
+        var t = T0.AddHours(8);
+        await Store.WriteEventsAsync(
+            [Collection("JY-21", "paper", t, 1), Collection("JY-210", "paper", t, 2), Collection("JY-211", "paper", t, 3)],
+            [Device("JY-21", t, "offline", null, "a"), Device("JY-210", t, "offline", null, "b"), Device("JY-211", t, "offline", null, "c")], Ct);
+        Assert.Equal([Collection("JY-210", "paper", t, 2)], await Store.GetCollectionsAsync("JY-210", t, t.AddSeconds(1), Ct));
+        Assert.Equal([Device("JY-21", t, "offline", null, "a")], await Store.GetDeviceEventsAsync("JY-21", t, t.AddSeconds(1), Ct));
+        Assert.Empty(await Store.GetCollectionsAsync("JY-2", t, t.AddSeconds(1), Ct));
+        Assert.Empty(await Store.GetDeviceEventsAsync("JY-212", t, t.AddSeconds(1), Ct));
+        // Ordered by time, then compartment, then bin.
+        Assert.Equal(["JY-21", "JY-210", "JY-211"], (await Store.GetCollectionsAsync(null, t, t.AddSeconds(1), Ct)).Select(c => c.BinId));
+    }
+
     [Fact]
     public async Task A_large_batch_is_stored_whole()
     {

@@ -1,0 +1,43 @@
+using Telemetry.Contracts.Readings;
+
+namespace Telemetry.Storage;
+
+/// <summary>
+/// The orders of <see cref="ITelemetryStore"/>'s lists, applied in .NET by every backend so that they agree exactly
+/// (SQLite compares text as UTF-8 bytes, .NET's ordinal comparison as UTF-16 code units). Sorts are stable.
+/// </summary>
+internal static class StoreOrder
+{
+    /// <summary>By time, then bin, then measurement (fill, weight, status), then compartment.</summary>
+    public static List<Reading> Readings(IEnumerable<Reading> readings) =>
+        [.. readings.OrderBy(r => r.Time)
+            .ThenBy(r => r.BinId, StringComparer.Ordinal)
+            .ThenBy(Rank)
+            .ThenBy(Compartment, StringComparer.Ordinal)];
+
+    /// <summary>By time, then compartment, then bin.</summary>
+    public static List<CollectionEvent> Collections(IEnumerable<CollectionEvent> collections) =>
+        [.. collections.OrderBy(c => c.Time)
+            .ThenBy(c => c.Compartment, StringComparer.Ordinal)
+            .ThenBy(c => c.BinId, StringComparer.Ordinal)];
+
+    /// <summary>By time, then kind, then bin.</summary>
+    public static List<DeviceEvent> DeviceEvents(IEnumerable<DeviceEvent> events) =>
+        [.. events.OrderBy(e => e.Time)
+            .ThenBy(e => e.Kind, StringComparer.Ordinal)
+            .ThenBy(e => e.BinId, StringComparer.Ordinal)];
+
+    private static int Rank(Reading r) => r switch
+    {
+        FillReading => 0,
+        WeightReading => 1,
+        _ => 2,
+    };
+
+    private static string Compartment(Reading r) => r switch
+    {
+        FillReading f => f.Compartment,
+        WeightReading w => w.Compartment,
+        _ => "",
+    };
+}
