@@ -29,6 +29,9 @@ public sealed class BusMessagingTests : IAsyncDisposable
         services.AddSingleton(Options.Create(new ApiOptions()));
         services.AddSingleton<FleetState>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<FleetStateLoader>(sp, TimeProvider.System));
+        services.AddSingleton(Options.Create(new SchedulingThresholdOptions()));
+        services.AddSingleton(Telemetry.Contracts.Time.TelemetryClock.Real);
+        services.AddSingleton<FillIntelligence>();
         services.AddMassTransitTestHarness(x => x.AddConsumer<ReadingsStoredConsumer>());
         _provider = services.BuildServiceProvider(true);
     }
