@@ -84,6 +84,7 @@ public sealed class FillIntelligence : BackgroundService
                 return [];
             }
             var now = _clock.GetUtcNow();
+            now = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
             return signal.Forecaster.Curve(now > signal.Forecast.MadeAt ? now : signal.Forecast.MadeAt, step);
         }
     }

@@ -34,12 +34,20 @@ public sealed class DeviceSignal
         List<DeviceChange>? changes = null;
         if (seq is { } s && timeFromDevice)
         {
-            if (_lastSeq is { } last && s < last && time >= _lastSeqTime)
+            if (_lastSeq is { } last && time == _lastSeqTime)
             {
-                (changes ??= []).Add(new DeviceChange(time, DeviceChange.Reboot, s, $"seq {last} → {s}"));
+                // Messages of one instant (a weight and a fill sent together) come in no particular order: keep the highest.
+                _lastSeq = Math.Max(last, s);
             }
-            _lastSeq = s;
-            _lastSeqTime = time;
+            else
+            {
+                if (_lastSeq is { } previous && s < previous)
+                {
+                    (changes ??= []).Add(new DeviceChange(time, DeviceChange.Reboot, s, $"seq {previous} → {s}"));
+                }
+                _lastSeq = s;
+                _lastSeqTime = time;
+            }
         }
         if (online == false)
         {

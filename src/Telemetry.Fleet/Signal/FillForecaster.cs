@@ -217,7 +217,8 @@ public sealed class FillForecaster
         }
         var (daily, _) = DailyAmount(now, last);
         var (profile, week) = Shape();
-        var points = new List<ForecastPoint> { new(now, last.Level, last.Level, last.Level) };
+        var start = Math.Round(last.Level, 2);
+        var points = new List<ForecastPoint> { new(now, start, start, start) };
         var rise = 0.0;
         var t = now;
         var end = now + _o.Horizon;
@@ -244,17 +245,20 @@ public sealed class FillForecaster
         {
             return (null, null, null);
         }
-        h = Math.Max(0, h); // at the threshold by the clean level: the raw readings may still take a while to confirm it
+        // At the threshold by the clean level: due now, though the raw readings may take a while to confirm it (the band says how long).
+        var due = h <= 0;
+        h = Math.Max(0, h);
         var (q1, q2) = _calibration.LogRatioBand(h, _o.BandCoverage);
         var (m, _) = _calibration.LogRatioBand(h, 0);
         double Scale(double q) => Math.Max(0, ((h + Offset) * Math.Exp(q)) - Offset);
-        return (Scale(m), Scale(q1), Scale(q2));
+        return (due ? 0 : Scale(m), due ? 0 : Scale(q1), Scale(q2));
     }
 
     private static double? Cap(double? hours, double horizon) => hours is { } h && h <= horizon ? h : null;
 
+    /// <summary>An instant <paramref name="hours"/> after <paramref name="now"/>, to the second (a prediction is no finer).</summary>
     private static DateTimeOffset? At(DateTimeOffset now, double? hours) =>
-        hours is { } h && double.IsFinite(h) ? now + TimeSpan.FromHours(h) : null;
+        hours is { } h && double.IsFinite(h) ? now + TimeSpan.FromSeconds(Math.Round(h * 3600)) : null;
 
     /// <summary>The daily amount to predict with: the learned one as a prior, corrected by the current cycle's rise.</summary>
     private (double Daily, string Basis) DailyAmount(DateTimeOffset now, (DateTimeOffset Time, double Level) last)

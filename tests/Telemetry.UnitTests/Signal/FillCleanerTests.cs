@@ -174,3 +174,18 @@ public class DeviceSignalTests
         Assert.Empty(device.Observe(T0, 3, true, false));
     }
 }
+
+public class DeviceSignalSameInstantTests
+{
+    [Fact]
+    public void Messages_of_one_instant_in_any_order_are_no_reboot()
+    {
+        var t = new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
+        var device = new DeviceSignal();
+        device.Observe(t, 4301, true, null);
+        Assert.Empty(device.Observe(t.AddMinutes(5), 4303, true, null)); // the fill, stored first
+        Assert.Empty(device.Observe(t.AddMinutes(5), 4302, true, null)); // the weight sent just before it
+        Assert.Empty(device.Observe(t.AddMinutes(6), 4304, true, null));
+        Assert.Single(device.Observe(t.AddMinutes(7), 0, true, null));
+    }
+}
