@@ -155,9 +155,10 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
         {
             foreach (var c in bin.GetProperty("compartments").EnumerateArray())
             {
-                if (c.GetProperty("fillPct").ValueKind == JsonValueKind.Number)
+                // The raw reading: fillPct is the cleaned level, which the raw fill measurement does not hold.
+                if (c.GetProperty("rawFillPct").ValueKind == JsonValueKind.Number)
                 {
-                    apiLatest[$"{bin.GetProperty("id").GetString()}/{c.GetProperty("id").GetString()}"] = c.GetProperty("fillPct").GetDouble();
+                    apiLatest[$"{bin.GetProperty("id").GetString()}/{c.GetProperty("id").GetString()}"] = c.GetProperty("rawFillPct").GetDouble();
                 }
             }
         }

@@ -563,7 +563,7 @@ public abstract class ApiContractTests(ApiFixture fixture)
         var c = compartments.EnumerateArray().Single(x => x.GetProperty("id").GetString() == id);
         return [.. c.GetProperty("buckets").EnumerateArray().Select(b =>
         {
-            Assert.Equal(["start", "fillPct", "netKg"], b.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["start", "fillPct", "netKg", "cleanPct"], b.EnumerateObject().Select(p => p.Name));
             return (b.GetProperty("start").GetString()!, Number(b.GetProperty("fillPct")), Number(b.GetProperty("netKg")));
         })];
     }
