@@ -579,8 +579,8 @@ function binView(id) {
     let text;
     if (!at) text = t('bin.beyond');
     else if (Date.parse(at) <= madeAt) text = t('bin.now');
-    else text = `${i18n.dateTime(at)} (${t('bin.band', { from: low ? i18n.dateTime(low) : '…', to: high ? i18n.dateTime(high) : '…' })})`;
-    return el('span', { class: 'prediction', dataset: { predicted: which, at: at || '' }, text: `${label}: ${text}` });
+    else text = `${i18n.shortDateTime(at)} (${t('bin.band', { from: low ? i18n.shortDateTime(low) : '…', to: high ? i18n.shortDateTime(high) : '…' })})`;
+    return el('span', { class: 'prediction', title: t('chart.band'), dataset: { predicted: which, at: at || '' }, text: `${label}: ${text}` });
   }
 
   async function loadEvents(from, to, mine) {

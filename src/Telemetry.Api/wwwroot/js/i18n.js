@@ -230,6 +230,12 @@ export function dateTime(value) {
   return new Intl.DateTimeFormat(locale(), { timeZone: zone, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(d);
 }
 
+/** An instant as a short day and time in the registry's zone (no year): for predictions. */
+export function shortDateTime(value) {
+  if (value === null || value === undefined) return t('none');
+  return new Intl.DateTimeFormat(locale(), { timeZone: zone, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(value));
+}
+
 /** Short label for chart axes: day and time, or the day only. */
 export function axisTime(ms, withTime) {
   const options = withTime
