@@ -25,6 +25,8 @@ public abstract class ApiContractTests(ApiFixture fixture)
         { "GET", "/api/bins" },
         { "GET", "/api/bins/JY-001" },
         { "GET", "/api/bins/JY-001/history" },
+        { "GET", "/api/bins/JY-001/events" },
+        { "GET", "/api/bins/JY-001/forecast" },
         { "GET", "/api/bins/stream" },
         { "GET", $"/api/analytics/diversion?{DiversionPeriod}" },
         { "GET", "/api/session" },

@@ -371,12 +371,12 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
                 .WithClientId("dashboard-test-" + Guid.NewGuid().ToString("N")[..8]).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build());
         }
 
-        /// <summary>The bin whose paper compartment the seed empties, 6 hours before its last reading.</summary>
-        public const string EmptiedBin = "JY-012";
+        /// <summary>The bins whose paper compartment the seed empties, 6 hours before its last reading (JY-001: the screenshots' bin).</summary>
+        public static readonly string[] EmptiedBins = ["JY-001", "JY-012"];
 
         /// <summary>
         /// Two days of fill (rising to a level of its own per bin, all below overflow), weight with deposits every hour, and a
-        /// status per bin; each bin's seq rises with time. JY-012's paper is emptied 6 hours before the end (its weight falls to
+        /// status per bin; each bin's seq rises with time. The paper of JY-001 and JY-012 is emptied 6 hours before the end (its weight falls to
         /// 0.1 kg with it) and rises again.
         /// </summary>
         internal static List<Reading> Seed(FleetRegistry registry, DateTimeOffset now)
@@ -394,7 +394,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
                     var top = Math.Max(1, level - j * 4);
                     var net = 0.0;
                     var step = 0;
-                    var emptied = bin.Id == EmptiedBin && c.Id == "paper";
+                    var emptied = EmptiedBins.Contains(bin.Id) && c.Id == "paper";
                     for (var t = start; t <= end; t = t.AddMinutes(30), step++)
                     {
                         var share = (t - start) / (end - start);
