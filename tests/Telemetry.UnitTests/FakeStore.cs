@@ -71,8 +71,15 @@ internal sealed class FakeStore : ITelemetryStore
     public Task<int> CountReadingsAsync(string binId, DateTimeOffset time, CancellationToken ct) => throw new NotSupportedException();
 
     /// <summary>The readings written, each identity once (the later write wins), in the store's order.</summary>
+    /// <summary>Thrown by <see cref="GetReadingsAsync"/> while set.</summary>
+    public volatile Exception? ReadFault;
+
     public Task<IReadOnlyList<Reading>> GetReadingsAsync(IReadOnlyCollection<string>? binIds, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
     {
+        if (ReadFault is { } fault)
+        {
+            throw fault;
+        }
         var bins = binIds?.ToHashSet(StringComparer.Ordinal);
         var latest = new Dictionary<(string, string, string, DateTimeOffset), Reading>();
         foreach (var r in AllReadings.Where(r => r.Time >= start && r.Time < end && (bins is null || bins.Contains(r.BinId))))

@@ -52,7 +52,7 @@ internal static class ApiEndpoints
         api.MapGet("/bins/{id}/history", HistoryAsync)
             .RequireAuthorization(ReadPolicy).Produces<HistoryResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Time-bucketed fill and weight per compartment")
-            .WithDescription("from, to: RFC 3339 (default: the last 24 hours); every: 30s, 10m, 1h, 1d ... (default 1h). Buckets are aligned to the registry's local clock: day buckets start at local midnight. fillPct is the mean raw fill in the bucket, cleanPct the mean cleaned fill (echoes held back, noise smoothed), netKg the last weight.");
+            .WithDescription("from, to: RFC 3339 (default: the last 24 hours); every: 30s, 10m, 1h, 1d ... (default 1h). Buckets are aligned to the registry's local clock: day buckets start at local midnight. fillPct is the mean raw fill in the bucket, cleanPct the mean cleaned fill (echoes held back, noise smoothed; periods of up to 31 days, else null), netKg the last weight.");
 
         api.MapGet("/bins/{id}/events", EventsAsync)
             .RequireAuthorization(ReadPolicy).Produces<EventsResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
@@ -146,9 +146,11 @@ internal static class ApiEndpoints
         var origin = LocalOrigin(registry.TimeZone, start, step);
         var buckets = await store.GetHistoryAsync(bin.Id, start, end, step, origin, ct);
         var byCompartment = buckets.ToLookup(b => b.Compartment, StringComparer.Ordinal);
-        // The cleaned curve: the bin's raw readings (and a day before, to settle the cleaner) through a fresh cleaner.
-        var readings = await store.GetReadingsAsync([bin.Id], start - CleanHistory.Lead, end, ct);
-        var clean = CleanHistory.Buckets(bin, readings, start, end, step, origin);
+        // The cleaned curve: the bin's raw readings (and 12 hours before, to settle the cleaner) through a fresh cleaner; for
+        // periods up to CleanHistory.MaxPeriod (longer ones would hold too many readings in memory for one answer).
+        var clean = end - start <= CleanHistory.MaxPeriod
+            ? CleanHistory.Buckets(bin, await store.GetReadingsAsync([bin.Id], start - CleanHistory.Lead, end, ct), start, end, step, origin)
+            : [];
         return Results.Json(new HistoryResponse(
             bin.Id, start.ToUniversalTime(), end.ToUniversalTime(), every ?? "1h", Diversion.TimeZoneName(registry.TimeZone),
             [.. bin.Compartments.Select(c => new HistoryCompartment(c.Id, c.Stream.Name(),

@@ -10,6 +10,9 @@ public static class CleanHistory
     /// <summary>Readings before the period that settle the cleaner first.</summary>
     public static readonly TimeSpan Lead = TimeSpan.FromHours(12);
 
+    /// <summary>The longest period a cleaned curve is made for (one bin: about 30,000 readings).</summary>
+    public static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(31);
+
     /// <summary>Per (compartment, bucket start) the mean cleaned level of the readings in it; buckets as the store makes them.</summary>
     public static Dictionary<(string Compartment, DateTimeOffset Start), double> Buckets(
         Bin bin, IReadOnlyList<Reading> readings, DateTimeOffset start, DateTimeOffset end, TimeSpan every, TimeSpan origin)

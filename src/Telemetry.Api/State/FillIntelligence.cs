@@ -13,12 +13,13 @@ namespace Telemetry.Api.State;
 /// <summary>
 /// The fleet's fill signal, kept by the api role: at start it rebuilds every compartment's cleaner and forecaster from the last
 /// <c>Scheduling:HistoryDays</c> of stored readings (a day at a time), then keeps them current: each <c>ReadingsStored</c> event
-/// names the bins that changed, and their readings newer than the last one taken are read back from the store (so every
-/// reading counts, not only the newest of a batch). Cleaned levels and predictions go to <see cref="FleetState"/>; emptyings
+/// names the bins that changed, and their readings newer than the last one taken of each compartment and measurement are
+/// read back from the store (so every reading counts, not only the newest of a batch); every 30 s a pass over every bin takes
+/// what no event announced. Cleaned levels and predictions go to <see cref="FleetState"/>; emptyings
 /// and device events are written to the store (measurements <c>collection</c> and <c>device_event</c>). Every api replica
 /// derives the same events from the same readings, and an event's identity (bin, compartment or kind, time) makes the
-/// replicas' writes one point. A reading older than its bin's last one taken (a late delivery) is stored but not cleaned
-/// until the next start.
+/// replicas' writes one point. A reading older than the last one taken of its compartment and measurement (a late delivery)
+/// is stored but not cleaned until the next start.
 /// </summary>
 public sealed class FillIntelligence : BackgroundService
 {
@@ -30,13 +31,19 @@ public sealed class FillIntelligence : BackgroundService
     private readonly TelemetryClock _clock;
     private readonly ILogger<FillIntelligence> _logger;
     private readonly FleetSignals _signals;
-    private readonly Dictionary<string, DateTimeOffset> _watermarks = new(StringComparer.Ordinal);
+    // The newest reading taken per (bin, measurement, compartment): a reading at or before its key's mark was taken already
+    // (identity: the same key and time is the same reading) or comes late. Reads look back Overlap before the oldest mark of
+    // their bins, so a batch stored in parts (one instant's fill and weight in two writes) is still taken whole.
+    private readonly Dictionary<(string Bin, char Kind, string Compartment), DateTimeOffset> _marks = [];
+    private readonly Dictionary<string, DateTimeOffset> _binMarks = new(StringComparer.Ordinal);
+    private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan ReconcileEvery = TimeSpan.FromSeconds(30);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly TaskCompletionSource _rebuilt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<CollectionEvent> _unwrittenCollections = [];
     private readonly List<DeviceEvent> _unwrittenDevices = [];
-    private DateTimeOffset _rebuiltUpTo;
+    private DateTimeOffset _rebuiltFrom;
 
     public FillIntelligence(ITelemetryStore store, FleetState state, FleetRegistry registry, IOptions<SchedulingThresholdOptions> options, TelemetryClock clock, ILogger<FillIntelligence> logger)
     {
@@ -105,11 +112,18 @@ public sealed class FillIntelligence : BackgroundService
     {
         await RetryAsync(RebuildAsync, "rebuilding the fill signal", stoppingToken);
         _rebuilt.TrySetResult();
+        var lastReconcile = TimeProvider.System.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
-            // Real time between reconciliations: the store is polled for anything an event did not announce.
-            await _wake.WaitAsync(TimeSpan.FromSeconds(30), stoppingToken);
-            await RetryAsync(CatchUpAsync, "reading new readings", stoppingToken);
+            // Events wake it; every 30 s of real time, whatever the events do, a pass over every bin takes what no event
+            // announced (an event lost with the bus, a batch stored after its event).
+            await _wake.WaitAsync(ReconcileEvery, stoppingToken);
+            var reconcile = TimeProvider.System.GetElapsedTime(lastReconcile) >= ReconcileEvery;
+            if (reconcile)
+            {
+                lastReconcile = TimeProvider.System.GetTimestamp();
+            }
+            await RetryAsync(ct => CatchUpAsync(reconcile, ct), "reading new readings", stoppingToken);
         }
     }
 
@@ -124,7 +138,7 @@ public sealed class FillIntelligence : BackgroundService
                 LastError = null;
                 return;
             }
-            catch (Exception ex) when (!ct.IsCancellationRequested && ex is StoreUnavailableException or StoreRejectedException or HttpRequestException or TimeoutException)
+            catch (Exception ex) when (Retryable(ex, ct))
             {
                 LastError = ex.Message;
                 _logger.LogWarning("Fill signal: {What} failed ({Error}); retrying in {Delay:0.#} s", what, ex.Message, delay.TotalSeconds);
@@ -133,6 +147,13 @@ public sealed class FillIntelligence : BackgroundService
             }
         }
     }
+
+    /// <summary>
+    /// Whatever the store throws is retried (the api keeps answering, /readyz reports it), except a wrong setting (the process
+    /// stops naming the key) and the stop itself; as <see cref="FleetStateLoader"/> does.
+    /// </summary>
+    private static bool Retryable(Exception ex, CancellationToken ct) =>
+        !ct.IsCancellationRequested && ex is not (Telemetry.Contracts.Configuration.ConfigurationException or OutOfMemoryException);
 
     private async Task RebuildAsync(CancellationToken ct)
     {
@@ -147,48 +168,47 @@ public sealed class FillIntelligence : BackgroundService
             readings += chunk.Count;
             Take(chunk, publish: false);
         }
-        _rebuiltUpTo = now;
+        _rebuiltFrom = from;
         // What the rebuild found goes to the state and the store at once.
         Publish([.. _registry.Bins.SelectMany(b => b.Compartments.Select(c => (b.Id, c.Id)))]);
         await FlushEventsAsync(ct);
         _logger.LogInformation("Fill signal rebuilt from {Store}: {Readings} readings of the last {Days} days, {Events} events", _store.Name, readings, _options.HistoryDays, EventsDetected);
     }
 
-    private async Task CatchUpAsync(CancellationToken ct)
+    private async Task CatchUpAsync(bool reconcile, CancellationToken ct)
     {
-        List<string> bins;
+        HashSet<string> named;
         lock (_dirty)
         {
-            bins = [.. _dirty];
+            named = [.. _dirty];
             _dirty.Clear();
         }
-        var reconcile = bins.Count == 0;
         if (reconcile)
         {
-            bins = [.. _registry.Bins.Select(b => b.Id)]; // every bin
+            named.UnionWith(_registry.Bins.Select(b => b.Id));
+        }
+        if (named.Count == 0)
+        {
+            return;
         }
         var now = _clock.GetUtcNow();
-        // From the oldest watermark of the bins named (a bin without readings: from when the rebuild ended); a reconciliation
-        // looks back an hour at most, so a bin silent for days does not make every pass read days.
-        var oldest = bins.Select(b => _watermarks.TryGetValue(b, out var w) ? w : _rebuiltUpTo).Min();
-        if (reconcile && oldest < now - TimeSpan.FromHours(1))
-        {
-            oldest = now - TimeSpan.FromHours(1);
-        }
+        // Bins in order of their oldest mark, read 100 at a time from that group's oldest mark: a bin silent for days only
+        // makes its own group (of other silent bins) look back that far.
+        // A bin without any reading yet is read from where the rebuild began (what it stores first may be old).
+        var bins = named.Select(b => (Bin: b, From: _binMarks.TryGetValue(b, out var m) ? m - Overlap : _rebuiltFrom)).OrderBy(b => b.From).ToList();
         try
         {
             for (var i = 0; i < bins.Count; i += 100)
             {
                 var group = bins.GetRange(i, Math.Min(100, bins.Count - i));
-                var readings = await _store.GetReadingsAsync(group, oldest, now + TimeSpan.FromMinutes(6), ct);
-                var changed = Take(readings, publish: true);
-                Publish(changed);
+                var readings = await _store.GetReadingsAsync([.. group.Select(g => g.Bin)], group[0].From, now + TimeSpan.FromMinutes(6), ct);
+                Publish(Take(readings, publish: true));
             }
         }
-        catch
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Not read: mark them again so the retry takes them.
-            Notify(bins);
+            Notify(named);
             throw;
         }
         await FlushEventsAsync(ct);
@@ -202,10 +222,17 @@ public sealed class FillIntelligence : BackgroundService
         {
             foreach (var r in readings)
             {
-                if (_watermarks.TryGetValue(r.BinId, out var mark) && r.Time <= mark)
+                var key = r switch
                 {
-                    continue; // taken already (the query overlaps), or late
+                    FillReading f => (r.BinId, 'f', f.Compartment),
+                    WeightReading w => (r.BinId, 'w', w.Compartment),
+                    _ => (r.BinId, 's', ""),
+                };
+                if (_marks.TryGetValue(key, out var mark) && r.Time <= mark)
+                {
+                    continue; // taken already (reads overlap), or late
                 }
+                _marks[key] = r.Time;
                 switch (r)
                 {
                     case FillReading f:
@@ -220,12 +247,14 @@ public sealed class FillIntelligence : BackgroundService
                 }
                 ReadingsTaken++;
             }
-            // Watermarks move after the batch: readings of one bin at one instant (fill and weight together) are all taken.
+            // A bin's read starts from the oldest of its marks (less the overlap): a compartment that stopped reporting must
+            // not hold the others back for long, so the bin mark follows its newest reading; readings of a silent
+            // compartment newer than that are still found, as its own mark is older.
             foreach (var r in readings)
             {
-                if (!_watermarks.TryGetValue(r.BinId, out var mark) || r.Time > mark)
+                if (!_binMarks.TryGetValue(r.BinId, out var mark) || r.Time > mark)
                 {
-                    _watermarks[r.BinId] = r.Time;
+                    _binMarks[r.BinId] = r.Time;
                 }
             }
             foreach (var (binId, c, e) in output.Collections)
@@ -262,7 +291,8 @@ public sealed class FillIntelligence : BackgroundService
                 }
                 var f = signal.Forecast;
                 cleaned.Add(new CleanedCompartment(binId, compartment, Math.Round(signal.Cleaner.Level, 2), signal.Cleaner.Time, f is null ? null : new CompartmentPrediction(
-                    f.MadeAt, f.ThresholdPct, f.ThresholdAt, f.ThresholdLow, f.ThresholdHigh, f.FullAt, f.FullLow, f.FullHigh, f.RatePctPerHour, f.Basis)));
+                    f.MadeAt, f.ThresholdPct, f.ThresholdAt, f.ThresholdLow, f.ThresholdHigh, f.FullAt, f.FullLow, f.FullHigh, f.RatePctPerHour, f.Basis),
+                    signal.Raw?.Time));
             }
         }
         _state.ApplyCleaned(cleaned);
@@ -281,7 +311,15 @@ public sealed class FillIntelligence : BackgroundService
             collections = [.. _unwrittenCollections];
             devices = [.. _unwrittenDevices];
         }
-        await _store.WriteEventsAsync(collections, devices, ct);
+        try
+        {
+            await _store.WriteEventsAsync(collections, devices, ct);
+        }
+        catch (StoreRejectedException ex) when (!ex.IsStoreWide)
+        {
+            // The store refuses these events as they are: retrying cannot help. They are dropped, loudly.
+            _logger.LogError("Fill signal: the store refused {Collections} collection(s) and {Devices} device event(s) ({Error}); they are dropped", collections.Count, devices.Count, ex.Message);
+        }
         lock (_gate)
         {
             _unwrittenCollections.RemoveRange(0, collections.Count);

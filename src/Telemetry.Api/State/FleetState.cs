@@ -7,11 +7,12 @@ namespace Telemetry.Api.State;
 
 /// <summary>
 /// One compartment as <c>/api/bins</c> shows it: <see cref="FillPct"/> is the cleaned level (the raw reading until the signal
-/// has been cleaned), <see cref="RawFillPct"/> the last raw reading, <see cref="FillAt"/> its time.
+/// has been cleaned), <see cref="RawFillPct"/> the last raw reading, <see cref="FillAt"/> its time, <see cref="CleanedAt"/> the time
+/// of the last raw reading the cleaned level has taken into account (a held echo included).
 /// </summary>
 public sealed record CompartmentView(
     string Id, string Stream, double? FillPct, DateTimeOffset? FillAt, double? NetKg, DateTimeOffset? WeightAt, DateTimeOffset? PredictedFullAt,
-    double? RawFillPct = null, CompartmentPrediction? Prediction = null);
+    double? RawFillPct = null, CompartmentPrediction? Prediction = null, DateTimeOffset? CleanedAt = null);
 
 /// <summary>
 /// When a compartment is predicted to reach the collection threshold and full, each with its 80 % band (null: not within the
@@ -25,7 +26,7 @@ public sealed record CompartmentPrediction(
     double RatePctPerHour, string Basis);
 
 /// <summary>The cleaned level of one compartment and its prediction, as the fill signal gives them to the state.</summary>
-public sealed record CleanedCompartment(string BinId, string Compartment, double LevelPct, DateTimeOffset Time, CompartmentPrediction? Prediction);
+public sealed record CleanedCompartment(string BinId, string Compartment, double LevelPct, DateTimeOffset Time, CompartmentPrediction? Prediction, DateTimeOffset? TakenAt = null);
 
 /// <summary>Where a bin stands.</summary>
 public sealed record BinLocation(double Latitude, double Longitude, string Address);
@@ -311,7 +312,7 @@ public sealed class FleetState
                 var cleaned = slot.Cleaned;
                 return new CompartmentView(
                     c.Id, c.Stream.Name(), cleaned?.LevelPct ?? slot.Fill.Value, slot.Fill.Time, slot.Weight.Value, slot.Weight.Time,
-                    cleaned?.Prediction?.FullAt, slot.Fill.Value, cleaned?.Prediction);
+                    cleaned?.Prediction?.FullAt, slot.Fill.Value, cleaned?.Prediction, cleaned?.TakenAt);
             })]);
 
         private sealed class Slot

@@ -26,11 +26,16 @@ public sealed class DeviceSignal
     /// <summary>Takes one message; returns the events it makes (none, or one or two).</summary>
     public IReadOnlyList<DeviceChange> Observe(DateTimeOffset time, long? seq, bool timeFromDevice, bool? online)
     {
-        if (time < _lastTime)
+        if (timeFromDevice)
         {
-            return []; // late: its order against the others is unknown
+            if (time < _lastTime)
+            {
+                return []; // late: its order against the others is unknown
+            }
+            _lastTime = time;
         }
-        _lastTime = time;
+        // A message timed by its receive time (the Last Will has no ts) is taken as it comes: a device clock a little
+        // ahead of the receiver's must not hide it.
         List<DeviceChange>? changes = null;
         if (seq is { } s && timeFromDevice)
         {

@@ -12,6 +12,12 @@ public sealed record CleaningOptions
     /// <summary>An emptying is a confirmed fall of this many points or more.</summary>
     public double EmptyingDropPct { get; init; } = 30;
 
+    /// <summary>An emptying leaves at most this level (a fall to a low level); a larger fall that leaves more is a partial one.</summary>
+    public double EmptiedPct { get; init; } = 25;
+
+    /// <summary>Readings taken before a jump can be an emptying: a first reading may itself be an echo.</summary>
+    public int SettleReadings { get; init; } = 3;
+
     /// <summary>A weight that fell to at most this share of its load before the fall confirms an emptying.</summary>
     public double WeightDropShare { get; init; } = 0.5;
 
@@ -61,9 +67,11 @@ public sealed record Emptying(DateTimeOffset Time, double KgCollected, double Fi
 /// that agrees with it confirms a real jump, otherwise it is rejected;</item>
 /// <item>accepted readings are smoothed by an alpha-beta filter (level and rate), which follows a rising level without the lag of a
 /// moving average and damps the sensor's noise of a point or two;</item>
-/// <item>a confirmed fall of <see cref="CleaningOptions.EmptyingDropPct"/> points is an emptying when the weight fell with it (or when the
-/// compartment has no weight readings); a fall the weight contradicts is taken only after
-/// <see cref="CleaningOptions.LowReadingsWithoutWeight"/> low readings in a row.</item>
+/// <item>a confirmed fall of <see cref="CleaningOptions.EmptyingDropPct"/> points to a low level (at most
+/// <see cref="CleaningOptions.EmptiedPct"/>) is an emptying when the weight fell with it (or when the compartment has no weight
+/// readings); a fall the weight contradicts is taken only after <see cref="CleaningOptions.LowReadingsWithoutWeight"/> low readings
+/// in a row; during the first <see cref="CleaningOptions.SettleReadings"/> readings (the first may be an echo) a fall only moves the
+/// level.</item>
 /// </list>
 /// </summary>
 public sealed class FillCleaner(CleaningOptions? options = null)
@@ -74,6 +82,7 @@ public sealed class FillCleaner(CleaningOptions? options = null)
     private DateTimeOffset _time;
     private (DateTimeOffset Time, double Pct)? _held;
     private int _agreeing;
+    private int _taken;
     private int _lowRun;
     private DateTimeOffset _lowRunStart;
 
@@ -125,6 +134,7 @@ public sealed class FillCleaner(CleaningOptions? options = null)
         {
             _level = raw;
             _time = time;
+            _taken = 1;
             return new FillStep(time, raw, _level, FillVerdict.Accepted, null);
         }
         if (time <= _time)
@@ -153,7 +163,7 @@ public sealed class FillCleaner(CleaningOptions? options = null)
             _agreeing = 0;
         }
 
-        if (raw <= expected - _o.EmptyingDropPct && WeightConfirmsFall(time))
+        if (raw <= expected - _o.EmptyingDropPct && raw <= _o.EmptiedPct && WeightConfirmsFall(time))
         {
             // The load fell with the level: an emptying at once, no need to wait for a second reading.
             return Emptied(time, time, raw, FillVerdict.Jump);
@@ -165,6 +175,7 @@ public sealed class FillCleaner(CleaningOptions? options = null)
         }
 
         _lowRun = 0;
+        _taken++;
         Smooth(time, raw, expected, hours);
         return new FillStep(time, raw, _level, FillVerdict.Accepted, null);
     }
@@ -172,7 +183,8 @@ public sealed class FillCleaner(CleaningOptions? options = null)
     private FillStep Confirmed((DateTimeOffset Time, double Pct) held, DateTimeOffset time, double raw)
     {
         var target = (held.Pct + raw) / 2;
-        if (target <= _level - _o.EmptyingDropPct)
+        // An emptying: a large fall to a low level, once the level is known (the first readings may hold an echo).
+        if (target <= _level - _o.EmptyingDropPct && target <= _o.EmptiedPct && _taken >= _o.SettleReadings)
         {
             if (WeightConfirmsFall(time) || double.IsNaN(_netKg))
             {
@@ -198,6 +210,7 @@ public sealed class FillCleaner(CleaningOptions? options = null)
         }
         _level = target;
         _time = time;
+        _taken++;
         return new FillStep(time, raw, _level, FillVerdict.Jump, null);
     }
 
@@ -216,6 +229,7 @@ public sealed class FillCleaner(CleaningOptions? options = null)
         }
         _weightDrop = null;
         _lowRun = 0;
+        _taken++;
         _level = after;
         _ratePerHour = 0;
         _time = time;

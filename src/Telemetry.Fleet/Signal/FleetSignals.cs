@@ -111,9 +111,9 @@ public sealed class FleetSignals
             {
                 output.Collections.Add((binId, c, e));
             }
-            if (step.Verdict is FillVerdict.Accepted or FillVerdict.Jump)
+            if (step.Verdict is not FillVerdict.Rejected)
             {
-                output.Changed.Add((binId, compartment));
+                output.Changed.Add((binId, compartment)); // a held reading too: the level stands, but it has been seen
             }
         }
     }

@@ -30,6 +30,7 @@ public sealed class SqliteStore : ITelemetryStore
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private SqliteConnection? _writer;
+    private readonly SemaphoreSlim _initialize = new(1, 1);
 
     public SqliteStore(string path)
         : this(path, SqliteOpenMode.ReadWriteCreate)
@@ -52,6 +53,23 @@ public sealed class SqliteStore : ITelemetryStore
     public string Name => "sqlite";
 
     public async Task InitializeAsync(CancellationToken ct)
+    {
+        // Several roles of one process share the store and each initializes it: once is enough.
+        await _initialize.WaitAsync(ct);
+        try
+        {
+            if (_writer is null)
+            {
+                await InitializeOnceAsync(ct);
+            }
+        }
+        finally
+        {
+            _initialize.Release();
+        }
+    }
+
+    private async Task InitializeOnceAsync(CancellationToken ct)
     {
         var dir = System.IO.Path.GetDirectoryName(Path);
         if (!string.IsNullOrEmpty(dir))
@@ -351,6 +369,22 @@ public sealed class SqliteStore : ITelemetryStore
         }
         await using var c = await OpenReaderAsync(ct);
         var readings = new List<Reading>();
+        // One read transaction: the three measurements from one snapshot (WAL), so a batch committed between two of the
+        // SELECTs is either wholly in the answer or wholly out of it.
+        await ExecuteAsync(c, "BEGIN DEFERRED", ct);
+        try
+        {
+            await ReadReadingsAsync(c, binIds, start, end, readings, ct);
+        }
+        finally
+        {
+            await ExecuteAsync(c, "COMMIT", CancellationToken.None);
+        }
+        return StoreOrder.Readings(readings);
+    }
+
+    private static async Task ReadReadingsAsync(SqliteConnection c, IReadOnlyCollection<string>? binIds, DateTimeOffset start, DateTimeOffset end, List<Reading> readings, CancellationToken ct)
+    {
         // Bins as parameters ($3, $4, ...), a bounded number per statement.
         IReadOnlyList<string[]?> chunks = binIds is null ? [null] : [.. binIds.Distinct(StringComparer.Ordinal).Chunk(MaxBinsPerQuery)];
         foreach (var bins in chunks)
@@ -372,7 +406,6 @@ public sealed class SqliteStore : ITelemetryStore
                     NullableBool(r, 5), r.IsDBNull(6) ? null : r.GetDouble(6), r.IsDBNull(7) ? null : r.GetDouble(7), NullableBool(r, 8), NullableBool(r, 9)));
             }
         }
-        return StoreOrder.Readings(readings);
     }
 
     /// <summary>At most this many bins' ids are parameters of one statement (SQLite allows 32,766 parameters).</summary>
@@ -454,6 +487,7 @@ public sealed class SqliteStore : ITelemetryStore
             _writer = null;
         }
         _writeLock.Dispose();
+        _initialize.Dispose();
     }
 
     /// <summary>

@@ -78,8 +78,9 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
         await Assertions.Expect(page.Locator("#live")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("connected"));
 
         // One reading far above the level is held as a possible echo: the bin does not turn red for it...
-        await host.PublishAsync("bins/JY-007/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":99.0}]}""");
-        await host.WaitForRawFillAsync("JY-007", "paper", 99.0);
+        var echoAt = Now();
+        await host.PublishAsync("bins/JY-007/fill", $$"""{"v":1,"ts":"{{echoAt}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":99.0}]}""");
+        await host.WaitForCleanedAtAsync("JY-007", "paper", echoAt);
         await Assertions.Expect(marker).Not.ToHaveAttributeAsync("data-level", "full");
         // ...the next one confirms it, and within 2 seconds the map and the list show it.
         await host.PublishAsync("bins/JY-007/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":98.5}]}""");
@@ -434,9 +435,10 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
             return readings;
         }
 
-        /// <summary>Waits until /api/bins shows <paramref name="pct"/> as the compartment's raw reading (stored, and the event seen).</summary>
-        public async Task WaitForRawFillAsync(string bin, string compartment, double pct)
+        /// <summary>Waits until the fill signal has taken the compartment's reading of <paramref name="ts"/> (its <c>cleanedAt</c>).</summary>
+        public async Task WaitForCleanedAtAsync(string bin, string compartment, string ts)
         {
+            var at = DateTimeOffset.Parse(ts, CultureInfo.InvariantCulture);
             using var http = ApiClient(Demo.Key("analyst"));
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
             while (true)
@@ -444,14 +446,14 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
                 using (var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri(Demo.BaseAddress, $"/api/bins/{bin}"))))
                 {
                     var c = doc.RootElement.GetProperty("compartments").EnumerateArray().Single(e => e.GetProperty("id").GetString() == compartment);
-                    if (c.GetProperty("rawFillPct") is { ValueKind: JsonValueKind.Number } raw && raw.GetDouble() == pct)
+                    if (c.GetProperty("cleanedAt") is { ValueKind: JsonValueKind.String } taken && DateTimeOffset.Parse(taken.GetString()!, CultureInfo.InvariantCulture) >= at)
                     {
                         return;
                     }
                 }
                 if (DateTime.UtcNow > deadline)
                 {
-                    throw new TimeoutException($"/api/bins/{bin} did not show the raw reading {pct} for {compartment} within 10 s");
+                    throw new TimeoutException($"/api/bins/{bin}: the fill signal did not take the {compartment} reading of {ts} within 10 s");
                 }
                 await Task.Delay(100);
             }

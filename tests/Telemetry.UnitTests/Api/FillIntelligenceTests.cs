@@ -76,12 +76,91 @@ public sealed class FillIntelligenceTests : IAsyncDisposable
         try
         {
             await again.Rebuilt.WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.Single(Collections());
+            Assert.Equal(2, again.EventsDetected); // found again from the readings...
+            Assert.Single(Collections()); // ...and written as the same points
             Assert.Single(DeviceEvents());
         }
         finally
         {
             await again.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Readings_stored_in_parts_or_out_of_order_across_compartments_are_all_taken()
+    {
+        var intelligence = Create();
+        await intelligence.StartAsync(CancellationToken.None);
+        try
+        {
+            await intelligence.Rebuilt.WaitAsync(TimeSpan.FromSeconds(10));
+            var t = _clock.GetUtcNow().AddMinutes(-30);
+            var b = Registry.FindBin("JY-002")!;
+            FillReading GlassFill(DateTimeOffset at, long seq, double pct) => new("JY-002", b.Community, "glass", "recyclable", at, seq, pct);
+            // Paper first, then (another write) glass from ten minutes earlier, then the weight of the paper's instant.
+            await _store.WriteAsync([Fill("JY-002", t.AddMinutes(10), 3, 30)], [], CancellationToken.None);
+            intelligence.Notify(["JY-002"]);
+            await WaitUntil(() => intelligence.ReadingsTaken == 1, "the paper reading");
+            await _store.WriteAsync([GlassFill(t, 1, 12)], [], CancellationToken.None);
+            intelligence.Notify(["JY-002"]);
+            await WaitUntil(() => intelligence.ReadingsTaken == 2, "the older glass reading");
+            await _store.WriteAsync([Weight("JY-002", t.AddMinutes(10), 2, 4)], [], CancellationToken.None);
+            intelligence.Notify(["JY-002"]);
+            await WaitUntil(() => intelligence.ReadingsTaken == 3, "the weight of the paper's instant");
+            Assert.Equal(12, _state.Bin("JY-002")!.Compartments.Single(c => c.Id == "glass").FillPct);
+            // Taken once each, however often the reads overlap.
+            intelligence.Notify(["JY-002"]);
+            intelligence.Notify(["JY-002"]);
+            await Task.Yield();
+            Assert.Equal(3, intelligence.ReadingsTaken);
+        }
+        finally
+        {
+            await intelligence.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_store_that_fails_a_read_is_retried_and_nothing_is_lost()
+    {
+        var intelligence = Create();
+        await intelligence.StartAsync(CancellationToken.None);
+        try
+        {
+            await intelligence.Rebuilt.WaitAsync(TimeSpan.FromSeconds(10));
+            await _store.WriteAsync([Fill("JY-003", _clock.GetUtcNow().AddMinutes(-1), 1, 44)], [], CancellationToken.None);
+            _store.ReadFault = new InvalidOperationException("the store answered something unreadable");
+            intelligence.Notify(["JY-003"]);
+            await WaitUntil(() => intelligence.LastError is not null, "the failed read reported");
+            _store.ReadFault = null;
+            await WaitUntil(() => _state.Bin("JY-003")!.Compartments.Single(c => c.Id == "paper").FillPct == 44, "the reading taken on the retry");
+            await WaitUntil(() => intelligence.LastError is null, "the error cleared");
+        }
+        finally
+        {
+            await intelligence.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Events_the_store_refuses_are_dropped_not_retried_forever()
+    {
+        var t = _clock.GetUtcNow().AddHours(-1);
+        await _store.WriteAsync([Fill("JY-004", t, 1, 60), Fill("JY-004", t.AddMinutes(10), 2, 60.5), Fill("JY-004", t.AddMinutes(20), 3, 61),
+            Fill("JY-004", t.AddMinutes(30), 4, 2), Fill("JY-004", t.AddMinutes(40), 5, 2.5)], [], CancellationToken.None);
+        _store.RefuseEverything = true;
+        var intelligence = Create();
+        await intelligence.StartAsync(CancellationToken.None);
+        try
+        {
+            // The rebuild finds the emptying; its write is refused; the signal is ready all the same.
+            await intelligence.Rebuilt.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(1, intelligence.EventsDetected);
+            Assert.Empty(Collections());
+        }
+        finally
+        {
+            await intelligence.StopAsync(CancellationToken.None);
         }
     }
 

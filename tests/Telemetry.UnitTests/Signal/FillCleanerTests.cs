@@ -92,6 +92,7 @@ public class FillCleanerTests
     {
         var cleaner = new FillCleaner();
         cleaner.Observe(Next(), 80);
+        cleaner.Observe(Next(), 80.5);
         cleaner.Observe(Next(), 81);
         var first = Next();
         Assert.Equal(FillVerdict.Held, cleaner.Observe(first, 4).Verdict);
@@ -105,6 +106,7 @@ public class FillCleanerTests
         var cleaner = new FillCleaner();
         cleaner.ObserveWeight(Next(1), 30);
         cleaner.Observe(Next(), 70);
+        cleaner.Observe(Next(), 70.2);
         cleaner.Observe(Next(), 70.5);
         var first = Next();
         Assert.Null(cleaner.Observe(first, 2).Emptying);
@@ -187,5 +189,47 @@ public class DeviceSignalSameInstantTests
         Assert.Empty(device.Observe(t.AddMinutes(5), 4302, true, null)); // the weight sent just before it
         Assert.Empty(device.Observe(t.AddMinutes(6), 4304, true, null));
         Assert.Single(device.Observe(t.AddMinutes(7), 0, true, null));
+    }
+}
+
+public class FillCleanerEdgeTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void A_first_reading_that_was_an_echo_is_no_collection()
+    {
+        var cleaner = new FillCleaner();
+        cleaner.ObserveWeight(T0, 12);
+        Assert.Null(cleaner.Observe(T0.AddMinutes(10), 99).Emptying); // the very first reading: an echo
+        for (var i = 2; i < 8; i++)
+        {
+            Assert.Null(cleaner.Observe(T0.AddMinutes(10 * i), 40 + (i * 0.2)).Emptying);
+        }
+        Assert.InRange(cleaner.Level, 39, 43);
+    }
+
+    [Fact]
+    public void A_large_fall_that_leaves_much_behind_is_no_collection()
+    {
+        var cleaner = new FillCleaner();
+        for (var i = 0; i < 4; i++)
+        {
+            cleaner.Observe(T0.AddMinutes(10 * i), 90 + (i * 0.3));
+        }
+        Assert.Null(cleaner.Observe(T0.AddMinutes(40), 50).Emptying);
+        var step = cleaner.Observe(T0.AddMinutes(50), 50.5);
+        Assert.Null(step.Emptying);
+        Assert.Equal(FillVerdict.Jump, step.Verdict); // the level follows: a partial emptying
+        Assert.InRange(cleaner.Level, 49, 51);
+    }
+
+    [Fact]
+    public void A_last_will_timed_before_the_devices_own_clock_still_makes_it_offline()
+    {
+        var device = new DeviceSignal();
+        device.Observe(T0.AddMinutes(3), 77, true, null); // the device's clock runs 3 minutes ahead
+        var offline = Assert.Single(device.Observe(T0, null, false, false)); // the Last Will, timed on receipt
+        Assert.Equal(DeviceChange.Offline, offline.Kind);
     }
 }

@@ -32,7 +32,6 @@ public class PredictionScoringTests
         var tooLong = new Fixed(500, double.NaN, double.NaN);
         var scores = PredictionScoring.Score(series, 80, 168, [fixedPredictor, tooLong, new NaiveBaseline(series, 80, 168), new TrendBaseline(series, 80, 168)]);
         Assert.Equal(2, scores.Points);
-        Assert.All(scores.Predictors, p => Assert.Equal(2, p.Points));
         // Fixed 1.5 h: |1.5 - 2| and |1.5 - 1|; its band [1, 2] holds both truths.
         Assert.Equal((0.5, 100.0), (scores.Predictors[0].MaeHours, scores.Predictors[0].BandCoveragePct!.Value));
         // 500 h is capped at 168: |168 - 2| and |168 - 1|.
@@ -42,6 +41,18 @@ public class PredictionScoringTests
         Assert.Equal(84, scores.Predictors[2].MaeHours, 9);
         // Trend at h4: the cycle began at h4 (the 45-point fall), one reading: cap (166); at h5: 40, 50: 3 h (error 2).
         Assert.Equal(84, scores.Predictors[3].MaeHours, 9);
+    }
+
+    [Fact]
+    public void The_trend_baseline_fits_only_the_last_24_hours()
+    {
+        // 0 % at 0 h, 50 and 52 at 24.5 and 25.5 h, the threshold reached at 39.5 h (80, confirmed by 81).
+        FillSeries series = new("a", [(T0, 0), (T0.AddHours(24.5), 50), (T0.AddHours(25.5), 52), (T0.AddHours(39.5), 80), (T0.AddHours(40.5), 81)]);
+        var scores = PredictionScoring.Score([series], 80, 168, [new TrendBaseline([series], 80, 168)]);
+        Assert.Equal(3, scores.Points);
+        // At 0 h and 24.5 h one reading in the window: the cap (errors 168 - 39.5 and 168 - 15). At 25.5 h the 0 % of 0 h
+        // is 25.5 h old and left out: the line through 50 and 52 says 14 h, exactly the truth.
+        Assert.Equal((128.5 + 153 + 0) / 3, scores.Predictors[0].MaeHours, 9);
     }
 
     [Fact]

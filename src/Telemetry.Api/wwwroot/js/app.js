@@ -592,6 +592,16 @@ function binView(id) {
       return null;
     }
     if (mine !== generation || app.view?.node !== node) return null;
+    try {
+      paintEvents(answer);
+    } catch (error) {
+      events.replaceChildren(failure(error, loadHistory));
+      return null;
+    }
+    return answer;
+  }
+
+  function paintEvents(answer) {
     const rows = [
       ...answer.collections.map(c => ({ time: c.time, kind: 'collection', text: t('event.collected', { material: i18n.material(c.compartment), kg: i18n.kg(c.kgCollected), before: i18n.percent(c.fillBeforePct) }), compartment: c.compartment })),
       ...answer.deviceEvents.map(d => ({ time: d.time, kind: d.kind, text: d.kind === 'reboot' ? `seq → ${d.seq ?? '?'}` : '', compartment: '' })),
@@ -606,7 +616,6 @@ function binView(id) {
           el('td', { text: t(`event.${r.kind}`) }),
           el('td', { text: r.text }))))));
     }
-    return answer;
   }
 
   let generation = 0;
@@ -621,19 +630,17 @@ function binView(id) {
     const from = to - period.hours * 3600_000;
     const until = to + period.ahead * 3600_000;
     events.replaceChildren(loading());
-    const eventsLoaded = loadEvents(from, to, mine);
+    // Events and the forecast are extras of the charts: if either fails, the charts are drawn without it.
+    const eventsLoaded = loadEvents(from, to, mine).catch(() => null);
+    const forecastLoaded = json(`/api/bins/${encodeURIComponent(id)}/forecast?every=${period.forecastEvery}`).catch(() => ({ compartments: [] }));
     let history;
-    let forecast;
     try {
-      [history, forecast] = await Promise.all([
-        json(`/api/bins/${encodeURIComponent(id)}/history?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&every=${period.every}`),
-        json(`/api/bins/${encodeURIComponent(id)}/forecast?every=${period.forecastEvery}`),
-      ]);
+      history = await json(`/api/bins/${encodeURIComponent(id)}/history?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&every=${period.every}`);
     } catch (error) {
       charts.replaceChildren(failure(error, loadHistory));
       return;
     }
-    const collected = await eventsLoaded;
+    const [forecast, collected] = await Promise.all([forecastLoaded, eventsLoaded]);
     if (mine !== generation || app.view?.node !== node) return;
     const withTime = period.hours <= 24;
     const any = history.compartments.some(c => c.buckets.length > 0);
