@@ -1,0 +1,210 @@
+using Telemetry.Fleet;
+
+namespace Telemetry.Scheduling.Jobs;
+
+/// <summary>One vehicle shift of a stream: a window in which its trucks collect.</summary>
+public readonly record struct ShiftWindow(WasteStream Stream, DateTimeOffset Start, DateTimeOffset End);
+
+/// <summary>
+/// The shifts of each stream, from its vehicles' daily shift hours in the registry's local time (a shift that ends before it
+/// starts runs past midnight). Vehicles of one stream with the same hours share a shift.
+/// </summary>
+public sealed class ShiftCalendar
+{
+    private readonly TimeZoneInfo _zone;
+    private readonly Dictionary<WasteStream, (TimeOnly Start, TimeOnly End)[]> _daily;
+
+    public ShiftCalendar(FleetRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        _zone = registry.TimeZone;
+        _daily = WasteStreams.All.ToDictionary(s => s, s => registry.Vehicles.Where(v => v.Stream == s)
+            .Select(v => (v.ShiftStart, v.ShiftEnd)).Distinct().OrderBy(x => x.ShiftStart).ToArray());
+    }
+
+    /// <summary>The next two shifts of <paramref name="stream"/> that start after <paramref name="now"/>; null without vehicles.</summary>
+    public (ShiftWindow Next, ShiftWindow AfterNext)? Upcoming(WasteStream stream, DateTimeOffset now)
+    {
+        var hours = _daily[stream];
+        if (hours.Length == 0)
+        {
+            return null;
+        }
+        var found = new List<ShiftWindow>(2);
+        var day = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, _zone).DateTime).AddDays(-1);
+        for (var d = 0; d < 4 && found.Count < 2; d++, day = day.AddDays(1))
+        {
+            foreach (var (start, end) in hours)
+            {
+                var s = Local(day, start);
+                var e = end > start ? Local(day, end) : Local(day.AddDays(1), end);
+                if (s > now)
+                {
+                    found.Add(new ShiftWindow(stream, s, e));
+                    if (found.Count == 2)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        return (found[0], found[1]);
+    }
+
+    private DateTimeOffset Local(DateOnly day, TimeOnly time)
+    {
+        var local = day.ToDateTime(time);
+        return new DateTimeOffset(local, _zone.GetUtcOffset(local));
+    }
+}
+
+/// <summary>What the planner knows of one compartment at a tick: its cleaned level, prediction and alerts.</summary>
+public readonly record struct CompartmentOutlook(
+    string Bin, string Compartment, WasteStream Stream, double? FillPct, DateTimeOffset? ThresholdAt, DateTimeOffset? FullAt, bool Critical);
+
+/// <summary>A collection job (CONTRACT §6 fields); states <c>requested</c>, <c>planned</c>, <c>completed</c>, <c>cancelled</c>.</summary>
+public sealed record CollectionJob(
+    string Id, string Bin, IReadOnlyList<string> Compartments, string Stream, string Reason, string Priority,
+    DateTimeOffset? PredictedFullAt, DateTimeOffset Deadline, string State, string? Vehicle,
+    DateTimeOffset RequestedAt, string RequestedBy, DateTimeOffset? PlannedAt = null, DateTimeOffset? CompletedAt = null, DateTimeOffset? CancelledAt = null)
+{
+    public bool Open => State is JobStates.Requested or JobStates.Planned;
+}
+
+public static class JobStates
+{
+    public const string Requested = "requested";
+    public const string Planned = "planned";
+    public const string Completed = "completed";
+    public const string Cancelled = "cancelled";
+}
+
+/// <summary>Why a job was raised.</summary>
+public static class JobReasons
+{
+    /// <summary>At the collection threshold now.</summary>
+    public const string Threshold = "threshold";
+
+    /// <summary>Predicted to reach the threshold before the stream's shift after next.</summary>
+    public const string Predicted = "predicted";
+
+    /// <summary>Overflowing (at or above the overflow level).</summary>
+    public const string Overflow = "overflow";
+
+    /// <summary>Requested by a dispatcher.</summary>
+    public const string Manual = "manual";
+}
+
+/// <summary>
+/// The open jobs, at most one per compartment: a job stays open until its emptying is detected or a dispatcher completes or
+/// cancels it (pure, single-threaded).
+/// </summary>
+public sealed class JobBook
+{
+    private readonly Dictionary<string, CollectionJob> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Bin, string Compartment), string> _openByCompartment = [];
+
+    public IEnumerable<CollectionJob> Open => _jobs.Values.Where(j => j.Open);
+
+    public CollectionJob? Find(string id) => _jobs.GetValueOrDefault(id);
+
+    public bool Covers(string bin, string compartment) => _openByCompartment.ContainsKey((bin, compartment));
+
+    /// <summary>Adds a job; null when an open job already covers one of its compartments (the caller answers 409).</summary>
+    public CollectionJob? Add(CollectionJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (_jobs.ContainsKey(job.Id) || job.Compartments.Any(c => Covers(job.Bin, c)))
+        {
+            return null;
+        }
+        _jobs[job.Id] = job;
+        foreach (var c in job.Compartments)
+        {
+            _openByCompartment[(job.Bin, c)] = job.Id;
+        }
+        return job;
+    }
+
+    /// <summary>The compartment was emptied: the open job covering it completes (when all its compartments were). Returns it.</summary>
+    public CollectionJob? Emptied(string bin, string compartment, DateTimeOffset at)
+    {
+        if (!_openByCompartment.Remove((bin, compartment), out var id))
+        {
+            return null;
+        }
+        var job = _jobs[id];
+        if (job.Compartments.Any(c => _openByCompartment.TryGetValue((bin, c), out var other) && other == id))
+        {
+            return null; // others of the job still wait for the truck
+        }
+        return _jobs[id] = job with { State = JobStates.Completed, CompletedAt = at };
+    }
+
+    /// <summary>A dispatcher closes a job by hand; null when unknown or no longer open.</summary>
+    public CollectionJob? Close(string id, bool completed, DateTimeOffset at)
+    {
+        if (!_jobs.TryGetValue(id, out var job) || !job.Open)
+        {
+            return null;
+        }
+        foreach (var c in job.Compartments)
+        {
+            _openByCompartment.Remove((job.Bin, c));
+        }
+        return _jobs[id] = completed ? job with { State = JobStates.Completed, CompletedAt = at } : job with { State = JobStates.Cancelled, CancelledAt = at };
+    }
+}
+
+/// <summary>
+/// Decides, at a tick, which compartments need collection in their stream's next shift: at the threshold now, or predicted to
+/// reach it before the shift after next starts. A bin's compartments of one stream that need it go in one job (one truck
+/// empties them together); compartments an open job covers are left out. Overflowing compartments, and those with a critical
+/// alert, make their job urgent.
+/// </summary>
+public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double overflowPct)
+{
+    public IReadOnlyList<CollectionJob> Tick(DateTimeOffset now, IEnumerable<CompartmentOutlook> compartments, JobBook book)
+    {
+        ArgumentNullException.ThrowIfNull(compartments);
+        ArgumentNullException.ThrowIfNull(book);
+        var upcoming = WasteStreams.All.ToDictionary(s => s, s => shifts.Upcoming(s, now));
+        var wanted = new Dictionary<(string Bin, WasteStream Stream), List<CompartmentOutlook>>();
+        foreach (var c in compartments)
+        {
+            if (book.Covers(c.Bin, c.Compartment) || upcoming[c.Stream] is not { } shift)
+            {
+                continue;
+            }
+            var atThreshold = c.FillPct >= thresholdPct;
+            var soon = c.ThresholdAt is { } at && at < shift.AfterNext.Start;
+            if (atThreshold || soon || c.Critical)
+            {
+                if (!wanted.TryGetValue((c.Bin, c.Stream), out var list))
+                {
+                    wanted[(c.Bin, c.Stream)] = list = [];
+                }
+                list.Add(c);
+            }
+        }
+        var jobs = new List<CollectionJob>();
+        foreach (var ((bin, stream), list) in wanted.OrderBy(w => w.Key.Bin, StringComparer.Ordinal).ThenBy(w => w.Key.Stream))
+        {
+            var next = upcoming[stream]!.Value.Next;
+            var overflow = list.Any(c => c.FillPct >= overflowPct);
+            var urgent = overflow || list.Any(c => c.Critical);
+            var reason = overflow ? JobReasons.Overflow : list.Any(c => c.FillPct >= thresholdPct) ? JobReasons.Threshold : JobReasons.Predicted;
+            var full = list.Where(c => c.FullAt is not null).Select(c => c.FullAt!.Value).DefaultIfEmpty().Min();
+            DateTimeOffset? fullAt = full == default ? null : full;
+            var deadline = fullAt is { } f && f < next.End ? f : next.End;
+            var job = new CollectionJob(
+                $"{bin}:{stream.Name()}:{now.ToUnixTimeMilliseconds()}", bin, [.. list.Select(c => c.Compartment).Order(StringComparer.Ordinal)], stream.Name(),
+                reason, urgent ? "urgent" : "normal", fullAt, deadline, JobStates.Requested, null, now, "scheduler");
+            if (book.Add(job) is { } added)
+            {
+                jobs.Add(added);
+            }
+        }
+        return jobs;
+    }
+}
