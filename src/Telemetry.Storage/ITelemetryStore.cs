@@ -97,6 +97,19 @@ public interface ITelemetryStore : IAsyncDisposable
 
     /// <summary>Device events with a time in [start, end), of one bin when <paramref name="binId"/> is given, ordered by time then kind.</summary>
     Task<IReadOnlyList<DeviceEvent>> GetDeviceEventsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct);
+
+    /// <summary>
+    /// Writes alert events durably (measurement <c>alert_event</c>); the same event written twice is stored once and the later
+    /// write wins. Errors as <see cref="WriteAsync"/>.
+    /// </summary>
+    Task WriteAlertEventsAsync(IReadOnlyList<StoredAlertEvent> events, CancellationToken ct);
+
+    /// <summary>
+    /// Alert events with a time in [start, end), oldest first (then by bin, compartment, kind, type), at most
+    /// <paramref name="limit"/> of the newest when there are more: what the scheduler rebuilds its alerts from and what the
+    /// alert history is served from.
+    /// </summary>
+    Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct);
 }
 
 /// <summary>The store could not be reached or is overloaded; the write may be retried.</summary>

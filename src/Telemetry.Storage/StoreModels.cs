@@ -51,3 +51,12 @@ public sealed record CollectionEvent(
 /// (bin, kind, time).
 /// </summary>
 public sealed record DeviceEvent(string BinId, string Community, DateTimeOffset Time, string Kind, long? Seq, string Detail);
+
+/// <summary>
+/// One alert event as stored (measurement <c>alert_event</c>): <see cref="Type"/> is <c>raised</c>, <c>cleared</c>,
+/// <c>escalated</c>, <c>refired</c> or <c>acknowledged</c>, <see cref="At"/> when it happened; the other fields are the alert after
+/// the event (CONTRACT §6). <see cref="Compartment"/> is null for a bin's alerts. Its identity is (bin, compartment, kind, type, at).
+/// </summary>
+public sealed record StoredAlertEvent(
+    string Type, DateTimeOffset At, string AlertId, string BinId, string Community, string? Compartment, string Kind, string Severity,
+    DateTimeOffset RaisedAt, DateTimeOffset? ClearedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy);

@@ -27,6 +27,27 @@ internal static class StoreOrder
             .ThenBy(e => e.Kind, StringComparer.Ordinal)
             .ThenBy(e => e.BinId, StringComparer.Ordinal)];
 
+    /// <summary>
+    /// By time (<see cref="StoredAlertEvent.At"/>), then bin, then compartment (a bin's alerts, without one, first), then kind,
+    /// then type.
+    /// </summary>
+    public static List<StoredAlertEvent> AlertEvents(IEnumerable<StoredAlertEvent> events) =>
+        [.. events.OrderBy(e => e.At)
+            .ThenBy(e => e.BinId, StringComparer.Ordinal)
+            .ThenBy(e => e.Compartment, StringComparer.Ordinal)
+            .ThenBy(e => e.Kind, StringComparer.Ordinal)
+            .ThenBy(e => e.Type, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The newest <paramref name="limit"/> of <paramref name="events"/> (all when there are fewer), in
+    /// <see cref="AlertEvents"/>' order: the last <paramref name="limit"/> of that order.
+    /// </summary>
+    public static List<StoredAlertEvent> NewestAlertEvents(IEnumerable<StoredAlertEvent> events, int limit)
+    {
+        var ordered = AlertEvents(events);
+        return ordered.Count <= limit ? ordered : ordered.GetRange(ordered.Count - limit, limit);
+    }
+
     private static int Rank(Reading r) => r switch
     {
         FillReading => 0,

@@ -141,5 +141,59 @@ internal sealed class FakeStore : ITelemetryStore
         }
     }
 
+    private readonly Dictionary<(string Bin, string Compartment, string Kind, string Type, long AtMs), StoredAlertEvent> _alertEvents = [];
+
+    /// <summary>
+    /// Keeps the alert events in memory by identity (a null compartment as ''; times to the millisecond, as the stores keep
+    /// them), the later write winning and keeping a cleared or acknowledged time or acknowledger it does not give; refuses and
+    /// fails as <see cref="WriteAsync"/> does.
+    /// </summary>
+    public async Task WriteAlertEventsAsync(IReadOnlyList<StoredAlertEvent> events, CancellationToken ct)
+    {
+        await Gate.Task.WaitAsync(ct);
+        if (Fault is { } fault)
+        {
+            throw fault;
+        }
+        if (RefuseEverything && events.Count > 0)
+        {
+            throw new StoreRejectedException("field type conflict");
+        }
+        lock (_events)
+        {
+            foreach (var e in events)
+            {
+                var stored = e with
+                {
+                    At = Ms(e.At), RaisedAt = Ms(e.RaisedAt), ClearedAt = e.ClearedAt is { } c ? Ms(c) : null,
+                    AcknowledgedAt = e.AcknowledgedAt is { } a ? Ms(a) : null, Compartment = string.IsNullOrEmpty(e.Compartment) ? null : e.Compartment,
+                };
+                var key = (e.BinId, e.Compartment ?? "", e.Kind, e.Type, stored.At.ToUnixTimeMilliseconds());
+                if (_alertEvents.TryGetValue(key, out var before))
+                {
+                    stored = stored with
+                    {
+                        ClearedAt = stored.ClearedAt ?? before.ClearedAt,
+                        AcknowledgedAt = stored.AcknowledgedAt ?? before.AcknowledgedAt,
+                        AcknowledgedBy = stored.AcknowledgedBy ?? before.AcknowledgedBy,
+                    };
+                }
+                _alertEvents[key] = stored;
+            }
+        }
+
+        static DateTimeOffset Ms(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
+    }
+
+    public Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        lock (_events)
+        {
+            return Task.FromResult<IReadOnlyList<StoredAlertEvent>>(StoreOrder.NewestAlertEvents(
+                _alertEvents.Values.Where(e => e.At >= start && e.At < end), limit));
+        }
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -31,6 +31,8 @@ namespace Telemetry.Storage.InfluxDb;
 /// Collections and device events (measurements <c>collection</c> and <c>device_event</c>) are points timed in
 /// milliseconds like readings, with the same identity rule: their series and time. The community and stream are
 /// tags too, so an identity is one point as long as they stay what they were (as for readings).
+/// Alert events (measurement <c>alert_event</c>) are points timed in milliseconds at their <see cref="StoredAlertEvent.At"/>, in
+/// the series of their bin, community, compartment, kind, severity and type (<see cref="WriteAlertEventsAsync"/>).
 /// </remarks>
 public sealed class InfluxDbStore : ITelemetryStore
 {
@@ -553,6 +555,80 @@ public sealed class InfluxDbStore : ITelemetryStore
             }
         }, list, ct);
         return StoreOrder.DeviceEvents(list);
+    }
+
+    /// <summary>
+    /// Alert events as points of <c>alert_event</c> at millisecond precision (<see cref="LineProtocol.Format(StoredAlertEvent)"/>),
+    /// at most <see cref="MaxLinesPerRequest"/> lines per request; errors map as <see cref="WriteAsync"/>'s.
+    /// </summary>
+    /// <remarks>
+    /// An event's identity in InfluxDB is its series and time: the tags <c>bin</c>, <c>compartment</c>, <c>kind</c> and
+    /// <c>type</c> of the contract's identity (bin, compartment, kind, type, at), and also <c>community</c> and <c>severity</c>.
+    /// The same event written again is one point, overwritten field by field (a <c>cleared_at</c>, <c>acknowledged_at</c> or
+    /// <c>acknowledged_by</c> the later write does not give stays), as long as its community and severity stay what they
+    /// were; written again with another severity it would be a second point. The alert engine never does that: an event is
+    /// only ever written again as it was (a retried batch), and a change of severity is an event of its own
+    /// (<c>escalated</c>, at its own time).
+    /// </remarks>
+    public async Task WriteAlertEventsAsync(IReadOnlyList<StoredAlertEvent> events, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        // Formatting first: an event InfluxDB cannot hold rejects the batch before anything is sent.
+        var lines = events.Select(LineProtocol.Format).ToList();
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await SendAsync(lines, WritePrecision.Ms, ct);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Two steps: the time of the <paramref name="limit"/>-th newest point of [start, end) (<c>ORDER BY time DESC LIMIT 1
+    /// OFFSET limit - 1</c> over all series, one row whatever the limit), then every point from that millisecond to
+    /// <paramref name="end"/>, grouped by the tags and read as <see cref="ReadRangeAsync"/> reads (an answer cut short is asked
+    /// for again in halves); of those, the newest <paramref name="limit"/> in the contract's order
+    /// (<see cref="StoreOrder.NewestAlertEvents"/>). A point without a parsable <c>raised_at</c> (not written here) reads with
+    /// <see cref="DateTimeOffset.MinValue"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (end <= start)
+        {
+            return [];
+        }
+        var from = start;
+        var nth = await QueryAsync("ms", ct,
+            $"SELECT \"alert_id\" FROM \"alert_event\" WHERE {InfluxQl.Range(start, end)} ORDER BY time DESC LIMIT 1 OFFSET {(limit - 1).ToString(CultureInfo.InvariantCulture)}");
+        foreach (var (_, row) in Rows(nth[0]))
+        {
+            var at = FromMs(Series.Long(row[0]));
+            from = at > from ? at : from;
+        }
+        var list = new List<StoredAlertEvent>();
+        await ReadRangeAsync(from, end, range =>
+        [
+            "SELECT \"alert_id\", \"raised_at\", \"cleared_at\", \"acknowledged_at\", \"acknowledged_by\" FROM \"alert_event\" " +
+            $"WHERE {range} GROUP BY \"bin\", \"community\", \"compartment\", \"kind\", \"severity\", \"type\"",
+        ], static (_, s, values, into) =>
+        {
+            var (bin, community, kind, severity, type) = (s.Tag("bin"), s.Tag("community"), s.Tag("kind"), s.Tag("severity"), s.Tag("type"));
+            var compartment = s.Tag("compartment") is { Length: > 0 } c ? c : null;
+            var (id, raised, cleared) = (s.ColumnOrMissing("alert_id"), s.ColumnOrMissing("raised_at"), s.ColumnOrMissing("cleared_at"));
+            var (acknowledgedAt, acknowledgedBy) = (s.ColumnOrMissing("acknowledged_at"), s.ColumnOrMissing("acknowledged_by"));
+            foreach (var row in values.EnumerateArray())
+            {
+                string? Text(int column) => Series.String(Series.Cell(row, column)) is { } text ? LineProtocol.UnescapeText(text) : null;
+                into.Add(new StoredAlertEvent(type, FromMs(Series.Long(row[0])), Text(id) ?? "", bin, community, compartment, kind, severity,
+                    LineProtocol.ParseAlertTime(Text(raised)) ?? DateTimeOffset.MinValue, LineProtocol.ParseAlertTime(Text(cleared)),
+                    LineProtocol.ParseAlertTime(Text(acknowledgedAt)), Text(acknowledgedBy)));
+            }
+        }, list, ct);
+        return StoreOrder.NewestAlertEvents(list, limit);
     }
 
     public async ValueTask DisposeAsync()

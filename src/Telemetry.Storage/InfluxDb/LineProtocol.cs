@@ -5,7 +5,7 @@ using Telemetry.Contracts.Readings;
 namespace Telemetry.Storage.InfluxDb;
 
 /// <summary>
-/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings, collections and device events are
+/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings, collections, device events and alert events are
 /// timed in milliseconds, dead letters in microseconds. Numbers other than <c>seq</c> are floats (written without the
 /// <c>i</c> suffix, in round-trip form); <c>seq</c> is an integer.
 /// </summary>
@@ -39,6 +39,7 @@ internal static class LineProtocol
     public const string DeadLetter = "dead_letter";
     public const string Collection = "collection";
     public const string DeviceEvent = "device_event";
+    public const string AlertEvent = "alert_event";
 
     public static string Format(Reading reading)
     {
@@ -172,6 +173,53 @@ internal static class LineProtocol
         sb.Append(' ').Append(e.Time.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         return sb.ToString();
     }
+
+    /// <summary>
+    /// An alert event (measurement <c>alert_event</c>), timed in milliseconds at <see cref="StoredAlertEvent.At"/>. Tags in key
+    /// order: <c>bin</c>, <c>community</c>, <c>compartment</c> (left out for a bin's alerts), <c>kind</c>, <c>severity</c>,
+    /// <c>type</c>. String fields <c>alert_id</c> and <c>raised_at</c>, and <c>cleared_at</c>, <c>acknowledged_at</c> and
+    /// <c>acknowledged_by</c> only when set; times as RFC 3339 UTC text with milliseconds (<see cref="AlertTime"/>).
+    /// </summary>
+    public static string Format(StoredAlertEvent e)
+    {
+        var sb = new StringBuilder(256 + (2 * (e.AcknowledgedBy?.Length ?? 0)));
+        sb.Append(AlertEvent);
+        Tag(sb, "bin", e.BinId);
+        Tag(sb, "community", e.Community);
+        Tag(sb, "compartment", e.Compartment);
+        Tag(sb, "kind", e.Kind);
+        Tag(sb, "severity", e.Severity);
+        Tag(sb, "type", e.Type);
+        sb.Append(' ');
+        StringField(sb, "alert_id", e.AlertId, first: true);
+        StringField(sb, "raised_at", AlertTime(e.RaisedAt), first: false);
+        if (e.ClearedAt is { } cleared)
+        {
+            StringField(sb, "cleared_at", AlertTime(cleared), first: false);
+        }
+        if (e.AcknowledgedAt is { } acknowledged)
+        {
+            StringField(sb, "acknowledged_at", AlertTime(acknowledged), first: false);
+        }
+        if (e.AcknowledgedBy is { } by)
+        {
+            StringField(sb, "acknowledged_by", by, first: false);
+        }
+        sb.Append(' ').Append(e.At.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        return sb.ToString();
+    }
+
+    /// <summary>An alert's time as stored in a string field: RFC 3339, UTC, milliseconds (<c>2026-11-02T00:10:00.000Z</c>).</summary>
+    public static string AlertTime(DateTimeOffset t) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds()).UtcDateTime.ToString(AlertTimeFormat, CultureInfo.InvariantCulture);
+
+    /// <summary>The time of <see cref="AlertTime"/>'s text; null when the text is not one.</summary>
+    public static DateTimeOffset? ParseAlertTime(string? text) =>
+        DateTimeOffset.TryParseExact(text, AlertTimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
+            ? t
+            : null;
+
+    private const string AlertTimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 
     public static long ToUnixMicroseconds(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 

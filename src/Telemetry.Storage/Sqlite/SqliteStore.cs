@@ -9,8 +9,9 @@ namespace Telemetry.Storage.Sqlite;
 /// The embedded store: one SQLite file in WAL mode, one transaction per batch, synchronous=FULL so
 /// a committed batch survives a crash of the process or the machine. Identity keys make a reading
 /// delivered twice one row; a later write replaces the values it gives (as InfluxDB does). So do the
-/// primary keys of the event tables: <c>collection</c> (bin, compartment, time_ms) and <c>device_event</c>
-/// (bin, kind, time_ms). Text is stored exactly as given (parameters, no escaping needed).
+/// primary keys of the event tables: <c>collection</c> (bin, compartment, time_ms), <c>device_event</c>
+/// (bin, kind, time_ms) and <c>alert_event</c> (bin, compartment, kind, type, time_ms; compartment '' for a bin's
+/// alerts). Text is stored exactly as given (parameters, no escaping needed).
 /// </summary>
 /// <remarks>
 /// Every SQLite error is classified by its primary result code (<see cref="Classify"/>): the ones a retry
@@ -25,7 +26,7 @@ public sealed class SqliteStore : ITelemetryStore
     public const string PathKey = "Storage:Sqlite:Path";
 
     /// <summary>Written at every start: the schema's version, and the write that proves the file can be written.</summary>
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -143,6 +144,12 @@ public sealed class SqliteStore : ITelemetryStore
                 community TEXT NOT NULL, seq INTEGER, detail TEXT NOT NULL,
                 PRIMARY KEY (bin, kind, time_ms)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS device_event_time ON device_event (time_ms);
+            CREATE TABLE IF NOT EXISTS alert_event (
+                bin TEXT NOT NULL, compartment TEXT NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                community TEXT NOT NULL, severity TEXT NOT NULL, alert_id TEXT NOT NULL, raised_at_ms INTEGER NOT NULL,
+                cleared_at_ms INTEGER, acknowledged_at_ms INTEGER, acknowledged_by TEXT,
+                PRIMARY KEY (bin, compartment, kind, type, time_ms)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS alert_event_time ON alert_event (time_ms);
             """, ct);
 
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
@@ -477,6 +484,74 @@ public sealed class SqliteStore : ITelemetryStore
             list.Add(new DeviceEvent(r.GetString(0), r.GetString(1), FromMs(r.GetInt64(2)), r.GetString(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.GetString(5)));
         }
         return StoreOrder.DeviceEvents(list);
+    }
+
+    /// <summary>
+    /// Alert events as rows of <c>alert_event</c>, one transaction per batch; a null compartment is stored as ''. A later write
+    /// of one identity replaces the values it gives and keeps a cleared, acknowledged time or acknowledger it does not give
+    /// (as InfluxDB keeps a field the later point does not carry).
+    /// </summary>
+    public async Task WriteAlertEventsAsync(IReadOnlyList<StoredAlertEvent> events, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var writer = _writer ?? throw new InvalidOperationException("InitializeAsync first");
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
+            using var alert = Command(writer, tx, """
+                INSERT INTO alert_event (bin, compartment, kind, type, time_ms, community, severity, alert_id, raised_at_ms, cleared_at_ms, acknowledged_at_ms, acknowledged_by)
+                VALUES ($b, $c, $k, $ty, $t, $cm, $sv, $id, $r, $cl, $aa, $ab)
+                ON CONFLICT (bin, compartment, kind, type, time_ms) DO UPDATE SET community = excluded.community, severity = excluded.severity,
+                    alert_id = excluded.alert_id, raised_at_ms = excluded.raised_at_ms,
+                    cleared_at_ms = COALESCE(excluded.cleared_at_ms, alert_event.cleared_at_ms),
+                    acknowledged_at_ms = COALESCE(excluded.acknowledged_at_ms, alert_event.acknowledged_at_ms),
+                    acknowledged_by = COALESCE(excluded.acknowledged_by, alert_event.acknowledged_by)
+                """, "$b", "$c", "$k", "$ty", "$t", "$cm", "$sv", "$id", "$r", "$cl", "$aa", "$ab");
+            foreach (var e in events)
+            {
+                await Run(alert, ct, e.BinId, e.Compartment ?? "", e.Kind, e.Type, Ms(e.At), e.Community, e.Severity, e.AlertId, Ms(e.RaisedAt),
+                    e.ClearedAt is { } cleared ? Ms(cleared) : null, e.AcknowledgedAt is { } acknowledged ? Ms(acknowledged) : null, e.AcknowledgedBy);
+            }
+            await tx.CommitAsync(ct);
+        }
+        catch (SqliteException ex)
+        {
+            throw Classify(ex, Path);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// One statement: the time of the <paramref name="limit"/>-th newest event in range bounds the rows read from below, so at
+    /// most <paramref name="limit"/> rows plus those sharing that millisecond are read; the newest <paramref name="limit"/> of
+    /// them in the contract's order are returned (<see cref="StoreOrder.NewestAlertEvents"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (end <= start)
+        {
+            return [];
+        }
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<StoredAlertEvent>();
+        await foreach (var r in Query(c, """
+            SELECT type, time_ms, alert_id, bin, community, compartment, kind, severity, raised_at_ms, cleared_at_ms, acknowledged_at_ms, acknowledged_by
+            FROM alert_event
+            WHERE time_ms < $2 AND time_ms >= max($1, COALESCE(
+                (SELECT time_ms FROM alert_event WHERE time_ms >= $1 AND time_ms < $2 ORDER BY time_ms DESC LIMIT 1 OFFSET $3), $1))
+            """, [Ms(start), Ms(end), limit - 1L], ct))
+        {
+            var compartment = r.GetString(5);
+            list.Add(new StoredAlertEvent(r.GetString(0), FromMs(r.GetInt64(1)), r.GetString(2), r.GetString(3), r.GetString(4),
+                compartment.Length == 0 ? null : compartment, r.GetString(6), r.GetString(7), FromMs(r.GetInt64(8)),
+                r.IsDBNull(9) ? null : FromMs(r.GetInt64(9)), r.IsDBNull(10) ? null : FromMs(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetString(11)));
+        }
+        return StoreOrder.NewestAlertEvents(list, limit);
     }
 
     public async ValueTask DisposeAsync()

@@ -35,7 +35,7 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
             "deposits-by-day", "deposits-by-stream", "deposits-by-community", "deposits-by-material", "deposits-for-one-bin",
             "deposits-for-one-community", "diversion-rate", "diversion-rate-by-community", "diversion-rate-by-day",
             "diversion-rate-for-one-bin", "fill-latest", "fill-hourly", "fill-daily", "dead-letters-by-reason",
-            "collections-by-day", "device-events-for-one-bin",
+            "collections-by-day", "device-events-for-one-bin", "alert-raises-by-day",
         ];
         Assert.Equal(checkedHere.Order(StringComparer.Ordinal), data.Queries.Keys.Order(StringComparer.Ordinal));
     }
@@ -217,6 +217,18 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
         Assert.Equal(events, storedEvents.Select(e => $"{Instant(e.Time.ToString("O", CultureInfo.InvariantCulture))} {e.Kind} {e.Seq?.ToString(CultureInfo.InvariantCulture) ?? "-"} {e.Detail}"));
     }
 
+    [Fact]
+    public async Task Alert_raises_per_kind_and_day_match_what_the_store_reads_back()
+    {
+        // Raised events only, per kind per local day: 23:59:59.999 local is that day, 00:00:00.000 the next; the period is [from, to).
+        var raised = Sums(await data.InfluxQlAsync("alert-raises-by-day"), r => $"{Day(r.Time)}/{r.Tag("kind")}", "raised");
+        AssertFigures(new() { ["2026-11-20/fill"] = 2, ["2026-11-20/offline"] = 1, ["2026-11-21/fill"] = 1 }, raised, "alert-raises-by-day (known)");
+        var stored = await data.StoreAsync(s => s.GetAlertEventsAsync(DateTimeOffset.Parse(From, CultureInfo.InvariantCulture), DateTimeOffset.Parse(To, CultureInfo.InvariantCulture), 1000, CancellationToken.None));
+        AssertFigures(raised, stored.Where(e => e.Type == "raised")
+            .GroupBy(e => $"{LocalDay(e.At.ToString("O", CultureInfo.InvariantCulture))}/{e.Kind}")
+            .ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal), "alert-raises-by-day (store)");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     internal static string Period() => $"from={Uri.EscapeDataString(From)}&to={Uri.EscapeDataString(To)}";
@@ -330,6 +342,7 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
             await store.InitializeAsync(CancellationToken.None);
             await store.WriteAsync(Readings(), DeadLetters(), CancellationToken.None);
             await store.WriteEventsAsync(Collections(), DeviceEvents(), CancellationToken.None);
+            await store.WriteAlertEventsAsync(AlertEvents(), CancellationToken.None);
         }
         _api = await ApiProcess.StartAsync(new Dictionary<string, string>
         {
@@ -419,6 +432,26 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
         // Another bin, and JY-001 outside the period.
         new("JY-002", "c02", Local("2026-11-20T11:00:00.000"), "offline", null, "no message for 900 s"),
         new("JY-001", "c01", Local("2026-12-01T00:00:00.000"), "offline", null, "no message for 900 s"),
+    ];
+
+    private static StoredAlertEvent AlertEvent(string type, string localTime, string bin, string? compartment, string kind, string severity, string raisedLocal) =>
+        new(type, Local(localTime), $"{bin}:{compartment}:{kind}:{Local(raisedLocal).ToUnixTimeMilliseconds()}", bin, bin == "JY-001" ? "c01" : "c02",
+            compartment, kind, severity, Local(raisedLocal), type == "cleared" ? Local(localTime) : null, null, null);
+
+    private static List<StoredAlertEvent> AlertEvents() =>
+    [
+        // Raised on either side of local midnight, and a bin's alert (no compartment).
+        AlertEvent("raised", "2026-11-20T09:40:00.000", "JY-001", "paper", "fill", "warning", "2026-11-20T09:40:00.000"),
+        AlertEvent("raised", "2026-11-20T23:59:59.999", "JY-002", "glass", "fill", "warning", "2026-11-20T23:59:59.999"),
+        AlertEvent("raised", "2026-11-21T00:00:00.000", "JY-001", "kitchen", "fill", "warning", "2026-11-21T00:00:00.000"),
+        AlertEvent("raised", "2026-11-20T11:00:00.000", "JY-001", null, "offline", "warning", "2026-11-20T11:00:00.000"),
+        // Events that are not raises.
+        AlertEvent("cleared", "2026-11-20T11:30:00.000", "JY-001", null, "offline", "warning", "2026-11-20T11:00:00.000"),
+        AlertEvent("escalated", "2026-11-20T21:40:00.000", "JY-001", "paper", "fill", "critical", "2026-11-20T09:40:00.000"),
+        AlertEvent("refired", "2026-11-20T22:00:00.000", "JY-001", "paper", "fill", "critical", "2026-11-20T09:40:00.000"),
+        // Outside the period [from, to).
+        AlertEvent("raised", "2026-10-31T23:59:59.999", "JY-003", null, "tilt", "warning", "2026-10-31T23:59:59.999"),
+        AlertEvent("raised", "2026-12-01T00:00:00.000", "JY-003", null, "tilt", "warning", "2026-12-01T00:00:00.000"),
     ];
 
     /// <summary>What a store on the fixture's database answers.</summary>

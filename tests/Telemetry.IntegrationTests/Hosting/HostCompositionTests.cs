@@ -231,6 +231,8 @@ public sealed class HostCompositionTests(ITestOutputHelper output) : IDisposable
         public virtual Task WriteEventsAsync(IReadOnlyList<CollectionEvent> collections, IReadOnlyList<DeviceEvent> deviceEvents, CancellationToken ct) => Task.CompletedTask;
         public Task<IReadOnlyList<CollectionEvent>> GetCollectionsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => throw new NotSupportedException();
         public Task<IReadOnlyList<DeviceEvent>> GetDeviceEventsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => throw new NotSupportedException();
+        public virtual Task WriteAlertEventsAsync(IReadOnlyList<StoredAlertEvent> events, CancellationToken ct) => Task.CompletedTask;
+        public Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -257,6 +257,60 @@ public sealed class InfluxDbApiV2Tests : IDisposable
         Assert.Single(DataWrites);
     }
 
+    [Fact]
+    public async Task Alert_events_are_written_as_the_contracts_line_protocol()
+    {
+        await using var store = V2();
+        var raisedAt = new DateTimeOffset(2026, 11, 2, 8, 10, 0, TimeSpan.FromHours(8)).AddTicks(4_999); // 00:10:00.000Z and half a millisecond
+        await store.WriteAlertEventsAsync(
+        [
+            new StoredAlertEvent("raised", T0, "JY-001::offline:1796265086708", "JY-001", "c01", null, "offline", "warning", raisedAt, null, null, null),
+            new StoredAlertEvent("acknowledged", T0.AddSeconds(1), "JY-001:paper:fill:1", "JY-001", "c 01,x=y", "paper", "fill", "critical",
+                raisedAt, T0.AddMilliseconds(1500), T0.AddSeconds(1), "王 \"ops\"\\ \r\n\0"),
+        ], CancellationToken.None);
+        var write = Assert.Single(DataWrites);
+        Assert.Equal("/api/v2/write?org=my%20org&bucket=bkt&precision=ms", write.PathAndQuery);
+        Assert.Equal(string.Join("\n",
+            // No compartment tag for a bin's alert; the optional fields only when set.
+            @"alert_event,bin=JY-001,community=c01,kind=offline,severity=warning,type=raised alert_id=""JY-001::offline:1796265086708"",raised_at=""2026-11-02T00:10:00.000Z"" 1795132800000",
+            // The acknowledger's \, CR, LF and NUL by CONTRACT §3, then the quotes and each backslash escaped for the string field.
+            @"alert_event,bin=JY-001,community=c\ 01\,x\=y,compartment=paper,kind=fill,severity=critical,type=acknowledged alert_id=""JY-001:paper:fill:1"",raised_at=""2026-11-02T00:10:00.000Z"",cleared_at=""2026-11-20T00:00:01.500Z"",acknowledged_at=""2026-11-20T00:00:01.000Z"",acknowledged_by=""王 \""ops\""\\\\ \\r\\n\\0"" 1795132801000"),
+            write.Body);
+
+        _server.Respond = _ => (HttpStatusCode.BadRequest, null, """{"error":"partial write: field type conflict: input field \"raised_at\" on measurement \"alert_event\" is type string, already exists as type integer dropped=1"}""");
+        Assert.True((await Assert.ThrowsAsync<StoreRejectedException>(() => store.WriteAlertEventsAsync(
+            [new StoredAlertEvent("raised", T0, "id", "JY-001", "c01", null, "offline", "warning", T0, null, null, null)], CancellationToken.None))).IsStoreWide);
+        _server.Respond = _ => (HttpStatusCode.ServiceUnavailable, ("Retry-After", "3"), """{"code":"unavailable","message":"busy"}""");
+        Assert.Equal(TimeSpan.FromSeconds(3), (await Assert.ThrowsAsync<StoreUnavailableException>(() => store.WriteAlertEventsAsync(
+            [new StoredAlertEvent("raised", T0, "id", "JY-001", "c01", null, "offline", "warning", T0, null, null, null)], CancellationToken.None))).RetryAfter);
+    }
+
+    [Fact]
+    public async Task Alert_events_are_read_from_the_time_of_the_limits_newest_on()
+    {
+        // The limit-th newest point is at T0 + 30 min: the events are read from there, in the range's halves when cut short.
+        _server.Respond = r => r.Query("q")!.Contains("OFFSET", StringComparison.Ordinal)
+            ? (HttpStatusCode.OK, null, """{"results":[{"statement_id":0,"series":[{"name":"alert_event","columns":["time","alert_id"],"values":[[1795134600000,"x"]]}]}]}""")
+            : (HttpStatusCode.OK, null, """{"results":[{"statement_id":0}]}""");
+        await using var store = V2();
+        Assert.Empty(await store.GetAlertEventsAsync(T0, T0.AddHours(1), 250, CancellationToken.None));
+        Assert.Equal(2, _server.Requests.Count);
+        Assert.Equal("SELECT \"alert_id\" FROM \"alert_event\" WHERE time >= 1795132800000000000 AND time < 1795136400000000000 ORDER BY time DESC LIMIT 1 OFFSET 249",
+            _server.Requests[0].Query("q"));
+        Assert.Equal("SELECT \"alert_id\", \"raised_at\", \"cleared_at\", \"acknowledged_at\", \"acknowledged_by\" FROM \"alert_event\" " +
+            "WHERE time >= 1795134600000000000 AND time < 1795136400000000000 GROUP BY \"bin\", \"community\", \"compartment\", \"kind\", \"severity\", \"type\"",
+            _server.Requests[1].Query("q"));
+        Assert.Equal("ms", _server.Requests[1].Query("epoch"));
+        // Fewer events than the limit: from the range's start; no request at all for an empty range or a limit below 1.
+        _server.Respond = _ => (HttpStatusCode.OK, null, """{"results":[{"statement_id":0}]}""");
+        await store.GetAlertEventsAsync(T0, T0.AddHours(1), 1, CancellationToken.None);
+        Assert.Contains("LIMIT 1 OFFSET 0", _server.Requests[2].Query("q"), StringComparison.Ordinal);
+        Assert.Contains("WHERE time >= 1795132800000000000 AND time < 1795136400000000000 GROUP BY", _server.Requests[3].Query("q"), StringComparison.Ordinal);
+        Assert.Empty(await store.GetAlertEventsAsync(T0, T0, 10, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.GetAlertEventsAsync(T0, T0.AddHours(1), 0, CancellationToken.None));
+        Assert.Equal(4, _server.Requests.Count);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -94,6 +94,38 @@ public sealed class InfluxDbStoreTests : StoreContractTests
     }
 
     [Fact]
+    public async Task Analysts_see_alert_events_with_the_contract_schema_in_influxql()
+    {
+        var raisedAt = new DateTimeOffset(2026, 11, 2, 0, 10, 0, TimeSpan.Zero);
+        await Store.WriteAlertEventsAsync(
+        [
+            new StoredAlertEvent("raised", T0, "JY-012::offline:1", "JY-012", "c01", null, "offline", "warning", raisedAt, null, null, null),
+            new StoredAlertEvent("cleared", T0, "JY-012:paper:fill:1", "JY-012", "c01", "paper", "fill", "warning",
+                raisedAt, T0, raisedAt.AddMinutes(5).AddMilliseconds(7), "ops \"1\""),
+        ], CancellationToken.None);
+
+        // Times as text, every field a string; the optional ones only on the points that have them.
+        Assert.Equal("[[\"acknowledged_at\",\"string\"],[\"acknowledged_by\",\"string\"],[\"alert_id\",\"string\"],[\"cleared_at\",\"string\"],[\"raised_at\",\"string\"]]",
+            Values(await QueryAsync("SHOW FIELD KEYS FROM \"alert_event\"")));
+        Assert.Equal("[[\"bin\"],[\"community\"],[\"compartment\"],[\"kind\"],[\"severity\"],[\"type\"]]", Values(await QueryAsync("SHOW TAG KEYS FROM \"alert_event\"")));
+        // A bin's alert has no compartment tag: one series without it, one with it.
+        Assert.Equal("[[\"compartment\",\"paper\"]]", Values(await QueryAsync("SHOW TAG VALUES FROM \"alert_event\" WITH KEY = \"compartment\"")));
+        Assert.Equal(2, Values(await QueryAsync("SHOW SERIES FROM \"alert_event\"")).Split("alert_event,", StringSplitOptions.None).Length - 1);
+        Assert.Equal(
+            // Same time: influxd lists the series in key order, the one with a compartment tag first.
+            "[[1795132800000000000,\"2026-11-02T00:15:00.007Z\",\"ops \\\"1\\\"\",\"JY-012:paper:fill:1\",\"2026-11-20T00:00:00.000Z\",\"2026-11-02T00:10:00.000Z\",\"cleared\"]," +
+            "[1795132800000000000,null,null,\"JY-012::offline:1\",null,\"2026-11-02T00:10:00.000Z\",\"raised\"]]",
+            Values(await QueryAsync("SELECT \"acknowledged_at\", \"acknowledged_by\", \"alert_id\", \"cleared_at\", \"raised_at\", \"type\" FROM \"alert_event\" WHERE \"bin\" = 'JY-012'", epoch: "ns")));
+
+        static string Values(string answer)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(answer);
+            var series = Assert.Single(json.RootElement.GetProperty("results")[0].GetProperty("series").EnumerateArray());
+            return series.GetProperty("values").GetRawText();
+        }
+    }
+
+    [Fact]
     public async Task Initialising_twice_keeps_the_data()
     {
         await Store.WriteAsync([Fill("JY-013", "paper", T0, 12)], [], CancellationToken.None);

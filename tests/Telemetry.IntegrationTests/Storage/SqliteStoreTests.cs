@@ -53,6 +53,34 @@ public sealed class SqliteStoreTests : StoreContractTests
         Assert.Equal([Fill("JY-012", "paper", T0, 42)], await Store.GetReadingsAsync(null, T0, T0.AddSeconds(1), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task A_file_of_the_second_schema_gets_the_alert_event_table_at_start_and_keeps_its_data()
+    {
+        var path = Path.Combine(_dir, "nested", "telemetry.db");
+        await Store.WriteAsync([Fill("JY-012", "paper", T0, 42)], [], CancellationToken.None);
+        await Store.WriteEventsAsync([new CollectionEvent("JY-012", "c01", "paper", "recyclable", T0, 30, 90, 2)], [], CancellationToken.None);
+        await Store.DisposeAsync();
+        await using (var old = new SqliteConnection($"Data Source={path}"))
+        {
+            await old.OpenAsync();
+            await using var drop = old.CreateCommand();
+            drop.CommandText = "DROP TABLE alert_event; PRAGMA user_version = 2;";
+            await drop.ExecuteNonQueryAsync();
+        }
+        SqliteConnection.ClearAllPools();
+        await InitializeAsync();
+        var alert = new StoredAlertEvent("raised", T0, "JY-012:paper:fill:1", "JY-012", "c01", "paper", "fill", "warning", T0, null, null, null);
+        await Store.WriteAlertEventsAsync([alert], CancellationToken.None);
+        Assert.Equal([alert], await Store.GetAlertEventsAsync(T0, T0.AddSeconds(1), 10, CancellationToken.None));
+        Assert.Equal([Fill("JY-012", "paper", T0, 42)], await Store.GetReadingsAsync(null, T0, T0.AddSeconds(1), CancellationToken.None));
+        Assert.Single(await Store.GetCollectionsAsync("JY-012", T0, T0.AddSeconds(1), CancellationToken.None));
+        await using var check = new SqliteConnection($"Data Source={path}");
+        await check.OpenAsync();
+        await using var version = check.CreateCommand();
+        version.CommandText = "PRAGMA user_version";
+        Assert.Equal(3L, await version.ExecuteScalarAsync());
+    }
+
     // Tests run as root, whom file permissions do not stop: each failure below is one that holds for root too.
 
     [Fact]

@@ -412,6 +412,155 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(["JY-21", "JY-210", "JY-211"], (await Store.GetCollectionsAsync(null, t, t.AddSeconds(1), Ct)).Select(c => c.BinId));
     }
 
+    private static StoredAlertEvent Alert(string type, DateTimeOffset at, string bin, string? compartment, string kind, string severity = "warning",
+        DateTimeOffset? raisedAt = null, DateTimeOffset? clearedAt = null, DateTimeOffset? acknowledgedAt = null, string? acknowledgedBy = null)
+    {
+        var raised = raisedAt ?? at;
+        return new(type, at, $"{bin}:{compartment}:{kind}:{raised.ToUnixTimeMilliseconds()}", bin, "c01", compartment, kind, severity,
+            raised, clearedAt, acknowledgedAt, acknowledgedBy);
+    }
+
+    [Fact]
+    public async Task Alert_events_round_trip_every_field()
+    {
+        var t = T0.AddHours(9);
+        const string by = "\"王 Ops\" 'x'\r\nline two\0 back\\slash 中文 ends in \\";
+        List<StoredAlertEvent> events =
+        [
+            // A bin's alert (no compartment), active and not acknowledged.
+            Alert("raised", t, "JY-301", null, "offline"),
+            // A compartment's alert with every time set, and an acknowledger full of text that line protocol, InfluxQL or SQL could take for syntax.
+            new("cleared", t.AddMinutes(1), "JY-301:paper:fill:1", "JY-301", "c01", "paper", "fill", "critical",
+                t.AddMinutes(-30), t.AddMinutes(1), t.AddMinutes(-20), by),
+            new("acknowledged", t.AddMinutes(2), "JY-302:kitchen:overflow:2", "JY-302", "c02", "kitchen", "overflow", "critical",
+                t.AddMinutes(-5), null, t.AddMinutes(2), "dispatcher-1"),
+            // An acknowledger that is empty text.
+            new("acknowledged", t.AddMinutes(3), "JY-303::tilt:3", "JY-303", "c01", null, "tilt", "info", t, null, t.AddMinutes(3), ""),
+        ];
+        // Every hostile text as an acknowledger and an alert id.
+        events.AddRange(HostileTexts.Select((text, i) => new StoredAlertEvent("acknowledged", t.AddMinutes(10).AddMilliseconds(i), text, $"JY-4{i:00}", "c01",
+            "paper", "fill", "warning", t, null, t.AddMinutes(10), text)));
+        await Store.WriteAlertEventsAsync(events, Ct);
+
+        var stored = await Store.GetAlertEventsAsync(t, t.AddHours(1), 100, Ct);
+        Assert.Equal(events, stored);
+        Assert.Null(stored[0].Compartment);
+        Assert.Null(stored[0].ClearedAt);
+        Assert.Null(stored[0].AcknowledgedAt);
+        Assert.Null(stored[0].AcknowledgedBy);
+        Assert.Equal(by, stored[1].AcknowledgedBy);
+        Assert.Equal(TimeSpan.Zero, stored[1].RaisedAt.Offset);
+
+        // Times are kept to the millisecond: a time within one is that millisecond.
+        var sub = t.AddHours(2);
+        await Store.WriteAlertEventsAsync([new("cleared", sub.AddTicks(9_999), "id", "JY-305", "c01", null, "fire", "critical",
+            sub.AddMinutes(-1).AddTicks(5_000), sub.AddTicks(1), sub.AddMinutes(-1).AddTicks(9_999), null)], Ct);
+        Assert.Equal(new StoredAlertEvent("cleared", sub, "id", "JY-305", "c01", null, "fire", "critical", sub.AddMinutes(-1), sub, sub.AddMinutes(-1), null),
+            Assert.Single(await Store.GetAlertEventsAsync(sub, sub.AddMilliseconds(1), 10, Ct)));
+        // Alert events are neither readings nor other events.
+        Assert.Equal(new StoredCounts(0, 0, 0, 0), await Store.CountAsync(t.AddHours(-1), t.AddHours(3), Ct));
+        Assert.Empty(await Store.GetDeviceEventsAsync(null, t.AddHours(-1), t.AddHours(3), Ct));
+    }
+
+    [Fact]
+    public async Task Alert_events_read_back_within_the_range_oldest_first()
+    {
+        var t = T0.AddHours(10);
+        List<StoredAlertEvent> inRange =
+        [
+            // At the range's start, the same millisecond: by bin, then compartment (none first), then kind, then type.
+            Alert("cleared", t, "JY-311", null, "offline"), Alert("raised", t, "JY-311", null, "offline"),
+            Alert("raised", t, "JY-311", null, "tilt"),
+            Alert("raised", t, "JY-311", "glass", "fill"), Alert("escalated", t, "JY-311", "paper", "fill", "critical"),
+            Alert("raised", t, "JY-311", "paper", "overflow", "critical"),
+            Alert("raised", t, "JY-312", null, "low-battery", "info"),
+            Alert("raised", t.AddMilliseconds(1), "JY-310", "paper", "fill"),
+            Alert("refired", t.AddMinutes(30), "JY-311", "paper", "fill", raisedAt: t),
+            Alert("raised", t.AddMinutes(59).AddMilliseconds(999), "JY-313", null, "fire", "critical"),
+        ];
+        // Outside [start, end): just before the start, and at the end.
+        List<StoredAlertEvent> outside = [Alert("raised", t.AddMilliseconds(-1), "JY-311", null, "offline"), Alert("cleared", t.AddHours(1), "JY-313", null, "fire", "critical")];
+        await Store.WriteAlertEventsAsync([.. outside, .. Enumerable.Reverse(inRange)], Ct);
+
+        Assert.Equal(inRange, await Store.GetAlertEventsAsync(t, t.AddHours(1), 1000, Ct));
+        Assert.Equal(inRange[..7], await Store.GetAlertEventsAsync(t, t.AddMilliseconds(1), 1000, Ct));
+        Assert.Equal([outside[0]], await Store.GetAlertEventsAsync(t.AddMilliseconds(-1), t, 1000, Ct));
+        Assert.Equal([outside[1]], await Store.GetAlertEventsAsync(t.AddHours(1), t.AddHours(2), 1000, Ct));
+        Assert.Equal([outside[0], .. inRange, outside[1]], await Store.GetAlertEventsAsync(t.AddHours(-1), t.AddHours(2), 1000, Ct));
+        Assert.Empty(await Store.GetAlertEventsAsync(t, t, 10, Ct));
+        Assert.Empty(await Store.GetAlertEventsAsync(t.AddHours(1), t, 10, Ct));
+        Assert.Empty(await Store.GetAlertEventsAsync(t.AddHours(3), t.AddHours(4), 10, Ct));
+    }
+
+    [Fact]
+    public async Task Alert_events_beyond_the_limit_are_the_newest_still_oldest_first()
+    {
+        var t = T0.AddHours(11);
+        List<StoredAlertEvent> events =
+        [
+            Alert("raised", t, "JY-321", null, "offline"),
+            Alert("raised", t.AddMinutes(1), "JY-322", "paper", "fill"),
+            // Three in one millisecond, in different series.
+            Alert("raised", t.AddMinutes(2), "JY-321", "glass", "fill"), Alert("raised", t.AddMinutes(2), "JY-321", "paper", "fill"),
+            Alert("raised", t.AddMinutes(2), "JY-323", null, "tilt"),
+            Alert("cleared", t.AddMinutes(3), "JY-322", "paper", "fill", raisedAt: t.AddMinutes(1), clearedAt: t.AddMinutes(3)),
+            Alert("raised", t.AddMinutes(4), "JY-324", null, "fire", "critical"),
+        ];
+        await Store.WriteAlertEventsAsync([.. Enumerable.Reverse(events)], Ct);
+        var end = t.AddHours(1);
+
+        Assert.Equal(events[4..], await Store.GetAlertEventsAsync(t, end, 3, Ct));
+        // The limit falls inside the millisecond of three: the last of them in the order, and what is newer.
+        Assert.Equal(events[3..], await Store.GetAlertEventsAsync(t, end, 4, Ct));
+        Assert.Equal(events[2..], await Store.GetAlertEventsAsync(t, end, 5, Ct));
+        Assert.Equal([events[6]], await Store.GetAlertEventsAsync(t, end, 1, Ct));
+        Assert.Equal(events, await Store.GetAlertEventsAsync(t, end, 7, Ct));
+        Assert.Equal(events, await Store.GetAlertEventsAsync(t, end, 1000, Ct));
+        // The newest of the range asked for, not of all that is stored.
+        Assert.Equal([events[3], events[4]], await Store.GetAlertEventsAsync(t, t.AddMinutes(2).AddMilliseconds(1), 2, Ct));
+        Assert.Equal([events[0], events[1]], await Store.GetAlertEventsAsync(t, t.AddMinutes(2), 2, Ct));
+        Assert.Equal([events[3], events[4]], await Store.GetAlertEventsAsync(t.AddMinutes(2), t.AddMinutes(3), 2, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.GetAlertEventsAsync(t, end, 0, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.GetAlertEventsAsync(t, end, -1, Ct));
+    }
+
+    [Fact]
+    public async Task An_alert_event_written_twice_is_stored_once_and_the_later_write_wins()
+    {
+        var t = T0.AddHours(12);
+        var raised = Alert("raised", t, "JY-331", "paper", "fill");
+        await Store.WriteAlertEventsAsync([raised], Ct);
+        // The same identity with other values; then a retried batch, the same again.
+        var later = raised with { AlertId = "JY-331:paper:fill:again", RaisedAt = t.AddSeconds(-1), AcknowledgedAt = t.AddMinutes(5), AcknowledgedBy = "ops 2" };
+        await Store.WriteAlertEventsAsync([later], Ct);
+        await Store.WriteAlertEventsAsync([later], Ct);
+        // Another type, kind, compartment (none is one too) or millisecond is another event.
+        List<StoredAlertEvent> others =
+        [
+            raised with { Type = "acknowledged" }, raised with { Kind = "overflow" }, raised with { Compartment = "glass" },
+            raised with { Compartment = null }, raised with { At = t.AddMilliseconds(1) },
+        ];
+        await Store.WriteAlertEventsAsync(others, Ct);
+
+        var stored = await Store.GetAlertEventsAsync(t, t.AddMinutes(1), 100, Ct);
+        Assert.Equal(StoreOrder.AlertEvents([later, .. others]), stored);
+        Assert.Equal(later, Assert.Single(stored, e => e is { Type: "raised", Kind: "fill", Compartment: "paper" } && e.At == t));
+        // A time within the millisecond is that millisecond.
+        await Store.WriteAlertEventsAsync([later with { At = t.AddTicks(5_000), AcknowledgedBy = "ops 3" }], Ct);
+        Assert.Equal("ops 3", Assert.Single(await Store.GetAlertEventsAsync(t, t.AddMinutes(1), 100, Ct), e => e is { Type: "raised", Kind: "fill", Compartment: "paper" } && e.At == t).AcknowledgedBy);
+        Assert.Equal(6, (await Store.GetAlertEventsAsync(t, t.AddMinutes(1), 100, Ct)).Count);
+    }
+
+    [Fact]
+    public async Task An_alert_event_written_again_without_its_optional_values_keeps_those_stored()
+    {
+        var t = T0.AddHours(13);
+        var full = Alert("cleared", t, "JY-341", null, "door-open", clearedAt: t, acknowledgedAt: t.AddMinutes(-1), acknowledgedBy: "ops");
+        await Store.WriteAlertEventsAsync([full], Ct);
+        await Store.WriteAlertEventsAsync([full with { AlertId = "second", ClearedAt = null, AcknowledgedAt = null, AcknowledgedBy = null }], Ct);
+        Assert.Equal(full with { AlertId = "second" }, Assert.Single(await Store.GetAlertEventsAsync(t, t.AddSeconds(1), 10, Ct)));
+    }
+
     [Fact]
     public async Task A_large_batch_is_stored_whole()
     {
