@@ -276,7 +276,7 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
             // A realistic body: every bin with its status and every compartment with a fill and a weight, as a fleet
             // that reports has. Under this run's own bin ids, so no real bin's state changes.
             // Whole seconds, so the body has the same length every run.
-            var at = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 300);
+            var at = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds() - 300);
             await store.WriteAsync(SeedReadings(renamed, at), [], ct);
         }
         _result["backend"] = backend;

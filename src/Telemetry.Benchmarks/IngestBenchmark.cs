@@ -120,7 +120,7 @@ internal sealed class IngestBenchmark(IConfiguration config, IReadOnlyList<strin
         await File.WriteAllTextAsync(registryPath, FleetRegistryLoader.Serialize(full), ct);
 
         await _store.InitializeAsync(ct);
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow(); // the bench runs on real time: the broker and store see it
         // Old enough that a long run's messages are all distinct in time, young enough that Ingestion:MaxAge accepts them.
         var simStart = now - TimeSpan.FromTicks(Math.Min(TimeSpan.FromDays(6).Ticks, (long)(decoderSettings.MaxAge.Ticks * 0.8)));
         _countFrom = simStart - TimeSpan.FromMinutes(1);
@@ -218,7 +218,7 @@ internal sealed class IngestBenchmark(IConfiguration config, IReadOnlyList<strin
         var batches = new List<(List<Reading> Readings, int Messages)>();
         var current = new List<Reading>();
         var messagesInCurrent = 0;
-        var receivedAt = DateTimeOffset.UtcNow;
+        var receivedAt = TimeProvider.System.GetUtcNow();
         for (var i = 0; i < _pool.Count; i++)
         {
             var m = _pool.Messages[i];
@@ -542,7 +542,7 @@ internal sealed class IngestBenchmark(IConfiguration config, IReadOnlyList<strin
     }
 
     private Task<StoredCounts> CountAsync(string prefix, CancellationToken ct) =>
-        _store.CountAsync(_countFrom, DateTimeOffset.UtcNow + TimeSpan.FromHours(1), prefix, ct);
+        _store.CountAsync(_countFrom, TimeProvider.System.GetUtcNow() + TimeSpan.FromHours(1), prefix, ct);
 
     private int EnsurePool(int count)
     {

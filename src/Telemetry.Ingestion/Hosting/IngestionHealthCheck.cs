@@ -7,10 +7,14 @@ namespace Telemetry.Ingestion.Hosting;
 /// successful write), and the messages held against the limit. Unhealthy while the broker or the
 /// store is lost, degraded while the pipeline is near its hold limit.
 /// </summary>
-public sealed class IngestionHealthCheck(IngestionService service) : IHealthCheck
+/// <remarks>Ages are measured on <paramref name="time"/>, the real clock the broker's and the store's loss times are taken on.</remarks>
+public sealed class IngestionHealthCheck(IngestionService service, TimeProvider? time = null) : IHealthCheck
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var now = _time.GetUtcNow();
         var held = service.Pipeline.Held;
         var limit = service.Pipeline.HoldLimit;
         var lastWrite = service.Metrics.LastStoredAt;
@@ -24,15 +28,15 @@ public sealed class IngestionHealthCheck(IngestionService service) : IHealthChec
             ["holdByteLimit"] = service.Pipeline.HoldByteLimit,
             ["received"] = service.Metrics.MessagesIn,
             ["acknowledged"] = service.Metrics.MessagesAcknowledged,
-            ["lastWriteAgeSeconds"] = lastWrite is { } t ? Math.Round((DateTimeOffset.UtcNow - t).TotalSeconds, 1) : -1,
+            ["lastWriteAgeSeconds"] = lastWrite is { } t ? Math.Round((now - t).TotalSeconds, 1) : -1,
         };
         if (service.Source.DisconnectedSince is { } since)
         {
-            data["brokerLostSeconds"] = Math.Round((DateTimeOffset.UtcNow - since).TotalSeconds, 1);
+            data["brokerLostSeconds"] = Math.Round((now - since).TotalSeconds, 1);
         }
         if (service.Writer.UnavailableSince is { } down)
         {
-            data["storeLostSeconds"] = Math.Round((DateTimeOffset.UtcNow - down).TotalSeconds, 1);
+            data["storeLostSeconds"] = Math.Round((now - down).TotalSeconds, 1);
         }
         HealthCheckResult result;
         if (!service.IsStoreReady)

@@ -33,7 +33,7 @@ public static class IngestionHostingExtensions
         services.AddSingleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>();
         services.AddOptions<IngestionOptions>().BindConfiguration(IngestionOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestionOptions>, IngestionOptionsValidator>();
-        services.TryAddSingleton(sp => new IngestionMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton(sp => new IngestionMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetService<TimeProvider>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value.ToSettings(sp.GetRequiredService<IOptions<MqttOptions>>().Value));
         services.TryAddSingleton(sp => new DeviceMessageDecoder(sp.GetRequiredService<FleetRegistry>(), sp.GetRequiredService<IOptions<IngestionOptions>>().Value.ToDecoderSettings()));
         services.TryAddSingleton(sp =>

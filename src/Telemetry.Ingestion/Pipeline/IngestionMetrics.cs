@@ -26,9 +26,13 @@ public sealed class IngestionMetrics : IDisposable
     private long _slowestWriteTicks;
     private long _slowestAckLagTicks;
     private long _lastStoredUtcTicks;
+    private readonly TimeProvider _time;
 
-    public IngestionMetrics(IMeterFactory? factory = null)
+    /// <param name="factory">The host's meter factory (none: a meter of its own).</param>
+    /// <param name="time">Real time for when the last batch was stored (the store's and network's clock; default the system's).</param>
+    public IngestionMetrics(IMeterFactory? factory = null, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
         _messagesIn = _meter.CreateCounter<long>("telemetry.ingestion.messages_in", "{message}", "MQTT messages received");
         _readingsStored = _meter.CreateCounter<long>("telemetry.ingestion.readings_stored", "{reading}", "Readings durably stored");
@@ -68,7 +72,7 @@ public sealed class IngestionMetrics : IDisposable
     internal void Stored(int readings, IEnumerable<string> deadLetterReasons, TimeSpan latency)
     {
         Interlocked.Add(ref _readingsStoredTotal, readings);
-        Interlocked.Exchange(ref _lastStoredUtcTicks, DateTimeOffset.UtcNow.UtcTicks);
+        Interlocked.Exchange(ref _lastStoredUtcTicks, _time.GetUtcNow().UtcTicks);
         _readingsStored.Add(readings);
         _batchSize.Record(readings);
         _writeLatency.Record(latency.TotalMilliseconds);
