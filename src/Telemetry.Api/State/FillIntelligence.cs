@@ -44,6 +44,7 @@ public sealed class FillIntelligence : BackgroundService
     private readonly List<CollectionEvent> _unwrittenCollections = [];
     private readonly List<DeviceEvent> _unwrittenDevices = [];
     private DateTimeOffset _rebuiltFrom;
+    private long _passes;
 
     public FillIntelligence(ITelemetryStore store, FleetState state, FleetRegistry registry, IOptions<SchedulingThresholdOptions> options, TelemetryClock clock, ILogger<FillIntelligence> logger)
     {
@@ -66,6 +67,9 @@ public sealed class FillIntelligence : BackgroundService
     public long EventsDetected { get; private set; }
 
     public string? LastError { get; private set; }
+
+    /// <summary>Passes over the store done since the rebuild (one per wake-up that had bins to read).</summary>
+    public long Passes => Interlocked.Read(ref _passes);
 
     /// <summary>Bins whose readings changed (from a <c>ReadingsStored</c> event); returns at once.</summary>
     public void Notify(IEnumerable<string> binIds)
@@ -138,7 +142,7 @@ public sealed class FillIntelligence : BackgroundService
                 LastError = null;
                 return;
             }
-            catch (Exception ex) when (Retryable(ex, ct))
+            catch (Exception ex) when (FleetStateLoader.Retryable(ex, ct)) // the same policy as the fleet state's loads
             {
                 LastError = ex.Message;
                 _logger.LogWarning("Fill signal: {What} failed ({Error}); retrying in {Delay:0.#} s", what, ex.Message, delay.TotalSeconds);
@@ -147,13 +151,6 @@ public sealed class FillIntelligence : BackgroundService
             }
         }
     }
-
-    /// <summary>
-    /// Whatever the store throws is retried (the api keeps answering, /readyz reports it), except a wrong setting (the process
-    /// stops naming the key) and the stop itself; as <see cref="FleetStateLoader"/> does.
-    /// </summary>
-    private static bool Retryable(Exception ex, CancellationToken ct) =>
-        !ct.IsCancellationRequested && ex is not (Telemetry.Contracts.Configuration.ConfigurationException or OutOfMemoryException);
 
     private async Task RebuildAsync(CancellationToken ct)
     {
@@ -212,9 +209,10 @@ public sealed class FillIntelligence : BackgroundService
             throw;
         }
         await FlushEventsAsync(ct);
+        Interlocked.Increment(ref _passes);
     }
 
-    /// <summary>Feeds readings newer than each bin's watermark; returns the compartments whose clean level moved.</summary>
+    /// <summary>Feeds the readings not taken yet (each newer than its compartment's and measurement's mark); returns the compartments the signal took a reading of.</summary>
     private List<(string BinId, string Compartment)> Take(IReadOnlyList<Reading> readings, bool publish)
     {
         var output = new SignalOutput();

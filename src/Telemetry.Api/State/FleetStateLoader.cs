@@ -84,7 +84,7 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
     /// Whatever the store throws is retried (the api keeps answering from memory and reports it on /readyz), except a
     /// wrong setting (a refused credential: the process stops naming the key) and the stop itself.
     /// </summary>
-    private static bool Retryable(Exception ex, CancellationToken stopping) =>
+    internal static bool Retryable(Exception ex, CancellationToken stopping) =>
         !stopping.IsCancellationRequested && ex is not (Telemetry.Contracts.Configuration.ConfigurationException or OutOfMemoryException);
 
     private async Task LoadAsync(CancellationToken ct)

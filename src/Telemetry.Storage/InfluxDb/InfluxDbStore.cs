@@ -497,15 +497,7 @@ public sealed class InfluxDbStore : ITelemetryStore
         var lines = new List<string>(collections.Count + deviceEvents.Count);
         lines.AddRange(collections.Select(LineProtocol.Format));
         lines.AddRange(deviceEvents.Select(LineProtocol.Format));
-        await _writeLock.WaitAsync(ct);
-        try
-        {
-            await SendAsync(lines, WritePrecision.Ms, ct);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        await SendEventLinesAsync(lines, ct);
     }
 
     public async Task<IReadOnlyList<CollectionEvent>> GetCollectionsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
@@ -575,6 +567,12 @@ public sealed class InfluxDbStore : ITelemetryStore
         ArgumentNullException.ThrowIfNull(events);
         // Formatting first: an event InfluxDB cannot hold rejects the batch before anything is sent.
         var lines = events.Select(LineProtocol.Format).ToList();
+        await SendEventLinesAsync(lines, ct);
+    }
+
+    /// <summary>Event lines at millisecond precision, one writer at a time (as readings are written).</summary>
+    private async Task SendEventLinesAsync(List<string> lines, CancellationToken ct)
+    {
         await _writeLock.WaitAsync(ct);
         try
         {

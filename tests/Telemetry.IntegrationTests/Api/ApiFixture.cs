@@ -2,8 +2,6 @@ using System.Net;
 using Telemetry.Contracts.Readings;
 using Telemetry.Fleet;
 using Telemetry.Storage;
-using Telemetry.Storage.InfluxDb;
-using Telemetry.Storage.Sqlite;
 
 namespace Telemetry.IntegrationTests.Api;
 
@@ -64,53 +62,31 @@ public abstract class ApiFixture : IAsyncLifetime
 
 public sealed class SqliteApiFixture : ApiFixture
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("telemetry-api-").FullName;
+    private readonly SqliteTestStore _store = new("telemetry-api-");
 
-    private string DbPath => Path.Combine(_dir, "telemetry.db");
+    protected override ITelemetryStore CreateStore() => _store.Create();
 
-    protected override ITelemetryStore CreateStore() => new SqliteStore(DbPath);
-
-    protected override IReadOnlyDictionary<string, string> StorageSettings => new Dictionary<string, string>
-    {
-        ["Storage:Backend"] = "sqlite",
-        ["Storage:Sqlite:Path"] = DbPath,
-    };
+    protected override IReadOnlyDictionary<string, string> StorageSettings => _store.Settings;
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        await _store.RemoveAsync();
     }
 }
 
 public sealed class InfluxDbApiFixture : ApiFixture
 {
-    private readonly string _database = "api_" + Guid.NewGuid().ToString("N");
+    private readonly InfluxDbTestStore _store = new("api_");
 
-    protected override ITelemetryStore CreateStore() => new InfluxDbStore(new InfluxDbStoreOptions
-    {
-        Url = TestServices.InfluxUrl,
-        Bucket = _database,
-        ApiVersion = 1,
-        CreateDatabase = true,
-    });
+    protected override ITelemetryStore CreateStore() => _store.Create();
 
-    protected override IReadOnlyDictionary<string, string> StorageSettings => new Dictionary<string, string>
-    {
-        ["Storage:Backend"] = "influxdb",
-        ["Storage:InfluxDb:Url"] = TestServices.InfluxUrl.ToString(),
-        ["Storage:InfluxDb:ApiVersion"] = "1",
-        ["Storage:InfluxDb:Bucket"] = _database,
-    };
+    protected override IReadOnlyDictionary<string, string> StorageSettings => _store.Settings;
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        using var http = new HttpClient { BaseAddress = TestServices.InfluxUrl };
-        using var content = new FormUrlEncodedContent([new("q", $"DROP DATABASE \"{_database}\"")]);
-        using var response = await http.PostAsync(new Uri("/query", UriKind.Relative), content);
-        response.EnsureSuccessStatusCode();
+        await _store.RemoveAsync();
     }
 }
 

@@ -109,9 +109,12 @@ public sealed class FillIntelligenceTests : IAsyncDisposable
             await WaitUntil(() => intelligence.ReadingsTaken == 3, "the weight of the paper's instant");
             Assert.Equal(12, _state.Bin("JY-002")!.Compartments.Single(c => c.Id == "glass").FillPct);
             // Taken once each, however often the reads overlap.
+            var passes = intelligence.Passes;
             intelligence.Notify(["JY-002"]);
+            await WaitUntil(() => intelligence.Passes > passes, "a pass over the same readings");
+            passes = intelligence.Passes;
             intelligence.Notify(["JY-002"]);
-            await Task.Yield();
+            await WaitUntil(() => intelligence.Passes > passes, "another pass over them");
             Assert.Equal(3, intelligence.ReadingsTaken);
         }
         finally
