@@ -14,6 +14,8 @@ using Microsoft.OpenApi;
 using Telemetry.Api.Access;
 using Telemetry.Api.Endpoints;
 using Telemetry.Api.State;
+using Telemetry.Scheduling;
+using Telemetry.Scheduling.Signal;
 using Telemetry.Storage;
 
 namespace Telemetry.Api;
@@ -38,13 +40,12 @@ public static class ApiHostingExtensions
         var services = builder.Services;
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
-        services.AddOptions<SchedulingThresholdOptions>().BindConfiguration(SchedulingThresholdOptions.Section).ValidateOnStart();
+        builder.AddFillSignal();
         services.AddOptions<AlertThresholdOptions>().BindConfiguration(AlertThresholdOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SchedulingThresholdOptions>, ThresholdOptionsValidator>();
         services.AddSingleton<IValidateOptions<AlertThresholdOptions>, AlertThresholdOptionsValidator>();
         services.AddSingleton(sp => new DisplayThresholds
         {
-            CollectionPct = sp.GetRequiredService<IOptions<SchedulingThresholdOptions>>().Value.ThresholdPct,
+            CollectionPct = sp.GetRequiredService<IOptions<SchedulingOptions>>().Value.ThresholdPct,
             OverflowPct = sp.GetRequiredService<IOptions<AlertThresholdOptions>>().Value.OverflowPct,
             LowBatteryPct = sp.GetRequiredService<IOptions<AlertThresholdOptions>>().Value.LowBatteryPct,
         });
@@ -97,11 +98,9 @@ public static class ApiHostingExtensions
         // Real time for its retries, whatever clock the simulation runs on.
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<FleetStateLoader>(sp, TimeProvider.System));
         services.AddHostedService(sp => sp.GetRequiredService<FleetStateLoader>());
-        services.AddSingleton<FillIntelligence>();
-        services.AddHostedService(sp => sp.GetRequiredService<FillIntelligence>());
+        services.AddSingleton<IFillSignalListener, FleetStateSignalListener>();
         services.AddHealthChecks()
             .AddCheck<FleetStateHealthCheck>("fleet-state", HealthStatus.Unhealthy, [ReadyTag])
-            .AddCheck<FillIntelligenceHealthCheck>("fill-signal", HealthStatus.Unhealthy, [ReadyTag])
             .AddCheck<StoreHealthCheck>("store", HealthStatus.Unhealthy, [ReadyTag]);
         return builder;
     }

@@ -54,16 +54,6 @@ public sealed class DisplayThresholds
     public double LowerPct => Math.Max(0, CollectionPct - 30);
 }
 
-/// <summary>The <c>Scheduling</c> keys the api reads (the scheduler role owns the section).</summary>
-public sealed class SchedulingThresholdOptions
-{
-    public const string Section = "Scheduling";
-    public double ThresholdPct { get; set; } = 80;
-
-    /// <summary>Days of stored readings the fill signal is rebuilt from at start (its rhythm needs a week or more).</summary>
-    public int HistoryDays { get; set; } = 21;
-}
-
 /// <summary>The <c>Alerts</c> keys the dashboard reads (the alert rules of CONTRACT §6 use the same ones).</summary>
 public sealed class AlertThresholdOptions
 {
@@ -72,18 +62,8 @@ public sealed class AlertThresholdOptions
     public double LowBatteryPct { get; set; } = 15;
 }
 
-internal sealed class ThresholdOptionsValidator : IValidateOptions<SchedulingThresholdOptions>
-{
-    public ValidateOptionsResult Validate(string? name, SchedulingThresholdOptions options) =>
-        !(options.ThresholdPct is > 0 and <= 100 && double.IsFinite(options.ThresholdPct))
-            ? ValidateOptionsResult.Fail($"Scheduling:ThresholdPct: '{options.ThresholdPct}' must be above 0 and at most 100")
-            : options.HistoryDays is < 1 or > 366
-                ? ValidateOptionsResult.Fail($"Scheduling:HistoryDays: '{options.HistoryDays}' must be from 1 to 366")
-                : ValidateOptionsResult.Success;
-}
-
 /// <summary>The alert levels, and overflow above the collection threshold (<paramref name="scheduling"/>, when known).</summary>
-internal sealed class AlertThresholdOptionsValidator(IOptions<SchedulingThresholdOptions>? scheduling = null) : IValidateOptions<AlertThresholdOptions>
+internal sealed class AlertThresholdOptionsValidator(IOptions<Telemetry.Scheduling.SchedulingOptions>? scheduling = null) : IValidateOptions<AlertThresholdOptions>
 {
     public ValidateOptionsResult Validate(string? name, AlertThresholdOptions options)
     {

@@ -1,3 +1,5 @@
+using Telemetry.Scheduling;
+using Telemetry.Scheduling.Signal;
 using System.Security.Claims;
 using System.Text;
 using System.Threading.Channels;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Telemetry.Contracts.Messages;
 using Telemetry.Fleet;
+using Telemetry.Scheduling.Signal;
 using Telemetry.Storage;
 
 namespace Telemetry.Api.State;
@@ -13,20 +14,6 @@ namespace Telemetry.Api.State;
 public sealed record CompartmentView(
     string Id, string Stream, double? FillPct, DateTimeOffset? FillAt, double? NetKg, DateTimeOffset? WeightAt, DateTimeOffset? PredictedFullAt,
     double? RawFillPct = null, CompartmentPrediction? Prediction = null, DateTimeOffset? CleanedAt = null);
-
-/// <summary>
-/// When a compartment is predicted to reach the collection threshold and full, each with its 80 % band (null: not within the
-/// 7-day horizon), made at <see cref="MadeAt"/> from the cleaned level; the rise per hour it assumes now, and what it learned
-/// from (<c>own</c> history, its <c>community</c>'s or <c>stream</c>'s rhythm as a cold start, or the current <c>cycle</c>).
-/// </summary>
-public sealed record CompartmentPrediction(
-    DateTimeOffset MadeAt, double ThresholdPct,
-    DateTimeOffset? ThresholdAt, DateTimeOffset? ThresholdLow, DateTimeOffset? ThresholdHigh,
-    DateTimeOffset? FullAt, DateTimeOffset? FullLow, DateTimeOffset? FullHigh,
-    double RatePctPerHour, string Basis);
-
-/// <summary>The cleaned level of one compartment and its prediction, as the fill signal gives them to the state.</summary>
-public sealed record CleanedCompartment(string BinId, string Compartment, double LevelPct, DateTimeOffset Time, CompartmentPrediction? Prediction, DateTimeOffset? TakenAt = null);
 
 /// <summary>Where a bin stands.</summary>
 public sealed record BinLocation(double Latitude, double Longitude, string Address);
@@ -339,6 +326,19 @@ public sealed class FleetState
             Value = value;
             Time = time;
             return changed;
+        }
+    }
+}
+
+/// <summary>Gives the fleet state the cleaned levels and predictions of the fill signal.</summary>
+public sealed class FleetStateSignalListener(FleetState state) : IFillSignalListener
+{
+    public void Taken(FillSignalBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Cleaned.Count > 0)
+        {
+            state.ApplyCleaned(batch.Cleaned);
         }
     }
 }

@@ -80,12 +80,7 @@ public sealed class FleetStateLoader(ITelemetryStore store, FleetState state, IO
         }
     }
 
-    /// <summary>
-    /// Whatever the store throws is retried (the api keeps answering from memory and reports it on /readyz), except a
-    /// wrong setting (a refused credential: the process stops naming the key) and the stop itself.
-    /// </summary>
-    internal static bool Retryable(Exception ex, CancellationToken stopping) =>
-        !stopping.IsCancellationRequested && ex is not (Telemetry.Contracts.Configuration.ConfigurationException or OutOfMemoryException);
+    internal static bool Retryable(Exception ex, CancellationToken stopping) => StoreRetry.Retryable(ex, stopping);
 
     private async Task LoadAsync(CancellationToken ct)
     {

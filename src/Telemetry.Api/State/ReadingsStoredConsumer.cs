@@ -1,3 +1,5 @@
+using Telemetry.Scheduling;
+using Telemetry.Scheduling.Signal;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Telemetry.Contracts.Messages;

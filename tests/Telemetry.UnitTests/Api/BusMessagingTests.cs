@@ -1,3 +1,5 @@
+using Telemetry.Scheduling;
+using Telemetry.Scheduling.Signal;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,8 +31,9 @@ public sealed class BusMessagingTests : IAsyncDisposable
         services.AddSingleton(Options.Create(new ApiOptions()));
         services.AddSingleton<FleetState>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<FleetStateLoader>(sp, TimeProvider.System));
-        services.AddSingleton(Options.Create(new SchedulingThresholdOptions()));
+        services.AddSingleton(Options.Create(new SchedulingOptions()));
         services.AddSingleton(Telemetry.Contracts.Time.TelemetryClock.Real);
+        services.AddSingleton<IFillSignalListener, FleetStateSignalListener>();
         services.AddSingleton<FillIntelligence>();
         services.AddMassTransitTestHarness(x => x.AddConsumer<ReadingsStoredConsumer>());
         _provider = services.BuildServiceProvider(true);

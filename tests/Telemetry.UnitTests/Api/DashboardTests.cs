@@ -1,3 +1,5 @@
+using Telemetry.Scheduling;
+using Telemetry.Scheduling.Signal;
 using Telemetry.Api;
 using Telemetry.Api.Endpoints;
 using Telemetry.Fleet;
@@ -123,14 +125,14 @@ public class DashboardTests
     [Fact]
     public void Threshold_settings_are_validated_naming_the_key()
     {
-        var v = new ThresholdOptionsValidator();
-        Assert.True(v.Validate(null, new SchedulingThresholdOptions { ThresholdPct = 80 }).Succeeded);
-        Assert.Contains("Scheduling:ThresholdPct", v.Validate(null, new SchedulingThresholdOptions { ThresholdPct = 120 }).FailureMessage, StringComparison.Ordinal);
+        var v = new SchedulingOptionsValidator();
+        Assert.True(v.Validate(null, new SchedulingOptions { ThresholdPct = 80 }).Succeeded);
+        Assert.Contains("Scheduling:ThresholdPct", v.Validate(null, new SchedulingOptions { ThresholdPct = 120 }).FailureMessage, StringComparison.Ordinal);
         var a = new AlertThresholdOptionsValidator();
         Assert.Contains("Alerts:OverflowPct", a.Validate(null, new AlertThresholdOptions { OverflowPct = 0 }).FailureMessage, StringComparison.Ordinal);
         Assert.Contains("Alerts:LowBatteryPct", a.Validate(null, new AlertThresholdOptions { LowBatteryPct = -1 }).FailureMessage, StringComparison.Ordinal);
         // Overflow must be fuller than the collection threshold, or the dashboard's orange band could never show.
-        var crossed = new AlertThresholdOptionsValidator(Microsoft.Extensions.Options.Options.Create(new SchedulingThresholdOptions { ThresholdPct = 95 }));
+        var crossed = new AlertThresholdOptionsValidator(Microsoft.Extensions.Options.Options.Create(new SchedulingOptions { ThresholdPct = 95 }));
         Assert.Contains("Scheduling:ThresholdPct", crossed.Validate(null, new AlertThresholdOptions { OverflowPct = 95 }).FailureMessage, StringComparison.Ordinal);
         Assert.True(crossed.Validate(null, new AlertThresholdOptions { OverflowPct = 98 }).Succeeded);
     }

@@ -1,3 +1,5 @@
+using Telemetry.Scheduling;
+using Telemetry.Scheduling.Signal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -19,7 +21,7 @@ public sealed class FillIntelligenceTests : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _store.DisposeAsync();
 
-    private FillIntelligence Create() => new(_store, _state, Registry, Options.Create(new SchedulingThresholdOptions { HistoryDays = 2 }), new TelemetryClock(_clock), NullLogger<FillIntelligence>.Instance);
+    private FillIntelligence Create() => new(_store, [new FleetStateSignalListener(_state)], Registry, Options.Create(new SchedulingOptions { HistoryDays = 2 }), new TelemetryClock(_clock), NullLogger<FillIntelligence>.Instance);
 
     private static FillReading Fill(string bin, DateTimeOffset t, long seq, double pct)
     {

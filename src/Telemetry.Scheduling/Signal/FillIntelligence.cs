@@ -8,14 +8,15 @@ using Telemetry.Fleet;
 using Telemetry.Fleet.Signal;
 using Telemetry.Storage;
 
-namespace Telemetry.Api.State;
+namespace Telemetry.Scheduling.Signal;
 
 /// <summary>
-/// The fleet's fill signal, kept by the api role: at start it rebuilds every compartment's cleaner and forecaster from the last
+/// The fleet's fill signal, kept by the api and scheduler roles (one instance per process): at start it rebuilds every compartment's cleaner and forecaster from the last
 /// <c>Scheduling:HistoryDays</c> of stored readings (a day at a time), then keeps them current: each <c>ReadingsStored</c> event
 /// names the bins that changed, and their readings newer than the last one taken of each compartment and measurement are
 /// read back from the store (so every reading counts, not only the newest of a batch); every 30 s a pass over every bin takes
-/// what no event announced. Cleaned levels and predictions go to <see cref="FleetState"/>; emptyings
+/// what no event announced. What it makes of each reading, the cleaned levels, predictions and emptyings go to every
+/// <see cref="IFillSignalListener"/> (the api's fleet state, the scheduler's alert rules and jobs), in order; emptyings
 /// and device events are written to the store (measurements <c>collection</c> and <c>device_event</c>). Every api replica
 /// derives the same events from the same readings, and an event's identity (bin, compartment or kind, time) makes the
 /// replicas' writes one point. A reading older than the last one taken of its compartment and measurement (a late delivery)
@@ -25,9 +26,9 @@ public sealed class FillIntelligence : BackgroundService
 {
     private readonly object _gate = new();
     private readonly ITelemetryStore _store;
-    private readonly FleetState _state;
+    private readonly IFillSignalListener[] _listeners;
     private readonly FleetRegistry _registry;
-    private readonly SchedulingThresholdOptions _options;
+    private readonly SchedulingOptions _options;
     private readonly TelemetryClock _clock;
     private readonly ILogger<FillIntelligence> _logger;
     private readonly FleetSignals _signals;
@@ -46,10 +47,10 @@ public sealed class FillIntelligence : BackgroundService
     private DateTimeOffset _rebuiltFrom;
     private long _passes;
 
-    public FillIntelligence(ITelemetryStore store, FleetState state, FleetRegistry registry, IOptions<SchedulingThresholdOptions> options, TelemetryClock clock, ILogger<FillIntelligence> logger)
+    public FillIntelligence(ITelemetryStore store, IEnumerable<IFillSignalListener> listeners, FleetRegistry registry, IOptions<SchedulingOptions> options, TelemetryClock clock, ILogger<FillIntelligence> logger)
     {
         _store = store;
-        _state = state;
+        _listeners = [.. listeners];
         _registry = registry;
         _options = options.Value;
         _clock = clock;
@@ -142,7 +143,7 @@ public sealed class FillIntelligence : BackgroundService
                 LastError = null;
                 return;
             }
-            catch (Exception ex) when (FleetStateLoader.Retryable(ex, ct)) // the same policy as the fleet state's loads
+            catch (Exception ex) when (StoreRetry.Retryable(ex, ct)) // the same policy as the fleet state's loads
             {
                 LastError = ex.Message;
                 _logger.LogWarning("Fill signal: {What} failed ({Error}); retrying in {Delay:0.#} s", what, ex.Message, delay.TotalSeconds);
@@ -163,11 +164,11 @@ public sealed class FillIntelligence : BackgroundService
             var end = day + TimeSpan.FromDays(1);
             var chunk = await _store.GetReadingsAsync(null, day, end, ct);
             readings += chunk.Count;
-            Take(chunk, publish: false);
+            Deliver(Take(chunk, publish: false), rebuild: true);
         }
         _rebuiltFrom = from;
         // What the rebuild found goes to the state and the store at once.
-        Publish([.. _registry.Bins.SelectMany(b => b.Compartments.Select(c => (b.Id, c.Id)))]);
+        Deliver(new TakeResult([.. _registry.Bins.SelectMany(b => b.Compartments.Select(c => (b.Id, c.Id)))], [], []), rebuild: false);
         await FlushEventsAsync(ct);
         _logger.LogInformation("Fill signal rebuilt from {Store}: {Readings} readings of the last {Days} days, {Events} events", _store.Name, readings, _options.HistoryDays, EventsDetected);
     }
@@ -199,7 +200,7 @@ public sealed class FillIntelligence : BackgroundService
             {
                 var group = bins.GetRange(i, Math.Min(100, bins.Count - i));
                 var readings = await _store.GetReadingsAsync([.. group.Select(g => g.Bin)], group[0].From, now + TimeSpan.FromMinutes(6), ct);
-                Publish(Take(readings, publish: true));
+                Deliver(Take(readings, publish: true), rebuild: false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -212,10 +213,15 @@ public sealed class FillIntelligence : BackgroundService
         Interlocked.Increment(ref _passes);
     }
 
-    /// <summary>Feeds the readings not taken yet (each newer than its compartment's and measurement's mark); returns the compartments the signal took a reading of.</summary>
-    private List<(string BinId, string Compartment)> Take(IReadOnlyList<Reading> readings, bool publish)
+    /// <summary>What one run of readings gave: the compartments whose level moved (to publish), each reading taken with what it made, the emptyings.</summary>
+    private sealed record TakeResult(List<(string BinId, string Compartment)> Changed, List<SignalObservation> Observations, List<CollectionEvent> Collections);
+
+    /// <summary>Feeds the readings not taken yet (each newer than its compartment's and measurement's mark).</summary>
+    private TakeResult Take(IReadOnlyList<Reading> readings, bool publish)
     {
         var output = new SignalOutput();
+        var observations = new List<SignalObservation>(readings.Count);
+        var collections = new List<CollectionEvent>();
         lock (_gate)
         {
             foreach (var r in readings)
@@ -235,12 +241,16 @@ public sealed class FillIntelligence : BackgroundService
                 {
                     case FillReading f:
                         _signals.Fill(f.BinId, f.Compartment, f.Time, f.Seq, f.Pct, output);
+                        var signal = _signals.Compartment(f.BinId, f.Compartment);
+                        observations.Add(new SignalObservation(r, signal is { Cleaner.HasLevel: true } ? signal.Cleaner.Level : null, signal?.Forecast));
                         break;
                     case WeightReading w:
                         _signals.Weight(w.BinId, w.Compartment, w.Time, w.Seq, w.NetKg, output);
+                        observations.Add(new SignalObservation(r, null, null));
                         break;
                     case StatusReading s:
                         _signals.Status(s.BinId, s.Time, s.Seq, s.TimeFromDevice, s.Online, output);
+                        observations.Add(new SignalObservation(r, null, null));
                         break;
                 }
                 ReadingsTaken++;
@@ -258,7 +268,9 @@ public sealed class FillIntelligence : BackgroundService
             foreach (var (binId, c, e) in output.Collections)
             {
                 var bin = _registry.FindBin(binId)!;
-                _unwrittenCollections.Add(new CollectionEvent(binId, bin.Community, c.Id, c.Stream.Name(), e.Time, e.KgCollected, e.FillBeforePct, e.FillAfterPct));
+                var collection = new CollectionEvent(binId, bin.Community, c.Id, c.Stream.Name(), e.Time, e.KgCollected, e.FillBeforePct, e.FillAfterPct);
+                _unwrittenCollections.Add(collection);
+                collections.Add(collection);
                 EventsDetected++;
             }
             foreach (var (binId, d) in output.DeviceChanges)
@@ -268,14 +280,29 @@ public sealed class FillIntelligence : BackgroundService
                 EventsDetected++;
             }
         }
-        return publish ? [.. output.Changed] : [];
+        return new TakeResult(publish ? [.. output.Changed] : [], observations, collections);
     }
 
-    private void Publish(List<(string BinId, string Compartment)> compartments)
+    /// <summary>Gives every listener what a run of readings made (from this one loop: listeners see runs in order).</summary>
+    private void Deliver(TakeResult taken, bool rebuild)
+    {
+        var cleaned = Cleaned(taken.Changed);
+        if (cleaned.Count == 0 && taken.Observations.Count == 0 && taken.Collections.Count == 0)
+        {
+            return;
+        }
+        var batch = new FillSignalBatch(rebuild, taken.Observations, cleaned, taken.Collections);
+        foreach (var listener in _listeners)
+        {
+            listener.Taken(batch);
+        }
+    }
+
+    private List<CleanedCompartment> Cleaned(List<(string BinId, string Compartment)> compartments)
     {
         if (compartments.Count == 0)
         {
-            return;
+            return [];
         }
         var cleaned = new List<CleanedCompartment>(compartments.Count);
         lock (_gate)
@@ -293,7 +320,7 @@ public sealed class FillIntelligence : BackgroundService
                     signal.Raw?.Time));
             }
         }
-        _state.ApplyCleaned(cleaned);
+        return cleaned;
     }
 
     private async Task FlushEventsAsync(CancellationToken ct)
