@@ -45,6 +45,8 @@ public static class MessagingHostingExtensions
                         h.Username(r.Username);
                         h.Password(r.Password);
                         h.RequestedConnectionTimeout(TimeSpan.FromSeconds(5));
+                        // A dead peer is found within about two heartbeats: the scheduler's lease moves on that.
+                        h.Heartbeat(TimeSpan.FromSeconds(5));
                     });
                     cfg.ConfigureEndpoints(context);
                 });

@@ -12,6 +12,7 @@ using Telemetry.Contracts.Time;
 using Telemetry.Fleet;
 using Telemetry.Host.Embedded;
 using Telemetry.Host.Hosting;
+using Telemetry.Scheduling.Hosting;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Hosting;
 using Telemetry.Messaging;
@@ -83,8 +84,13 @@ internal static class DemoCommand
             });
             services.AddHostedService<EmbeddedBrokerService>();
             builder.AddTelemetryStore();
-            builder.AddTelemetryBus(ApiHostingExtensions.AddApiConsumers);
+            builder.AddTelemetryBus(bus =>
+            {
+                ApiHostingExtensions.AddApiConsumers(bus);
+                SchedulerHosting.AddSchedulerConsumers(bus, withReadings: false);
+            });
             builder.AddIngestion();
+            builder.AddScheduler();
             builder.AddApi();
             services.AddSingleton(demo);
             services.AddSingleton(sp => new DemoSimulatorService(

@@ -8,6 +8,7 @@ using Telemetry.Host.Hosting;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Hosting;
 using Telemetry.Messaging;
+using Telemetry.Scheduling.Hosting;
 using Telemetry.Storage.Hosting;
 
 namespace Telemetry.Host.Commands;
@@ -15,10 +16,10 @@ namespace Telemetry.Host.Commands;
 /// <summary><c>telemetry run --roles …</c>: the production roles in one Generic Host, configured by CONTRACT §4.</summary>
 internal static class RunCommand
 {
-    /// <summary>Roles this build can run. Scheduler, routing and api join as they are built.</summary>
-    public static readonly string[] AvailableRoles = ["ingestion", "api"];
+    /// <summary>Roles this build can run. Routing joins when it is built.</summary>
+    public static readonly string[] AvailableRoles = ["ingestion", "scheduler", "api"];
 
-    private static readonly string[] PlannedRoles = ["scheduler", "routing"];
+    private static readonly string[] PlannedRoles = ["routing"];
 
     public static Command Create()
     {
@@ -38,6 +39,7 @@ internal static class RunCommand
             CommandLineConfiguration.SettingTokens(parse.UnmatchedTokens, parse.CommandResult.Command.Options.Select(o => o.Name));
             var api = selected.Contains("api", StringComparer.Ordinal);
             var ingestion = selected.Contains("ingestion", StringComparer.Ordinal);
+            var scheduler = selected.Contains("scheduler", StringComparer.Ordinal);
             var probe = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false);
             var web = api || TelemetryHost.HealthUrl(probe.Configuration) is not null;
             var builder = web ? TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: true) : probe;
@@ -51,15 +53,29 @@ internal static class RunCommand
             // in-memory bus carries events between the roles of this process only: with nobody here to consume
             // them (ingestion alone), there is no bus and nothing is published.
             var rabbit = string.Equals(builder.Configuration["Bus:Transport"], "rabbitmq", StringComparison.Ordinal);
-            if (api || rabbit || builder.Configuration["Bus:Transport"] is { } other && other != "inmemory")
+            if (api || scheduler || rabbit || builder.Configuration["Bus:Transport"] is { } other && other != "inmemory")
             {
-                builder.AddTelemetryBus(api ? ApiHostingExtensions.AddApiConsumers : null);
+                builder.AddTelemetryBus(bus =>
+                {
+                    if (api)
+                    {
+                        ApiHostingExtensions.AddApiConsumers(bus);
+                    }
+                    if (scheduler)
+                    {
+                        SchedulerHosting.AddSchedulerConsumers(bus, withReadings: !api);
+                    }
+                });
             }
             if (ingestion)
             {
                 // Before the role, so the reporter stops after it and its last line shows the drained state.
                 builder.Services.AddHostedService<ProgressReporter>();
                 builder.AddIngestion();
+            }
+            if (scheduler)
+            {
+                builder.AddScheduler();
             }
             if (api)
             {

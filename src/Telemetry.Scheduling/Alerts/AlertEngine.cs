@@ -138,6 +138,42 @@ public sealed class AlertEngine(AlertOptions options)
 
     public Alert? Find(string id) => _byId.GetValueOrDefault(id);
 
+    /// <summary>The active alert of a kind on a bin (compartment null) or compartment, if any.</summary>
+    public Alert? ActiveOf(string bin, string? compartment, string kind) => _active.GetValueOrDefault((bin, compartment, kind));
+
+    /// <summary>
+    /// Takes an alert's state as it was stored (what clients saw wins over what this engine derived): an active one replaces
+    /// whatever is active for its bin, compartment and kind, with its acknowledgement and severity; a cleared one ends the active
+    /// alert of the same id. Returns the id of an active alert it replaced, if it had another id.
+    /// </summary>
+    public string? Adopt(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var key = (alert.Bin, alert.Compartment, alert.Kind);
+        if (alert.ClearedAt is not null)
+        {
+            if (_active.TryGetValue(key, out var current) && current.Id == alert.Id)
+            {
+                _active.Remove(key);
+            }
+            _byId[alert.Id] = alert;
+            return null;
+        }
+        if (_byId.TryGetValue(alert.Id, out var known) && known.ClearedAt is not null)
+        {
+            return null; // this engine saw it clear after what was stored: the clear is news
+        }
+        string? replaced = null;
+        if (_active.TryGetValue(key, out var other) && other.Id != alert.Id)
+        {
+            replaced = other.Id;
+            _byId.Remove(other.Id);
+        }
+        _active[key] = alert;
+        _byId[alert.Id] = alert;
+        return replaced;
+    }
+
     /// <summary>Ingestion lost the broker at <paramref name="at"/>: offline alerts wait until 3 reporting intervals after it.</summary>
     public void IngestionDisconnected(DateTimeOffset at) => _ingestionDisconnectedAt = at;
 

@@ -110,6 +110,37 @@ public sealed class JobBook
 
     public bool Covers(string bin, string compartment) => _openByCompartment.ContainsKey((bin, compartment));
 
+    /// <summary>The open job covering a compartment, if any.</summary>
+    public CollectionJob? OpenFor(string bin, string compartment) =>
+        _openByCompartment.TryGetValue((bin, compartment), out var id) ? _jobs[id] : null;
+
+    /// <summary>Every job it knows, open or closed.</summary>
+    public IEnumerable<CollectionJob> All => _jobs.Values;
+
+    /// <summary>Takes a job as it was stored, in any state (a later one of the same id replaces it); an open one covers its compartments.</summary>
+    public void Restore(CollectionJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (_jobs.TryGetValue(job.Id, out var old))
+        {
+            foreach (var c in old.Compartments)
+            {
+                if (_openByCompartment.TryGetValue((old.Bin, c), out var id) && id == old.Id)
+                {
+                    _openByCompartment.Remove((old.Bin, c));
+                }
+            }
+        }
+        _jobs[job.Id] = job;
+        if (job.Open)
+        {
+            foreach (var c in job.Compartments)
+            {
+                _openByCompartment[(job.Bin, c)] = job.Id;
+            }
+        }
+    }
+
     /// <summary>Adds a job; null when an open job already covers one of its compartments (the caller answers 409).</summary>
     public CollectionJob? Add(CollectionJob job)
     {

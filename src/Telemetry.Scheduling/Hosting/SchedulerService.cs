@@ -1,0 +1,392 @@
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts.Messages;
+using Telemetry.Contracts.Time;
+using Telemetry.Fleet;
+using Telemetry.Messaging;
+using Telemetry.Scheduling.Alerts;
+using Telemetry.Scheduling.Jobs;
+using Telemetry.Scheduling.Signal;
+using Telemetry.Storage;
+
+namespace Telemetry.Scheduling.Hosting;
+
+/// <summary>
+/// The scheduler role: one loop owns the <see cref="SchedulerCore"/>. It takes every run of readings the fill signal makes
+/// (from the history replayed at start, then live), ticks on the project's clock, and answers the api's commands. While it holds the
+/// lease (<see cref="ISchedulerLease"/>) each decision is stored first (<c>alert_event</c>, <c>job_event</c>), then published
+/// (<see cref="AlertChanged"/>, <see cref="CollectionJobRequested"/>, <see cref="CollectionJobClosed"/>; retried until the bus
+/// takes it), and critical alerts go to the webhooks. Without the lease it derives the same alerts quietly (a warm standby).
+/// On taking the lease (at start too) it adopts what the store says was decided: stored alerts win over derived ones, stored
+/// jobs are the book, and only events the store does not have are news. So a restart or a takeover repeats no alert or job and
+/// misses no reading (the signal rebuilt them from the store).
+/// </summary>
+public sealed class SchedulerService : BackgroundService, IFillSignalListener
+{
+    private const int MaxPending = 200_000;
+    private readonly Channel<object> _work = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ITelemetryStore _store;
+    private readonly FleetRegistry _registry;
+    private readonly FillIntelligence _signal;
+    private readonly ISchedulerLease _lease;
+    private readonly IBus _bus;
+    private readonly AlertWebhooks _webhooks;
+    private readonly TelemetryClock _clock;
+    private readonly SchedulingOptions _options;
+    private readonly BusOptions _busOptions;
+    private readonly ILogger<SchedulerService> _logger;
+    private readonly SchedulerCore _core;
+    private readonly List<AlertEvent> _pending = [];
+    private readonly Queue<SchedulerCommand> _waiting = new();
+    private readonly Queue<object> _outbox = new();
+    private DateTimeOffset _nextTick = DateTimeOffset.MinValue;
+    private long _nextActivationTry;
+    private long _nextPublishTry;
+    private bool _publishFailing;
+    private SchedulerLock? _lock;
+
+    public SchedulerService(
+        ITelemetryStore store, FleetRegistry registry, FillIntelligence signal, ISchedulerLease lease, IBus bus, AlertWebhooks webhooks, TelemetryClock clock,
+        IOptions<SchedulingOptions> options, IOptions<AlertSettings> alerts, IOptions<BusOptions> busOptions, ILogger<SchedulerService> logger)
+    {
+        _store = store;
+        _registry = registry;
+        _signal = signal;
+        _lease = lease;
+        _bus = bus;
+        _webhooks = webhooks;
+        _clock = clock;
+        _options = options.Value;
+        _busOptions = busOptions.Value;
+        _logger = logger;
+        _core = new SchedulerCore(registry, alerts.Value.ToRules(_options.ThresholdPct));
+    }
+
+    /// <summary>True while this process acts (holds the lease and adopted the stored state).</summary>
+    public bool Active { get; private set; }
+
+    /// <summary>Alert events stored and published by this process.</summary>
+    public long AlertEventsEmitted { get; private set; }
+
+    /// <summary>Jobs this process requested (scheduler and dispatchers).</summary>
+    public long JobsRequested { get; private set; }
+
+    public string? LastError { get; private set; }
+
+    public int ActiveAlerts { get; private set; }
+
+    public int OpenJobs { get; private set; }
+
+    public string LeaseState => _lease.Describe();
+
+    public void Taken(FillSignalBatch batch) => _work.Writer.TryWrite(batch);
+
+    /// <summary>Runs a command in the loop once this process acts; the result is known after its events are stored.</summary>
+    public async Task<T> RunAsync<T>(Func<SchedulerCore, DateTimeOffset, (T Result, SchedulerOutput Output)> command, CancellationToken ct)
+    {
+        var work = new SchedulerCommand((core, now) =>
+        {
+            var (result, output) = command(core, now);
+            return (result!, output);
+        }, ct);
+        _work.Writer.TryWrite(work);
+        using var registration = ct.Register(() => work.Done.TrySetCanceled(ct));
+        return (T)await work.Done.Task;
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_lease is InProcessLease)
+        {
+            _lock = SchedulerLock.Acquire(_options.LockPath ?? Path.Combine(Path.GetTempPath(), "telemetry-scheduler.lock"));
+        }
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _lock?.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _logger.LogInformation("Scheduler: waiting for the fill signal's rebuild; lease: {Lease}", _lease.Describe());
+        var lastState = TimeProvider.System.GetTimestamp();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            {
+                wait.CancelAfter(TimeSpan.FromMilliseconds(250));
+                try
+                {
+                    await _work.Reader.WaitToReadAsync(wait.Token);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Nothing came: look at the lease, the tick and the outbox.
+                }
+            }
+            var taken = 0;
+            while (taken++ < 1000 && _work.Reader.TryRead(out var item))
+            {
+                switch (item)
+                {
+                    case FillSignalBatch batch:
+                        await EmitAsync(_core.Observe(batch), stoppingToken);
+                        break;
+                    case SchedulerCommand command when !command.Done.Task.IsCompleted:
+                        if (Active)
+                        {
+                            await RunCommandAsync(command, stoppingToken);
+                        }
+                        else
+                        {
+                            _waiting.Enqueue(command);
+                        }
+                        break;
+                    default:
+                        break; // a command whose caller gave up
+                }
+            }
+            await LeaseAsync(stoppingToken);
+            var now = _clock.GetUtcNow();
+            if (_signal.Rebuilt.IsCompleted && now >= _nextTick)
+            {
+                _nextTick = now + _options.TickInterval;
+                await EmitAsync(_core.Tick(now, plan: Active), stoppingToken);
+            }
+            await FlushOutboxAsync(stoppingToken);
+            if (TimeProvider.System.GetElapsedTime(lastState) > TimeSpan.FromSeconds(1))
+            {
+                lastState = TimeProvider.System.GetTimestamp();
+                ActiveAlerts = _core.Alerts.Active.Count;
+                OpenJobs = _core.Jobs.Open.Count();
+            }
+        }
+    }
+
+    private async Task LeaseAsync(CancellationToken ct)
+    {
+        var acting = _lease.Acting;
+        if (Active && !acting)
+        {
+            Active = false;
+            _logger.LogWarning("Scheduler: lost the lease ({Lease}); it stops acting and keeps its state warm until it holds the lease again", _lease.Describe());
+            return;
+        }
+        if (Active || !acting || !_signal.Rebuilt.IsCompleted || TimeProvider.System.GetTimestamp() < _nextActivationTry)
+        {
+            return;
+        }
+        try
+        {
+            await ActivateAsync(ct);
+            LastError = null;
+        }
+        catch (Exception ex) when (StoreRetry.Retryable(ex, ct))
+        {
+            LastError = ex.Message;
+            _logger.LogWarning("Scheduler: reading what was decided from {Store} failed ({Error}); it acts once the store answers (retrying in 5 s)", _store.Name, ex.Message);
+            _nextActivationTry = TimeProvider.System.GetTimestamp() + (5 * TimeProvider.System.TimestampFrequency);
+        }
+    }
+
+    private async Task ActivateAsync(CancellationToken ct)
+    {
+        var now = _clock.GetUtcNow();
+        var from = now - TimeSpan.FromDays(_options.HistoryDays + 1);
+        if (_pending.Count > 0 && _pending[0].At < from)
+        {
+            from = _pending[0].At;
+        }
+        var storedAlerts = await _store.GetAlertEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, ct);
+        var storedJobs = await _store.GetJobEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, ct);
+        var open = storedJobs.GroupBy(j => j.JobId, StringComparer.Ordinal).Select(g => g.Last()).Where(j => j.State is JobStates.Requested or JobStates.Planned).ToList();
+        var collections = open.Count == 0 ? [] : await _store.GetCollectionsAsync(null, open.Min(j => j.RequestedAt), now + TimeSpan.FromDays(1), ct);
+        if (!_lease.Acting)
+        {
+            return; // lost it while reading
+        }
+        var (replaced, restored) = _core.Restore(storedAlerts, storedJobs, collections);
+        var known = storedAlerts.Select(e => SchedulerMapping.Key(e.AlertId, e.Type, e.At)).ToHashSet(StringComparer.Ordinal);
+        var news = new SchedulerOutput();
+        news.Alerts.AddRange(_pending.Where(e => !known.Contains(SchedulerMapping.Key(e.Alert.Id, e.Type, e.At)) && !replaced.Contains(e.Alert.Id)));
+        news.Add(restored);
+        var dropped = _pending.Count - news.Alerts.Count + restored.Alerts.Count;
+        _pending.Clear();
+        Active = true;
+        _nextTick = now;
+        _logger.LogInformation(
+            "Scheduler: acting ({Lease}): {Alerts} alert(s) active, {Jobs} open job(s); of {Derived} alert event(s) derived before, {Dropped} were stored already, {News} are news",
+            _lease.Describe(), _core.Alerts.Active.Count, _core.Jobs.Open.Count(), news.Alerts.Count + dropped, dropped, news.Alerts.Count);
+        await EmitAsync(news, ct);
+        while (_waiting.TryDequeue(out var command))
+        {
+            if (!command.Done.Task.IsCompleted)
+            {
+                await RunCommandAsync(command, ct);
+            }
+        }
+    }
+
+    private async Task RunCommandAsync(SchedulerCommand command, CancellationToken ct)
+    {
+        object result;
+        SchedulerOutput output;
+        try
+        {
+            (result, output) = command.Run(_core, _clock.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            command.Done.TrySetException(ex);
+            return;
+        }
+        await EmitAsync(output, ct);
+        command.Done.TrySetResult(result);
+    }
+
+    /// <summary>Stores, then publishes what was decided; without the lease, keeps the alert events to compare with the store later.</summary>
+    private async Task EmitAsync(SchedulerOutput output, CancellationToken ct)
+    {
+        if (output.IsEmpty)
+        {
+            return;
+        }
+        if (!Active)
+        {
+            // Jobs are the active scheduler's alone; a standby's book is replaced when it takes over.
+            _pending.AddRange(output.Alerts);
+            if (_pending.Count > MaxPending)
+            {
+                _pending.RemoveRange(0, _pending.Count - MaxPending);
+            }
+            return;
+        }
+        var alerts = output.Alerts.Select(e => e.Stored(_registry)).ToList();
+        var jobs = output.Jobs.Select(e => e.Stored(_registry)).ToList();
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                if (alerts.Count > 0)
+                {
+                    await _store.WriteAlertEventsAsync(alerts, ct);
+                    alerts.Clear();
+                }
+                if (jobs.Count > 0)
+                {
+                    await _store.WriteJobEventsAsync(jobs, ct);
+                }
+                LastError = null;
+                break;
+            }
+            catch (StoreRejectedException ex) when (!ex.IsStoreWide)
+            {
+                _logger.LogError("Scheduler: the store refused {Count} event(s) ({Error}); they are published but not kept", alerts.Count + jobs.Count, ex.Message);
+                break;
+            }
+            catch (Exception ex) when (StoreRetry.Retryable(ex, ct))
+            {
+                LastError = ex.Message;
+                _logger.LogWarning("Scheduler: storing {Count} decision(s) failed ({Error}); retrying in {Delay:0.#} s (nothing is published before it is stored)", alerts.Count + jobs.Count, ex.Message, delay.TotalSeconds);
+                await Task.Delay(delay, TimeProvider.System, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+        foreach (var e in output.Alerts)
+        {
+            _outbox.Enqueue(new AlertChanged(e.Type, e.At, e.Alert.Info()));
+            AlertEventsEmitted++;
+            if (e.Alert.Severity == Severities.Critical && e.Type is AlertEvent.Raised or AlertEvent.Escalated or AlertEvent.Refired)
+            {
+                _webhooks.Send(e);
+            }
+        }
+        foreach (var e in output.Jobs)
+        {
+            if (e.Type == JobStates.Requested)
+            {
+                JobsRequested++;
+                _outbox.Enqueue(new CollectionJobRequested(e.Job.Info()));
+            }
+            else if (e.Type is JobStates.Completed or JobStates.Cancelled)
+            {
+                _outbox.Enqueue(new CollectionJobClosed(e.Job.Info(), e.By));
+            }
+        }
+        await FlushOutboxAsync(ct);
+    }
+
+    private async Task FlushOutboxAsync(CancellationToken ct)
+    {
+        if (_outbox.Count == 0 || TimeProvider.System.GetTimestamp() < _nextPublishTry)
+        {
+            return;
+        }
+        while (_outbox.TryPeek(out var message))
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(_busOptions.PublishTimeout);
+                await _bus.Publish(message, message.GetType(), timeout.Token);
+                _outbox.Dequeue();
+                if (_publishFailing)
+                {
+                    _publishFailing = false;
+                    _logger.LogInformation("Scheduler: the bus takes events again");
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException && !ct.IsCancellationRequested)
+            {
+                if (!_publishFailing)
+                {
+                    _logger.LogWarning("Scheduler: publishing failed ({Error}); {Count} event(s) wait (they are stored) and are retried every 2 s", ex.Message, _outbox.Count);
+                    _publishFailing = true;
+                }
+                _nextPublishTry = TimeProvider.System.GetTimestamp() + (2 * TimeProvider.System.TimestampFrequency);
+                return;
+            }
+        }
+    }
+
+    private sealed class SchedulerCommand(Func<SchedulerCore, DateTimeOffset, (object Result, SchedulerOutput Output)> run, CancellationToken ct)
+    {
+        public Func<SchedulerCore, DateTimeOffset, (object Result, SchedulerOutput Output)> Run { get; } = run;
+
+        public TaskCompletionSource<object> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationToken Cancellation { get; } = ct;
+    }
+}
+
+/// <summary>Ready once the scheduler runs; says whether it acts or stands by, with the lease's state.</summary>
+public sealed class SchedulerHealthCheck(SchedulerService scheduler, FillIntelligence signal) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["active"] = scheduler.Active,
+            ["activeAlerts"] = scheduler.ActiveAlerts,
+            ["openJobs"] = scheduler.OpenJobs,
+            ["alertEvents"] = scheduler.AlertEventsEmitted,
+            ["jobsRequested"] = scheduler.JobsRequested,
+        };
+        if (!signal.Rebuilt.IsCompleted)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("waiting for the fill signal's rebuild", data: data));
+        }
+        var state = scheduler.Active ? "acting" : "standing by";
+        return Task.FromResult(scheduler.LastError is { } error
+            ? HealthCheckResult.Degraded($"{state}; the store did not answer: {error}", data: data)
+            : HealthCheckResult.Healthy($"{state}; lease: {scheduler.LeaseState}", data));
+    }
+}

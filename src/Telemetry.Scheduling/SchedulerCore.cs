@@ -1,0 +1,256 @@
+using Telemetry.Contracts.Readings;
+using Telemetry.Fleet;
+using Telemetry.Scheduling.Alerts;
+using Telemetry.Scheduling.Jobs;
+using Telemetry.Scheduling.Signal;
+using Telemetry.Storage;
+
+namespace Telemetry.Scheduling;
+
+/// <summary>A job event: <c>requested</c>, <c>planned</c>, <c>completed</c> or <c>cancelled</c>, the job after it, and who caused it.</summary>
+public sealed record JobEvent(string Type, CollectionJob Job, DateTimeOffset At, string By);
+
+/// <summary>What the scheduler decided: alert events and job events, in the order they happened.</summary>
+public sealed class SchedulerOutput
+{
+    public List<AlertEvent> Alerts { get; } = [];
+
+    public List<JobEvent> Jobs { get; } = [];
+
+    public bool IsEmpty => Alerts.Count == 0 && Jobs.Count == 0;
+
+    public void Add(SchedulerOutput other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        Alerts.AddRange(other.Alerts);
+        Jobs.AddRange(other.Jobs);
+    }
+}
+
+/// <summary>
+/// The scheduler's decisions (pure, single-threaded): the fill signal's readings feed the alert rules; a tick re-reads every
+/// compartment's prediction against the time, runs the rules that time alone decides and the job planner; dispatchers' commands
+/// acknowledge alerts and open or close jobs. Every time comes from the readings or the caller's <c>now</c>.
+/// </summary>
+public sealed class SchedulerCore
+{
+    private readonly FleetRegistry _registry;
+    private readonly AlertOptions _rules;
+    private readonly JobPlanner _planner;
+    private readonly Dictionary<(string Bin, string Compartment), Outlook> _outlooks = [];
+
+    public SchedulerCore(FleetRegistry registry, AlertOptions rules)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(rules);
+        _registry = registry;
+        _rules = rules;
+        Alerts = new AlertEngine(rules);
+        _planner = new JobPlanner(new ShiftCalendar(registry), rules.ThresholdPct, rules.OverflowPct);
+        foreach (var bin in registry.Bins)
+        {
+            foreach (var c in bin.Compartments)
+            {
+                _outlooks[(bin.Id, c.Id)] = new Outlook(c.Stream);
+            }
+        }
+    }
+
+    public AlertEngine Alerts { get; private set; }
+
+    public JobBook Jobs { get; private set; } = new();
+
+    /// <summary>Compartments it follows.</summary>
+    public int Compartments => _outlooks.Count;
+
+    /// <summary>What one run of the fill signal's readings raises or clears, and the jobs their emptyings complete.</summary>
+    public SchedulerOutput Observe(FillSignalBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var output = new SchedulerOutput();
+        foreach (var o in batch.Observations)
+        {
+            switch (o.Reading)
+            {
+                case FillReading f when _outlooks.TryGetValue((f.BinId, f.Compartment), out var outlook):
+                    var covered = Jobs.Covers(f.BinId, f.Compartment);
+                    if (o.CleanedPct is { } cleaned)
+                    {
+                        outlook.FillPct = cleaned;
+                        outlook.ThresholdAt = o.Forecast?.ThresholdAt;
+                        outlook.FullAt = o.Forecast?.FullAt;
+                        output.Alerts.AddRange(Alerts.Fill(f.BinId, f.Compartment, f.Time, cleaned, f.Pct, covered));
+                        output.Alerts.AddRange(Alerts.Prediction(f.BinId, f.Compartment, f.Time, outlook.FullAt, covered));
+                    }
+                    else
+                    {
+                        output.Alerts.AddRange(Alerts.Message(f.BinId, f.Time));
+                    }
+                    break;
+                case WeightReading w:
+                    output.Alerts.AddRange(w.DepositKg is > 0 and var kg ? Alerts.Deposit(w.BinId, w.Compartment, w.Time, kg) : Alerts.Message(w.BinId, w.Time));
+                    break;
+                case StatusReading s:
+                    output.Alerts.AddRange(Alerts.Status(s.BinId, s.Time, s.TimeFromDevice, s.Online, s.BatteryPct, s.TempC, s.Tilt, s.DoorOpen));
+                    break;
+                default:
+                    break; // a compartment the registry does not have: ingestion dead-letters those, nothing to decide
+            }
+        }
+        foreach (var c in batch.Collections)
+        {
+            if (Jobs.OpenFor(c.BinId, c.Compartment) is { } open && c.Time > open.RequestedAt && Jobs.Emptied(c.BinId, c.Compartment, c.Time) is { } done)
+            {
+                output.Jobs.Add(new JobEvent(JobStates.Completed, done, c.Time, "scheduler"));
+            }
+        }
+        return output;
+    }
+
+    /// <summary>
+    /// At <paramref name="now"/>: every compartment's prediction against the time (predicted-full), what time alone decides
+    /// (offline by silence, re-fire, escalation), and, when <paramref name="plan"/>, the jobs the next shifts need.
+    /// </summary>
+    public SchedulerOutput Tick(DateTimeOffset now, bool plan = true)
+    {
+        var output = new SchedulerOutput();
+        foreach (var ((bin, compartment), o) in _outlooks)
+        {
+            if (o.FillPct is not null)
+            {
+                output.Alerts.AddRange(Alerts.Prediction(bin, compartment, now, o.FullAt, Jobs.Covers(bin, compartment)));
+            }
+        }
+        output.Alerts.AddRange(Alerts.Tick(now));
+        if (!plan)
+        {
+            return output;
+        }
+        var jobs = _planner.Tick(now, Outlooks(), Jobs);
+        foreach (var job in jobs)
+        {
+            output.Jobs.Add(new JobEvent(JobStates.Requested, job, now, job.RequestedBy));
+            foreach (var c in job.Compartments)
+            {
+                // A job covers it now: a predicted-full alert ends.
+                output.Alerts.AddRange(Alerts.Prediction(job.Bin, c, now, _outlooks[(job.Bin, c)].FullAt, covered: true));
+            }
+        }
+        return output;
+    }
+
+    private IEnumerable<CompartmentOutlook> Outlooks()
+    {
+        foreach (var ((bin, compartment), o) in _outlooks)
+        {
+            if (o.FillPct is null)
+            {
+                continue;
+            }
+            var critical = Alerts.ActiveOf(bin, compartment, AlertKinds.Overflow) is { Severity: Severities.Critical }
+                || Alerts.ActiveOf(bin, compartment, AlertKinds.Fill) is { Severity: Severities.Critical };
+            yield return new CompartmentOutlook(bin, compartment, o.Stream, o.FillPct, o.ThresholdAt, o.FullAt, critical);
+        }
+    }
+
+    /// <summary>A dispatcher acknowledges an alert.</summary>
+    public (AckResult Result, AlertEvent? Event) Acknowledge(string id, string by, DateTimeOffset at) => Alerts.Acknowledge(id, by, at);
+
+    /// <summary>A dispatcher asks for a collection of some of a bin's compartments (one stream). The error names what is wrong.</summary>
+    public (CollectionJob? Job, string Status, string? Detail) Request(string binId, IReadOnlyList<string> compartments, string by, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(compartments);
+        if (_registry.FindBin(binId) is not { } bin)
+        {
+            return (null, "not-found", $"no bin '{binId}'");
+        }
+        if (compartments.Count == 0)
+        {
+            return (null, "invalid", "compartments: name at least one");
+        }
+        var chosen = new List<Compartment>();
+        foreach (var id in compartments.Distinct(StringComparer.Ordinal))
+        {
+            if (bin.Compartments.FirstOrDefault(c => c.Id == id) is not { } c)
+            {
+                return (null, "invalid", $"compartments: bin {binId} has no compartment '{id}' (it has {string.Join(", ", bin.Compartments.Select(x => x.Id))})");
+            }
+            chosen.Add(c);
+        }
+        if (chosen.Select(c => c.Stream).Distinct().Count() > 1)
+        {
+            return (null, "invalid", "compartments: a job empties one stream; these belong to " + string.Join(" and ", chosen.Select(c => c.Stream.Name()).Distinct()));
+        }
+        var covered = chosen.FirstOrDefault(c => Jobs.Covers(binId, c.Id));
+        if (covered is not null)
+        {
+            return (null, "conflict", $"an open job already covers {binId} {covered.Id}");
+        }
+        var stream = chosen[0].Stream;
+        var full = chosen.Select(c => _outlooks[(binId, c.Id)].FullAt).Where(f => f is not null).Min();
+        var deadline = full is { } f && f > at ? f : at + TimeSpan.FromHours(24);
+        var job = new CollectionJob($"{binId}:{stream.Name()}:{at.ToUnixTimeMilliseconds()}", binId, [.. chosen.Select(c => c.Id).Order(StringComparer.Ordinal)],
+            stream.Name(), JobReasons.Manual, chosen.Any(c => _outlooks[(binId, c.Id)].FillPct >= _rules.OverflowPct) ? "urgent" : "normal",
+            full, deadline, JobStates.Requested, null, at, by);
+        return Jobs.Add(job) is { } added ? (added, "ok", null) : (null, "conflict", $"job {job.Id} exists already");
+    }
+
+    /// <summary>A dispatcher completes or cancels a job.</summary>
+    public (CollectionJob? Job, string Status) Close(string id, bool completed, DateTimeOffset at)
+    {
+        if (Jobs.Find(id) is not { } job)
+        {
+            return (null, "not-found");
+        }
+        return Jobs.Close(id, completed, at) is { } closed ? (closed, "ok") : (job, "conflict");
+    }
+
+    /// <summary>
+    /// Takes what the store says was decided (at a start or a takeover): the jobs as stored replace the book, with those whose
+    /// compartments were all emptied since they were requested completed (returned as events); the alerts as stored win over
+    /// what the replay derived (see <see cref="AlertEngine.Adopt"/>). Returns the ids of alerts whose derived state was replaced
+    /// (their events are not news).
+    /// </summary>
+    public (HashSet<string> ReplacedAlerts, SchedulerOutput Output) Restore(
+        IReadOnlyList<StoredAlertEvent> alertEvents, IReadOnlyList<StoredJobEvent> jobEvents, IReadOnlyList<CollectionEvent> collections)
+    {
+        ArgumentNullException.ThrowIfNull(alertEvents);
+        ArgumentNullException.ThrowIfNull(jobEvents);
+        ArgumentNullException.ThrowIfNull(collections);
+        var output = new SchedulerOutput();
+        var replaced = new HashSet<string>(StringComparer.Ordinal);
+        var escalated = alertEvents.Where(e => e.Type == AlertEvent.Escalated).Select(e => e.AlertId).ToHashSet(StringComparer.Ordinal);
+        foreach (var last in alertEvents.GroupBy(e => e.AlertId, StringComparer.Ordinal).Select(g => g.Last()))
+        {
+            var alert = new Alert(last.AlertId, last.BinId, last.Compartment, last.Kind, last.Severity, last.RaisedAt, last.ClearedAt, last.AcknowledgedAt, last.AcknowledgedBy, escalated.Contains(last.AlertId));
+            if (Alerts.Adopt(alert) is { } other)
+            {
+                replaced.Add(other);
+            }
+        }
+        var book = new JobBook();
+        foreach (var last in jobEvents.GroupBy(e => e.JobId, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.RequestedAt))
+        {
+            var job = new CollectionJob(last.JobId, last.BinId, last.Compartments, last.Stream, last.Reason, last.Priority, last.PredictedFullAt, last.Deadline,
+                last.State, last.Vehicle, last.RequestedAt, last.RequestedBy, last.PlannedAt, last.CompletedAt, last.CancelledAt);
+            book.Restore(job);
+        }
+        foreach (var c in collections.OrderBy(c => c.Time))
+        {
+            if (book.OpenFor(c.BinId, c.Compartment) is { } open && c.Time > open.RequestedAt && book.Emptied(c.BinId, c.Compartment, c.Time) is { } done)
+            {
+                output.Jobs.Add(new JobEvent(JobStates.Completed, done, c.Time, "scheduler"));
+            }
+        }
+        Jobs = book;
+        return (replaced, output);
+    }
+
+    private sealed class Outlook(WasteStream stream)
+    {
+        public WasteStream Stream { get; } = stream;
+        public double? FillPct { get; set; }
+        public DateTimeOffset? ThresholdAt { get; set; }
+        public DateTimeOffset? FullAt { get; set; }
+    }
+}
