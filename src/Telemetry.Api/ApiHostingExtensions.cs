@@ -57,6 +57,7 @@ public static class ApiHostingExtensions
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiEndpoints.ReadPolicy, p => p.RequireRole(ApiRoles.Analyst, ApiRoles.Dispatcher, ApiRoles.Admin))
             .AddPolicy(ApiEndpoints.AdminPolicy, p => p.RequireRole(ApiRoles.Admin))
+            .AddPolicy(SchedulingEndpoints.ActPolicy, p => p.RequireRole(ApiRoles.Dispatcher, ApiRoles.Admin))
             .AddPolicy(ApiEndpoints.MetricsPolicy, p => p.RequireAssertion(c =>
                 (c.Resource is HttpContext h && h.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip)) || c.User.IsInRole(ApiRoles.Admin)));
         // Nothing the api protects is kept across restarts (the session cookie holds the key itself), so the keys
@@ -99,9 +100,14 @@ public static class ApiHostingExtensions
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<FleetStateLoader>(sp, TimeProvider.System));
         services.AddHostedService(sp => sp.GetRequiredService<FleetStateLoader>());
         services.AddSingleton<IFillSignalListener, FleetStateSignalListener>();
+        services.AddSingleton<AlertBoard>();
+        services.AddSingleton<JobBoard>();
+        services.AddSingleton<SchedulingProjection>();
+        services.AddHostedService(sp => sp.GetRequiredService<SchedulingProjection>());
         services.AddHealthChecks()
             .AddCheck<FleetStateHealthCheck>("fleet-state", HealthStatus.Unhealthy, [ReadyTag])
-            .AddCheck<StoreHealthCheck>("store", HealthStatus.Unhealthy, [ReadyTag]);
+            .AddCheck<StoreHealthCheck>("store", HealthStatus.Unhealthy, [ReadyTag])
+            .AddCheck<SchedulingProjectionHealthCheck>("alerts", HealthStatus.Unhealthy, [ReadyTag]);
         return builder;
     }
 
@@ -110,7 +116,13 @@ public static class ApiHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(bus);
         bus.AddConsumer<ReadingsStoredConsumer, ReadingsStoredConsumerDefinition>();
+        bus.AddConsumer<SchedulingEventsConsumer, SchedulingEventsConsumerDefinition>();
         bus.AddReceiveEndpointObserver<BusReconnectObserver>();
+        // Commands to the active scheduler; it answers once what they did is stored.
+        var scheduler = new Uri($"queue:{Telemetry.Scheduling.Hosting.SchedulerHosting.QueueName}");
+        bus.AddRequestClient<Telemetry.Contracts.Messages.AcknowledgeAlert>(scheduler, RequestTimeout.After(s: 20));
+        bus.AddRequestClient<Telemetry.Contracts.Messages.RequestCollectionJob>(scheduler, RequestTimeout.After(s: 20));
+        bus.AddRequestClient<Telemetry.Contracts.Messages.CloseCollectionJob>(scheduler, RequestTimeout.After(s: 20));
     }
 
     /// <summary>The middleware and endpoints of the api role, on the host's web application.</summary>

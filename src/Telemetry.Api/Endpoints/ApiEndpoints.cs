@@ -17,7 +17,7 @@ using static Telemetry.Api.Endpoints.QueryParameters;
 
 namespace Telemetry.Api.Endpoints;
 
-/// <summary>The endpoints of CONTRACT §6 that exist so far. Alerts, jobs and routes arrive with their roles.</summary>
+/// <summary>The endpoints of CONTRACT §6 that exist so far (alerts and jobs in <see cref="SchedulingEndpoints"/>). Routes arrive with their role.</summary>
 internal static class ApiEndpoints
 {
     public const string ReadPolicy = "read";
@@ -30,6 +30,7 @@ internal static class ApiEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").AddEndpointFilter(BadParameters);
+        SchedulingEndpoints.Map(api);
 
         api.MapGet("/bins", (FleetState state) => Results.Bytes(state.BinsJson(ApiJson.Options), "application/json"))
             .RequireAuthorization(ReadPolicy).Produces<IReadOnlyList<BinView>>()

@@ -8,7 +8,7 @@ namespace Telemetry.Api.State;
 /// events published meanwhile were dropped by their publishers or lost with the temporary queue, and a quiet fleet
 /// may send no later event whose sequence would show the gap.
 /// </summary>
-public sealed class BusReconnectObserver(FleetStateLoader loader, ILogger<BusReconnectObserver> logger) : IReceiveEndpointObserver
+public sealed class BusReconnectObserver(FleetStateLoader loader, SchedulingProjection projection, ILogger<BusReconnectObserver> logger) : IReceiveEndpointObserver
 {
     private int _faults;
 
@@ -19,6 +19,7 @@ public sealed class BusReconnectObserver(FleetStateLoader loader, ILogger<BusRec
             logger.LogInformation("Bus: {Endpoint} is ready again; catching up from the store", ready.InputAddress);
         }
         loader.RequestCatchUp();
+        projection.RequestCatchUp();
         return Task.CompletedTask;
     }
 
