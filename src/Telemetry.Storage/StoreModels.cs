@@ -60,3 +60,13 @@ public sealed record DeviceEvent(string BinId, string Community, DateTimeOffset 
 public sealed record StoredAlertEvent(
     string Type, DateTimeOffset At, string AlertId, string BinId, string Community, string? Compartment, string Kind, string Severity,
     DateTimeOffset RaisedAt, DateTimeOffset? ClearedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy);
+
+/// <summary>
+/// One collection-job event as stored (measurement <c>job_event</c>): <see cref="Type"/> is <c>requested</c>, <c>planned</c>,
+/// <c>completed</c> or <c>cancelled</c>, <see cref="At"/> when it happened; the other fields are the job after the event (CONTRACT §6 job
+/// fields). Its identity is (job id, type, at).
+/// </summary>
+public sealed record StoredJobEvent(
+    string Type, DateTimeOffset At, string JobId, string BinId, string Community, IReadOnlyList<string> Compartments, string Stream,
+    string Reason, string Priority, DateTimeOffset? PredictedFullAt, DateTimeOffset Deadline, string State, string? Vehicle,
+    DateTimeOffset RequestedAt, string RequestedBy, DateTimeOffset? PlannedAt, DateTimeOffset? CompletedAt, DateTimeOffset? CancelledAt, string? By);
