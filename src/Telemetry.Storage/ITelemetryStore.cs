@@ -112,10 +112,10 @@ public interface ITelemetryStore : IAsyncDisposable
     Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct);
 
     /// <summary>Writes job events durably (measurement <c>job_event</c>); the same event written twice is stored once and the later write wins. Errors as <see cref="WriteAsync"/>.</summary>
-    Task WriteJobEventsAsync(IReadOnlyList<StoredJobEvent> events, CancellationToken ct) => throw new NotSupportedException($"{Name}: job events are not stored yet");
+    Task WriteJobEventsAsync(IReadOnlyList<StoredJobEvent> events, CancellationToken ct);
 
     /// <summary>Job events with a time in [start, end), oldest first (then by job id, type), at most <paramref name="limit"/> of the newest when there are more.</summary>
-    Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException($"{Name}: job events are not stored yet");
+    Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct);
 }
 
 /// <summary>The store could not be reached or is overloaded; the write may be retried.</summary>

@@ -48,6 +48,22 @@ internal static class StoreOrder
         return ordered.Count <= limit ? ordered : ordered.GetRange(ordered.Count - limit, limit);
     }
 
+    /// <summary>By time (<see cref="StoredJobEvent.At"/>), then job id, then type.</summary>
+    public static List<StoredJobEvent> JobEvents(IEnumerable<StoredJobEvent> events) =>
+        [.. events.OrderBy(e => e.At)
+            .ThenBy(e => e.JobId, StringComparer.Ordinal)
+            .ThenBy(e => e.Type, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The newest <paramref name="limit"/> of <paramref name="events"/> (all when there are fewer), in
+    /// <see cref="JobEvents"/>' order: the last <paramref name="limit"/> of that order.
+    /// </summary>
+    public static List<StoredJobEvent> NewestJobEvents(IEnumerable<StoredJobEvent> events, int limit)
+    {
+        var ordered = JobEvents(events);
+        return ordered.Count <= limit ? ordered : ordered.GetRange(ordered.Count - limit, limit);
+    }
+
     private static int Rank(Reading r) => r switch
     {
         FillReading => 0,

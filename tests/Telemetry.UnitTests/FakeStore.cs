@@ -195,5 +195,67 @@ internal sealed class FakeStore : ITelemetryStore
         }
     }
 
+    private readonly Dictionary<(string JobId, string Type, long AtMs), StoredJobEvent> _jobEvents = [];
+
+    /// <summary>
+    /// Keeps the job events in memory by identity (times to the millisecond, compartments as a list of their own, as the stores
+    /// keep them), the later write winning and keeping a predicted-full, planned, completed or cancelled time, a vehicle or a
+    /// <see cref="StoredJobEvent.By"/> it does not give; refuses a compartment the stores refuse, and refuses and fails as
+    /// <see cref="WriteAsync"/> does.
+    /// </summary>
+    public async Task WriteJobEventsAsync(IReadOnlyList<StoredJobEvent> events, CancellationToken ct)
+    {
+        await Gate.Task.WaitAsync(ct);
+        if (Fault is { } fault)
+        {
+            throw fault;
+        }
+        if (RefuseEverything && events.Count > 0)
+        {
+            throw new StoreRejectedException("field type conflict");
+        }
+        var compartments = events.Select(JobCompartments.Join).ToList();
+        lock (_events)
+        {
+            for (var i = 0; i < events.Count; i++)
+            {
+                var e = events[i];
+                var stored = e with
+                {
+                    At = Ms(e.At), Compartments = JobCompartments.Split(compartments[i]), PredictedFullAt = Optional(e.PredictedFullAt),
+                    Deadline = Ms(e.Deadline), RequestedAt = Ms(e.RequestedAt), PlannedAt = Optional(e.PlannedAt),
+                    CompletedAt = Optional(e.CompletedAt), CancelledAt = Optional(e.CancelledAt),
+                };
+                var key = (e.JobId, e.Type, stored.At.ToUnixTimeMilliseconds());
+                if (_jobEvents.TryGetValue(key, out var before))
+                {
+                    stored = stored with
+                    {
+                        PredictedFullAt = stored.PredictedFullAt ?? before.PredictedFullAt,
+                        Vehicle = stored.Vehicle ?? before.Vehicle,
+                        PlannedAt = stored.PlannedAt ?? before.PlannedAt,
+                        CompletedAt = stored.CompletedAt ?? before.CompletedAt,
+                        CancelledAt = stored.CancelledAt ?? before.CancelledAt,
+                        By = stored.By ?? before.By,
+                    };
+                }
+                _jobEvents[key] = stored;
+            }
+        }
+
+        static DateTimeOffset Ms(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
+        static DateTimeOffset? Optional(DateTimeOffset? t) => t is { } v ? Ms(v) : null;
+    }
+
+    public Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        lock (_events)
+        {
+            return Task.FromResult<IReadOnlyList<StoredJobEvent>>(StoreOrder.NewestJobEvents(
+                _jobEvents.Values.Where(e => e.At >= start && e.At < end), limit));
+        }
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -33,6 +33,8 @@ namespace Telemetry.Storage.InfluxDb;
 /// tags too, so an identity is one point as long as they stay what they were (as for readings).
 /// Alert events (measurement <c>alert_event</c>) are points timed in milliseconds at their <see cref="StoredAlertEvent.At"/>, in
 /// the series of their bin, community, compartment, kind, severity and type (<see cref="WriteAlertEventsAsync"/>).
+/// Job events (measurement <c>job_event</c>) likewise, at their <see cref="StoredJobEvent.At"/>, in the series of their bin,
+/// community, job id, stream and type (<see cref="WriteJobEventsAsync"/>).
 /// </remarks>
 public sealed class InfluxDbStore : ITelemetryStore
 {
@@ -627,6 +629,73 @@ public sealed class InfluxDbStore : ITelemetryStore
             }
         }, list, ct);
         return StoreOrder.NewestAlertEvents(list, limit);
+    }
+
+    /// <summary>
+    /// Job events as points of <c>job_event</c> at millisecond precision (<see cref="LineProtocol.Format(StoredJobEvent)"/>),
+    /// at most <see cref="MaxLinesPerRequest"/> lines per request; errors map as <see cref="WriteAsync"/>'s.
+    /// </summary>
+    /// <remarks>
+    /// An event's identity in InfluxDB is its series and time: the tags <c>job</c> and <c>type</c> of the contract's identity
+    /// (job id, type, at), and also <c>bin</c>, <c>community</c> and <c>stream</c>, which a job keeps for its life. The job id is a
+    /// tag so that two jobs' events of one type at one millisecond (a bin's scheduled job and a dispatcher's for another
+    /// compartment of the same stream, closed by one emptying) are two points; it makes a series per job and type (up to
+    /// four per job). The same event written again is one point, overwritten field by field: a <c>predicted_full_at</c>,
+    /// <c>vehicle</c>, <c>planned_at</c>, <c>completed_at</c>, <c>cancelled_at</c> or <c>by</c> the later write does not give
+    /// stays.
+    /// </remarks>
+    public async Task WriteJobEventsAsync(IReadOnlyList<StoredJobEvent> events, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        // Formatting first: an event InfluxDB cannot hold rejects the batch before anything is sent.
+        var lines = events.Select(LineProtocol.Format).ToList();
+        await SendEventLinesAsync(lines, ct);
+    }
+
+    /// <summary>
+    /// As <see cref="GetAlertEventsAsync"/>: the time of the <paramref name="limit"/>-th newest point of [start, end), then every
+    /// point from that millisecond to <paramref name="end"/>, grouped by the tags; of those, the newest <paramref name="limit"/>
+    /// in the contract's order (<see cref="StoreOrder.NewestJobEvents"/>). The job id is read from the tag <c>job</c>. A point
+    /// without a parsable <c>deadline</c> or <c>requested_at</c> (not written here) reads with <see cref="DateTimeOffset.MinValue"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (end <= start)
+        {
+            return [];
+        }
+        var from = start;
+        var nth = await QueryAsync("ms", ct,
+            $"SELECT \"job_id\" FROM \"job_event\" WHERE {InfluxQl.Range(start, end)} ORDER BY time DESC LIMIT 1 OFFSET {(limit - 1).ToString(CultureInfo.InvariantCulture)}");
+        foreach (var (_, row) in Rows(nth[0]))
+        {
+            var at = FromMs(Series.Long(row[0]));
+            from = at > from ? at : from;
+        }
+        var list = new List<StoredJobEvent>();
+        await ReadRangeAsync(from, end, range =>
+        [
+            "SELECT \"compartments\", \"reason\", \"priority\", \"predicted_full_at\", \"deadline\", \"state\", \"vehicle\", " +
+            "\"requested_at\", \"requested_by\", \"planned_at\", \"completed_at\", \"cancelled_at\", \"by\" FROM \"job_event\" " +
+            $"WHERE {range} GROUP BY \"bin\", \"community\", \"job\", \"stream\", \"type\"",
+        ], static (_, s, values, into) =>
+        {
+            var (bin, community, job, stream, type) = (s.Tag("bin"), s.Tag("community"), s.Tag("job"), s.Tag("stream"), s.Tag("type"));
+            var (compartments, reason, priority) = (s.ColumnOrMissing("compartments"), s.ColumnOrMissing("reason"), s.ColumnOrMissing("priority"));
+            var (predicted, deadline, state, vehicle) = (s.ColumnOrMissing("predicted_full_at"), s.ColumnOrMissing("deadline"), s.ColumnOrMissing("state"), s.ColumnOrMissing("vehicle"));
+            var (requestedAt, requestedBy, planned) = (s.ColumnOrMissing("requested_at"), s.ColumnOrMissing("requested_by"), s.ColumnOrMissing("planned_at"));
+            var (completed, cancelled, by) = (s.ColumnOrMissing("completed_at"), s.ColumnOrMissing("cancelled_at"), s.ColumnOrMissing("by"));
+            foreach (var row in values.EnumerateArray())
+            {
+                string? Text(int column) => Series.String(Series.Cell(row, column)) is { } text ? LineProtocol.UnescapeText(text) : null;
+                DateTimeOffset? Time(int column) => LineProtocol.ParseAlertTime(Text(column));
+                into.Add(new StoredJobEvent(type, FromMs(Series.Long(row[0])), job, bin, community, JobCompartments.Split(Text(compartments)), stream,
+                    Text(reason) ?? "", Text(priority) ?? "", Time(predicted), Time(deadline) ?? DateTimeOffset.MinValue, Text(state) ?? "", Text(vehicle),
+                    Time(requestedAt) ?? DateTimeOffset.MinValue, Text(requestedBy) ?? "", Time(planned), Time(completed), Time(cancelled), Text(by)));
+            }
+        }, list, ct);
+        return StoreOrder.NewestJobEvents(list, limit);
     }
 
     public async ValueTask DisposeAsync()

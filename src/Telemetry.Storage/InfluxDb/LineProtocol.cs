@@ -5,7 +5,7 @@ using Telemetry.Contracts.Readings;
 namespace Telemetry.Storage.InfluxDb;
 
 /// <summary>
-/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings, collections, device events and alert events are
+/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings, collections, device events, alert events and job events are
 /// timed in milliseconds, dead letters in microseconds. Numbers other than <c>seq</c> are floats (written without the
 /// <c>i</c> suffix, in round-trip form); <c>seq</c> is an integer.
 /// </summary>
@@ -40,6 +40,7 @@ internal static class LineProtocol
     public const string Collection = "collection";
     public const string DeviceEvent = "device_event";
     public const string AlertEvent = "alert_event";
+    public const string JobEvent = "job_event";
 
     public static string Format(Reading reading)
     {
@@ -207,6 +208,58 @@ internal static class LineProtocol
         }
         sb.Append(' ').Append(e.At.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// A job event (measurement <c>job_event</c>), timed in milliseconds at <see cref="StoredJobEvent.At"/>. Tags in key order:
+    /// <c>bin</c>, <c>community</c>, <c>job</c> (the job id: two jobs' events at one time are two points), <c>stream</c>,
+    /// <c>type</c>. String fields <c>job_id</c>, <c>compartments</c> (<see cref="JobCompartments.Join"/>), <c>reason</c>,
+    /// <c>priority</c>, <c>state</c>, <c>deadline</c>, <c>requested_at</c> and <c>requested_by</c>, and <c>predicted_full_at</c>,
+    /// <c>vehicle</c>, <c>planned_at</c>, <c>completed_at</c>, <c>cancelled_at</c> and <c>by</c> only when set; times as RFC 3339
+    /// UTC text with milliseconds (<see cref="AlertTime"/>).
+    /// </summary>
+    public static string Format(StoredJobEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var compartments = JobCompartments.Join(e);
+        var sb = new StringBuilder(512 + (2 * ((e.Vehicle?.Length ?? 0) + (e.By?.Length ?? 0) + e.RequestedBy.Length)));
+        sb.Append(JobEvent);
+        Tag(sb, "bin", e.BinId);
+        Tag(sb, "community", e.Community);
+        Tag(sb, "job", e.JobId);
+        Tag(sb, "stream", e.Stream);
+        Tag(sb, "type", e.Type);
+        sb.Append(' ');
+        StringField(sb, "job_id", e.JobId, first: true);
+        StringField(sb, "compartments", compartments, first: false);
+        StringField(sb, "reason", e.Reason, first: false);
+        StringField(sb, "priority", e.Priority, first: false);
+        StringField(sb, "state", e.State, first: false);
+        StringField(sb, "deadline", AlertTime(e.Deadline), first: false);
+        StringField(sb, "requested_at", AlertTime(e.RequestedAt), first: false);
+        StringField(sb, "requested_by", e.RequestedBy, first: false);
+        OptionalTime("predicted_full_at", e.PredictedFullAt);
+        if (e.Vehicle is { } vehicle)
+        {
+            StringField(sb, "vehicle", vehicle, first: false);
+        }
+        OptionalTime("planned_at", e.PlannedAt);
+        OptionalTime("completed_at", e.CompletedAt);
+        OptionalTime("cancelled_at", e.CancelledAt);
+        if (e.By is { } by)
+        {
+            StringField(sb, "by", by, first: false);
+        }
+        sb.Append(' ').Append(e.At.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        return sb.ToString();
+
+        void OptionalTime(string key, DateTimeOffset? t)
+        {
+            if (t is { } value)
+            {
+                StringField(sb, key, AlertTime(value), first: false);
+            }
+        }
     }
 
     /// <summary>An alert's time as stored in a string field: RFC 3339, UTC, milliseconds (<c>2026-11-02T00:10:00.000Z</c>).</summary>

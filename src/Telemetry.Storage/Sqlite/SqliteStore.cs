@@ -10,8 +10,8 @@ namespace Telemetry.Storage.Sqlite;
 /// a committed batch survives a crash of the process or the machine. Identity keys make a reading
 /// delivered twice one row; a later write replaces the values it gives (as InfluxDB does). So do the
 /// primary keys of the event tables: <c>collection</c> (bin, compartment, time_ms), <c>device_event</c>
-/// (bin, kind, time_ms) and <c>alert_event</c> (bin, compartment, kind, type, time_ms; compartment '' for a bin's
-/// alerts). Text is stored exactly as given (parameters, no escaping needed).
+/// (bin, kind, time_ms), <c>alert_event</c> (bin, compartment, kind, type, time_ms; compartment '' for a bin's
+/// alerts) and <c>job_event</c> (job_id, type, time_ms). Text is stored exactly as given (parameters, no escaping needed).
 /// </summary>
 /// <remarks>
 /// Every SQLite error is classified by its primary result code (<see cref="Classify"/>): the ones a retry
@@ -26,7 +26,7 @@ public sealed class SqliteStore : ITelemetryStore
     public const string PathKey = "Storage:Sqlite:Path";
 
     /// <summary>Written at every start: the schema's version, and the write that proves the file can be written.</summary>
-    private const int SchemaVersion = 3;
+    private const int SchemaVersion = 4;
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -150,6 +150,14 @@ public sealed class SqliteStore : ITelemetryStore
                 cleared_at_ms INTEGER, acknowledged_at_ms INTEGER, acknowledged_by TEXT,
                 PRIMARY KEY (bin, compartment, kind, type, time_ms)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS alert_event_time ON alert_event (time_ms);
+            CREATE TABLE IF NOT EXISTS job_event (
+                job_id TEXT NOT NULL, type TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                bin TEXT NOT NULL, community TEXT NOT NULL, compartments TEXT NOT NULL, stream TEXT NOT NULL, reason TEXT NOT NULL,
+                priority TEXT NOT NULL, predicted_full_at_ms INTEGER, deadline_ms INTEGER NOT NULL, state TEXT NOT NULL, vehicle TEXT,
+                requested_at_ms INTEGER NOT NULL, requested_by TEXT NOT NULL, planned_at_ms INTEGER, completed_at_ms INTEGER,
+                cancelled_at_ms INTEGER, caused_by TEXT,
+                PRIMARY KEY (job_id, type, time_ms)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS job_event_time ON job_event (time_ms);
             """, ct);
 
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
@@ -552,6 +560,89 @@ public sealed class SqliteStore : ITelemetryStore
                 r.IsDBNull(9) ? null : FromMs(r.GetInt64(9)), r.IsDBNull(10) ? null : FromMs(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetString(11)));
         }
         return StoreOrder.NewestAlertEvents(list, limit);
+    }
+
+    /// <summary>
+    /// Job events as rows of <c>job_event</c>, one transaction per batch; the compartments as one text
+    /// (<see cref="JobCompartments.Join"/>), <see cref="StoredJobEvent.By"/> in <c>caused_by</c>. A later write of one identity
+    /// replaces the values it gives and keeps a predicted-full, planned, completed or cancelled time, a vehicle or a
+    /// <c>caused_by</c> it does not give (as InfluxDB keeps a field the later point does not carry).
+    /// </summary>
+    public async Task WriteJobEventsAsync(IReadOnlyList<StoredJobEvent> events, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var writer = _writer ?? throw new InvalidOperationException("InitializeAsync first");
+        // Checked first: an event that cannot be stored as it is refuses the batch before anything is written.
+        var compartments = events.Select(JobCompartments.Join).ToList();
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
+            using var job = Command(writer, tx, """
+                INSERT INTO job_event (job_id, type, time_ms, bin, community, compartments, stream, reason, priority, predicted_full_at_ms,
+                    deadline_ms, state, vehicle, requested_at_ms, requested_by, planned_at_ms, completed_at_ms, cancelled_at_ms, caused_by)
+                VALUES ($j, $ty, $t, $b, $cm, $cs, $s, $r, $p, $pf, $d, $st, $v, $ra, $rb, $pa, $ca, $xa, $by)
+                ON CONFLICT (job_id, type, time_ms) DO UPDATE SET bin = excluded.bin, community = excluded.community,
+                    compartments = excluded.compartments, stream = excluded.stream, reason = excluded.reason, priority = excluded.priority,
+                    predicted_full_at_ms = COALESCE(excluded.predicted_full_at_ms, job_event.predicted_full_at_ms),
+                    deadline_ms = excluded.deadline_ms, state = excluded.state, vehicle = COALESCE(excluded.vehicle, job_event.vehicle),
+                    requested_at_ms = excluded.requested_at_ms, requested_by = excluded.requested_by,
+                    planned_at_ms = COALESCE(excluded.planned_at_ms, job_event.planned_at_ms),
+                    completed_at_ms = COALESCE(excluded.completed_at_ms, job_event.completed_at_ms),
+                    cancelled_at_ms = COALESCE(excluded.cancelled_at_ms, job_event.cancelled_at_ms),
+                    caused_by = COALESCE(excluded.caused_by, job_event.caused_by)
+                """, "$j", "$ty", "$t", "$b", "$cm", "$cs", "$s", "$r", "$p", "$pf", "$d", "$st", "$v", "$ra", "$rb", "$pa", "$ca", "$xa", "$by");
+            for (var i = 0; i < events.Count; i++)
+            {
+                var e = events[i];
+                await Run(job, ct, e.JobId, e.Type, Ms(e.At), e.BinId, e.Community, compartments[i], e.Stream, e.Reason, e.Priority,
+                    OptionalMs(e.PredictedFullAt), Ms(e.Deadline), e.State, e.Vehicle, Ms(e.RequestedAt), e.RequestedBy,
+                    OptionalMs(e.PlannedAt), OptionalMs(e.CompletedAt), OptionalMs(e.CancelledAt), e.By);
+            }
+            await tx.CommitAsync(ct);
+        }
+        catch (SqliteException ex)
+        {
+            throw Classify(ex, Path);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        static long? OptionalMs(DateTimeOffset? t) => t is { } v ? Ms(v) : null;
+    }
+
+    /// <summary>
+    /// One statement, as <see cref="GetAlertEventsAsync"/>: the time of the <paramref name="limit"/>-th newest event in range
+    /// bounds the rows read from below; the newest <paramref name="limit"/> of them in the contract's order are returned
+    /// (<see cref="StoreOrder.NewestJobEvents"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (end <= start)
+        {
+            return [];
+        }
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<StoredJobEvent>();
+        await foreach (var r in Query(c, """
+            SELECT type, time_ms, job_id, bin, community, compartments, stream, reason, priority, predicted_full_at_ms, deadline_ms, state,
+                vehicle, requested_at_ms, requested_by, planned_at_ms, completed_at_ms, cancelled_at_ms, caused_by
+            FROM job_event
+            WHERE time_ms < $2 AND time_ms >= max($1, COALESCE(
+                (SELECT time_ms FROM job_event WHERE time_ms >= $1 AND time_ms < $2 ORDER BY time_ms DESC LIMIT 1 OFFSET $3), $1))
+            """, [Ms(start), Ms(end), limit - 1L], ct))
+        {
+            DateTimeOffset? OptionalTime(int i) => r.IsDBNull(i) ? null : FromMs(r.GetInt64(i));
+            string? OptionalText(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+            list.Add(new StoredJobEvent(r.GetString(0), FromMs(r.GetInt64(1)), r.GetString(2), r.GetString(3), r.GetString(4),
+                JobCompartments.Split(r.GetString(5)), r.GetString(6), r.GetString(7), r.GetString(8), OptionalTime(9), FromMs(r.GetInt64(10)),
+                r.GetString(11), OptionalText(12), FromMs(r.GetInt64(13)), r.GetString(14), OptionalTime(15), OptionalTime(16), OptionalTime(17),
+                OptionalText(18)));
+        }
+        return StoreOrder.NewestJobEvents(list, limit);
     }
 
     public async ValueTask DisposeAsync()

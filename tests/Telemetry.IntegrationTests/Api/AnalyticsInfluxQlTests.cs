@@ -35,7 +35,7 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
             "deposits-by-day", "deposits-by-stream", "deposits-by-community", "deposits-by-material", "deposits-for-one-bin",
             "deposits-for-one-community", "diversion-rate", "diversion-rate-by-community", "diversion-rate-by-day",
             "diversion-rate-for-one-bin", "fill-latest", "fill-hourly", "fill-daily", "dead-letters-by-reason",
-            "collections-by-day", "device-events-for-one-bin", "alert-raises-by-day",
+            "collections-by-day", "device-events-for-one-bin", "alert-raises-by-day", "job-requests-by-day",
         ];
         Assert.Equal(checkedHere.Order(StringComparer.Ordinal), data.Queries.Keys.Order(StringComparer.Ordinal));
     }
@@ -229,6 +229,18 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
             .ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal), "alert-raises-by-day (store)");
     }
 
+    [Fact]
+    public async Task Job_requests_per_stream_and_day_match_what_the_store_reads_back()
+    {
+        // Requested events only, per stream per local day: 23:59:59.999 local is that day, 00:00:00.000 the next; the period is [from, to).
+        var requested = Sums(await data.InfluxQlAsync("job-requests-by-day"), r => $"{Day(r.Time)}/{r.Tag("stream")}", "requested");
+        AssertFigures(new() { ["2026-11-20/recyclable"] = 3, ["2026-11-20/kitchen"] = 1, ["2026-11-21/recyclable"] = 1 }, requested, "job-requests-by-day (known)");
+        var stored = await data.StoreAsync(s => s.GetJobEventsAsync(DateTimeOffset.Parse(From, CultureInfo.InvariantCulture), DateTimeOffset.Parse(To, CultureInfo.InvariantCulture), 1000, CancellationToken.None));
+        AssertFigures(requested, stored.Where(e => e.Type == "requested")
+            .GroupBy(e => $"{LocalDay(e.At.ToString("O", CultureInfo.InvariantCulture))}/{e.Stream}")
+            .ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal), "job-requests-by-day (store)");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     internal static string Period() => $"from={Uri.EscapeDataString(From)}&to={Uri.EscapeDataString(To)}";
@@ -343,6 +355,7 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
             await store.WriteAsync(Readings(), DeadLetters(), CancellationToken.None);
             await store.WriteEventsAsync(Collections(), DeviceEvents(), CancellationToken.None);
             await store.WriteAlertEventsAsync(AlertEvents(), CancellationToken.None);
+            await store.WriteJobEventsAsync(JobEvents(), CancellationToken.None);
         }
         _api = await ApiProcess.StartAsync(new Dictionary<string, string>
         {
@@ -452,6 +465,29 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
         // Outside the period [from, to).
         AlertEvent("raised", "2026-10-31T23:59:59.999", "JY-003", null, "tilt", "warning", "2026-10-31T23:59:59.999"),
         AlertEvent("raised", "2026-12-01T00:00:00.000", "JY-003", null, "tilt", "warning", "2026-12-01T00:00:00.000"),
+    ];
+
+    private static StoredJobEvent JobEvent(string type, string localTime, string jobId, string bin, string[] compartments, string stream, string requestedLocal) =>
+        new(type, Local(localTime), jobId, bin, bin == "JY-001" ? "c01" : "c02", compartments, stream, "threshold", "normal", null,
+            Local(requestedLocal).AddHours(8), type is "planned" or "completed" ? "planned" : type, type == "requested" ? null : "truck-1", Local(requestedLocal),
+            "scheduler", type == "requested" ? null : Local(localTime), type == "completed" ? Local(localTime) : null, null,
+            type == "planned" ? "routing" : "scheduler");
+
+    private static List<StoredJobEvent> JobEvents() =>
+    [
+        // Requested on either side of local midnight, two jobs of one bin and stream at one instant, and another stream.
+        JobEvent("requested", "2026-11-20T09:40:00.000", "job-1", "JY-001", ["paper"], "recyclable", "2026-11-20T09:40:00.000"),
+        JobEvent("requested", "2026-11-20T09:40:00.000", "job-5", "JY-001", ["metal"], "recyclable", "2026-11-20T09:40:00.000"),
+        JobEvent("requested", "2026-11-20T23:59:59.999", "job-2", "JY-002", ["glass"], "recyclable", "2026-11-20T23:59:59.999"),
+        JobEvent("requested", "2026-11-21T00:00:00.000", "job-3", "JY-001", ["plastic"], "recyclable", "2026-11-21T00:00:00.000"),
+        JobEvent("requested", "2026-11-20T11:00:00.000", "job-4", "JY-001", ["kitchen"], "kitchen", "2026-11-20T11:00:00.000"),
+        // Events that are not requests.
+        JobEvent("planned", "2026-11-20T10:00:00.000", "job-1", "JY-001", ["paper"], "recyclable", "2026-11-20T09:40:00.000"),
+        JobEvent("completed", "2026-11-20T14:00:00.000", "job-1", "JY-001", ["paper"], "recyclable", "2026-11-20T09:40:00.000"),
+        JobEvent("cancelled", "2026-11-20T12:00:00.000", "job-4", "JY-001", ["kitchen"], "kitchen", "2026-11-20T11:00:00.000"),
+        // Outside the period [from, to).
+        JobEvent("requested", "2026-10-31T23:59:59.999", "job-0", "JY-003", ["paper"], "recyclable", "2026-10-31T23:59:59.999"),
+        JobEvent("requested", "2026-12-01T00:00:00.000", "job-9", "JY-003", ["paper"], "recyclable", "2026-12-01T00:00:00.000"),
     ];
 
     /// <summary>What a store on the fixture's database answers.</summary>

@@ -233,6 +233,8 @@ public sealed class HostCompositionTests(ITestOutputHelper output) : IDisposable
         public Task<IReadOnlyList<DeviceEvent>> GetDeviceEventsAsync(string? binId, DateTimeOffset start, DateTimeOffset end, CancellationToken ct) => throw new NotSupportedException();
         public virtual Task WriteAlertEventsAsync(IReadOnlyList<StoredAlertEvent> events, CancellationToken ct) => Task.CompletedTask;
         public Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
+        public virtual Task WriteJobEventsAsync(IReadOnlyList<StoredJobEvent> events, CancellationToken ct) => Task.CompletedTask;
+        public Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -311,6 +311,77 @@ public sealed class InfluxDbApiV2Tests : IDisposable
         Assert.Equal(4, _server.Requests.Count);
     }
 
+    [Fact]
+    public async Task Job_events_are_written_as_the_contracts_line_protocol()
+    {
+        await using var store = V2();
+        var predicted = new DateTimeOffset(2026, 11, 2, 8, 10, 0, TimeSpan.FromHours(8)).AddTicks(4_999); // 00:10:00.000Z and half a millisecond
+        await store.WriteJobEventsAsync(
+        [
+            new StoredJobEvent("requested", T0, "job-1", "JY-001", "c01", ["paper"], "recyclable", "threshold", "normal", null, T0.AddHours(4), "requested", null,
+                T0, "scheduler", null, null, null, "scheduler"),
+            new StoredJobEvent("completed", T0.AddSeconds(1), "job 2,x=y", "JY-001", "c 01,x=y", ["paper", "glass"], "recyclable", "overflow", "urgent",
+                predicted, T0.AddHours(1), "completed", "沪A \"1\"\\", T0.AddMilliseconds(-1500), "王 \"ops\"\\ \r\n\0", T0.AddMilliseconds(500),
+                T0.AddSeconds(1), null, "key \"k\""),
+        ], CancellationToken.None);
+        var write = Assert.Single(DataWrites);
+        Assert.Equal("/api/v2/write?org=my%20org&bucket=bkt&precision=ms", write.PathAndQuery);
+        Assert.Equal(string.Join("\n",
+            // The job id as a tag too (two jobs' events at one time are two points); the optional fields only when set.
+            @"job_event,bin=JY-001,community=c01,job=job-1,stream=recyclable,type=requested job_id=""job-1"",compartments=""paper"",reason=""threshold"",priority=""normal"",state=""requested"",deadline=""2026-11-20T04:00:00.000Z"",requested_at=""2026-11-20T00:00:00.000Z"",requested_by=""scheduler"",by=""scheduler"" 1795132800000",
+            // Tag values escaped for line protocol; the requester's and vehicle's \, CR, LF and NUL by CONTRACT §3, then the quotes and each backslash escaped for the string field.
+            @"job_event,bin=JY-001,community=c\ 01\,x\=y,job=job\ 2\,x\=y,stream=recyclable,type=completed job_id=""job 2,x=y"",compartments=""paper,glass"",reason=""overflow"",priority=""urgent"",state=""completed"",deadline=""2026-11-20T01:00:00.000Z"",requested_at=""2026-11-19T23:59:58.500Z"",requested_by=""王 \""ops\""\\\\ \\r\\n\\0"",predicted_full_at=""2026-11-02T00:10:00.000Z"",vehicle=""沪A \""1\""\\\\"",planned_at=""2026-11-20T00:00:00.500Z"",completed_at=""2026-11-20T00:00:01.000Z"",by=""key \""k\"""" 1795132801000"),
+            write.Body);
+
+        // A compartment that would not read back refuses the batch before anything is sent.
+        await Assert.ThrowsAsync<StoreRejectedException>(() => store.WriteJobEventsAsync(
+            [new StoredJobEvent("requested", T0, "job-3", "JY-001", "c01", ["paper,glass"], "recyclable", "threshold", "normal", null, T0, "requested", null, T0, "scheduler", null, null, null, null)],
+            CancellationToken.None));
+        Assert.Single(DataWrites);
+
+        var job = new StoredJobEvent("requested", T0, "job-4", "JY-001", "c01", ["paper"], "recyclable", "threshold", "normal", null, T0, "requested", null, T0, "scheduler", null, null, null, null);
+        _server.Respond = _ => (HttpStatusCode.BadRequest, null, """{"error":"partial write: field type conflict: input field \"deadline\" on measurement \"job_event\" is type string, already exists as type integer dropped=1"}""");
+        Assert.True((await Assert.ThrowsAsync<StoreRejectedException>(() => store.WriteJobEventsAsync([job], CancellationToken.None))).IsStoreWide);
+        _server.Respond = _ => (HttpStatusCode.ServiceUnavailable, ("Retry-After", "3"), """{"code":"unavailable","message":"busy"}""");
+        Assert.Equal(TimeSpan.FromSeconds(3), (await Assert.ThrowsAsync<StoreUnavailableException>(() => store.WriteJobEventsAsync([job], CancellationToken.None))).RetryAfter);
+    }
+
+    [Fact]
+    public async Task Job_events_are_read_from_the_time_of_the_limits_newest_on()
+    {
+        // The limit-th newest point is at T0 + 30 min: the events are read from there.
+        _server.Respond = r => r.Query("q")!.Contains("OFFSET", StringComparison.Ordinal)
+            ? (HttpStatusCode.OK, null, """{"results":[{"statement_id":0,"series":[{"name":"job_event","columns":["time","job_id"],"values":[[1795134600000,"x"]]}]}]}""")
+            : (HttpStatusCode.OK, null, """{"results":[{"statement_id":0}]}""");
+        await using var store = V2();
+        Assert.Empty(await store.GetJobEventsAsync(T0, T0.AddHours(1), 250, CancellationToken.None));
+        Assert.Equal(2, _server.Requests.Count);
+        Assert.Equal("SELECT \"job_id\" FROM \"job_event\" WHERE time >= 1795132800000000000 AND time < 1795136400000000000 ORDER BY time DESC LIMIT 1 OFFSET 249",
+            _server.Requests[0].Query("q"));
+        Assert.Equal("SELECT \"compartments\", \"reason\", \"priority\", \"predicted_full_at\", \"deadline\", \"state\", \"vehicle\", \"requested_at\", " +
+            "\"requested_by\", \"planned_at\", \"completed_at\", \"cancelled_at\", \"by\" FROM \"job_event\" " +
+            "WHERE time >= 1795134600000000000 AND time < 1795136400000000000 GROUP BY \"bin\", \"community\", \"job\", \"stream\", \"type\"",
+            _server.Requests[1].Query("q"));
+        Assert.Equal("ms", _server.Requests[1].Query("epoch"));
+        // No request at all for an empty range or a limit below 1.
+        Assert.Empty(await store.GetJobEventsAsync(T0, T0, 10, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.GetJobEventsAsync(T0, T0.AddHours(1), 0, CancellationToken.None));
+        Assert.Equal(2, _server.Requests.Count);
+
+        // What a series answers reads back with its tags' text restored and the fields the point lacks unset.
+        _server.Respond = r => r.Query("q")!.Contains("OFFSET", StringComparison.Ordinal)
+            ? (HttpStatusCode.OK, null, """{"results":[{"statement_id":0}]}""")
+            : (HttpStatusCode.OK, null, """
+                {"results":[{"statement_id":0,"series":[{"name":"job_event","tags":{"bin":"JY-001","community":"c01","job":"job\\\\1","stream":"recyclable","type":"planned"},
+                "columns":["time","compartments","reason","priority","predicted_full_at","deadline","state","vehicle","requested_at","requested_by","planned_at","completed_at","cancelled_at","by"],
+                "values":[[1795132800000,"paper,glass","threshold","normal",null,"2026-11-20T04:00:00.000Z","planned","truck\\n1","2026-11-19T23:00:00.000Z","scheduler","2026-11-20T00:00:00.000Z",null,null,"routing"]]}]}]}
+                """);
+        var e = Assert.Single(await store.GetJobEventsAsync(T0, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(new StoredJobEvent("planned", T0, "job\\1", "JY-001", "c01", e.Compartments, "recyclable", "threshold", "normal", null, T0.AddHours(4), "planned",
+            "truck\n1", T0.AddHours(-1), "scheduler", T0, null, null, "routing"), e);
+        Assert.Equal(["paper", "glass"], e.Compartments);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -126,6 +126,46 @@ public sealed class InfluxDbStoreTests : StoreContractTests
     }
 
     [Fact]
+    public async Task Analysts_see_job_events_with_the_contract_schema_in_influxql()
+    {
+        StoredJobEvent Job(string type, DateTimeOffset at, string jobId, string[] compartments, DateTimeOffset? predicted = null, string? vehicle = null,
+            DateTimeOffset? planned = null, DateTimeOffset? completed = null, DateTimeOffset? cancelled = null, string? by = null) =>
+            new(type, at, jobId, "JY-012", "c01", compartments, "recyclable", "threshold", "normal", predicted, T0.AddHours(4), type, vehicle, T0, "scheduler",
+                planned, completed, cancelled, by);
+        // Two jobs of one bin and stream requested at one instant, then planned, completed and cancelled.
+        await Store.WriteJobEventsAsync(
+        [
+            Job("requested", T0, "job-1", ["paper"], by: "scheduler"),
+            Job("requested", T0, "job-2", ["plastic", "glass"], predicted: T0.AddHours(6)),
+            Job("planned", T0.AddSeconds(1), "job-1", ["paper"], vehicle: "truck 1", planned: T0.AddSeconds(1), by: "routing"),
+            Job("completed", T0.AddSeconds(2), "job-1", ["paper"], vehicle: "truck 1", planned: T0.AddSeconds(1), completed: T0.AddSeconds(2), by: "driver-app"),
+            Job("cancelled", T0.AddSeconds(2), "job-2", ["plastic", "glass"], predicted: T0.AddHours(6), cancelled: T0.AddSeconds(2), by: "调度员 1"),
+        ], CancellationToken.None);
+
+        // Times as text, every field a string; the optional ones only on the points that have them.
+        Assert.Equal("[[\"by\",\"string\"],[\"cancelled_at\",\"string\"],[\"compartments\",\"string\"],[\"completed_at\",\"string\"],[\"deadline\",\"string\"]," +
+            "[\"job_id\",\"string\"],[\"planned_at\",\"string\"],[\"predicted_full_at\",\"string\"],[\"priority\",\"string\"],[\"reason\",\"string\"]," +
+            "[\"requested_at\",\"string\"],[\"requested_by\",\"string\"],[\"state\",\"string\"],[\"vehicle\",\"string\"]]",
+            Values(await QueryAsync("SHOW FIELD KEYS FROM \"job_event\"")));
+        Assert.Equal("[[\"bin\"],[\"community\"],[\"job\"],[\"stream\"],[\"type\"]]", Values(await QueryAsync("SHOW TAG KEYS FROM \"job_event\"")));
+        // A series per job and type: five events, five series.
+        Assert.Equal(5, Values(await QueryAsync("SHOW SERIES FROM \"job_event\"")).Split("job_event,", StringSplitOptions.None).Length - 1);
+        Assert.Equal(
+            // Same time: influxd lists the series in key order (job-1 first); "by" is an InfluxQL keyword, so it is quoted.
+            "[[1795132800000000000,\"job-1\",\"paper\",null,\"scheduler\"],[1795132800000000000,\"job-2\",\"plastic,glass\",\"2026-11-20T06:00:00.000Z\",null]]",
+            Values(await QueryAsync("SELECT \"job_id\", \"compartments\", \"predicted_full_at\", \"by\" FROM \"job_event\" WHERE \"type\" = 'requested'", epoch: "ns")));
+        Assert.Equal("[[0,2]]",
+            Values(await QueryAsync("SELECT count(\"job_id\") FROM \"job_event\" WHERE \"type\" = 'requested' AND \"stream\" = 'recyclable'", epoch: "ns")));
+
+        static string Values(string answer)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(answer);
+            var series = Assert.Single(json.RootElement.GetProperty("results")[0].GetProperty("series").EnumerateArray());
+            return series.GetProperty("values").GetRawText();
+        }
+    }
+
+    [Fact]
     public async Task Initialising_twice_keeps_the_data()
     {
         await Store.WriteAsync([Fill("JY-013", "paper", T0, 12)], [], CancellationToken.None);

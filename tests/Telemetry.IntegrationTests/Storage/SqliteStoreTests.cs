@@ -64,7 +64,7 @@ public sealed class SqliteStoreTests : StoreContractTests
         {
             await old.OpenAsync();
             await using var drop = old.CreateCommand();
-            drop.CommandText = "DROP TABLE alert_event; PRAGMA user_version = 2;";
+            drop.CommandText = "DROP TABLE alert_event; DROP TABLE job_event; PRAGMA user_version = 2;";
             await drop.ExecuteNonQueryAsync();
         }
         SqliteConnection.ClearAllPools();
@@ -78,7 +78,43 @@ public sealed class SqliteStoreTests : StoreContractTests
         await check.OpenAsync();
         await using var version = check.CreateCommand();
         version.CommandText = "PRAGMA user_version";
-        Assert.Equal(3L, await version.ExecuteScalarAsync());
+        Assert.Equal(4L, await version.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_file_of_the_third_schema_gets_the_job_event_table_at_start_and_keeps_its_data()
+    {
+        var path = Path.Combine(_dir, "nested", "telemetry.db");
+        var alert = new StoredAlertEvent("raised", T0, "JY-012:paper:fill:1", "JY-012", "c01", "paper", "fill", "warning", T0, null, null, null);
+        await Store.WriteAsync([Fill("JY-012", "paper", T0, 42)], [], CancellationToken.None);
+        await Store.WriteAlertEventsAsync([alert], CancellationToken.None);
+        await Store.DisposeAsync();
+        await using (var old = new SqliteConnection($"Data Source={path}"))
+        {
+            await old.OpenAsync();
+            await using var drop = old.CreateCommand();
+            drop.CommandText = "DROP TABLE job_event; PRAGMA user_version = 3;";
+            await drop.ExecuteNonQueryAsync();
+        }
+        SqliteConnection.ClearAllPools();
+        await InitializeAsync();
+        var job = new StoredJobEvent("requested", T0, "job-1", "JY-012", "c01", ["paper", "glass"], "recyclable", "threshold", "normal", null, T0.AddHours(4),
+            "requested", null, T0, "scheduler", null, null, null, "scheduler");
+        await Store.WriteJobEventsAsync([job], CancellationToken.None);
+        var stored = Assert.Single(await Store.GetJobEventsAsync(T0, T0.AddSeconds(1), 10, CancellationToken.None));
+        Assert.Equal(job with { Compartments = stored.Compartments }, stored);
+        Assert.Equal(["paper", "glass"], stored.Compartments);
+        Assert.Equal([alert], await Store.GetAlertEventsAsync(T0, T0.AddSeconds(1), 10, CancellationToken.None));
+        Assert.Equal([Fill("JY-012", "paper", T0, 42)], await Store.GetReadingsAsync(null, T0, T0.AddSeconds(1), CancellationToken.None));
+        await using var check = new SqliteConnection($"Data Source={path}");
+        await check.OpenAsync();
+        await using var version = check.CreateCommand();
+        version.CommandText = "PRAGMA user_version";
+        Assert.Equal(4L, await version.ExecuteScalarAsync());
+        // Compartments as one comma-joined text.
+        await using var text = check.CreateCommand();
+        text.CommandText = "SELECT compartments FROM job_event";
+        Assert.Equal("paper,glass", await text.ExecuteScalarAsync());
     }
 
     // Tests run as root, whom file permissions do not stop: each failure below is one that holds for root too.

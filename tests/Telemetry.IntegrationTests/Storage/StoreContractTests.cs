@@ -561,6 +561,208 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(full with { AlertId = "second" }, Assert.Single(await Store.GetAlertEventsAsync(t, t.AddSeconds(1), 10, Ct)));
     }
 
+    private static readonly string[] NoCompartments = [];
+
+    /// <summary>
+    /// A job event as compared here: the record's own equality compares <see cref="StoredJobEvent.Compartments"/> by reference, so
+    /// the compartments are compared as their text and count, the rest as the record.
+    /// </summary>
+    private static (StoredJobEvent Event, string Compartments, int Count) Comparable(StoredJobEvent e) =>
+        (e with { Compartments = NoCompartments }, string.Join('\u0001', e.Compartments), e.Compartments.Count);
+
+    private static List<(StoredJobEvent Event, string Compartments, int Count)> Comparable(IEnumerable<StoredJobEvent> events) =>
+        [.. events.Select(Comparable)];
+
+    /// <summary>
+    /// A job of <paramref name="bin"/> requested by the scheduler at <paramref name="at"/>, as it is after an event of
+    /// <paramref name="type"/> at that time (its state the type; planned by routing onto <c>truck-1</c>).
+    /// </summary>
+    private static StoredJobEvent Job(string type, DateTimeOffset at, string jobId, string bin = "JY-501", string[]? compartments = null, string stream = "recyclable") =>
+        new(type, at, jobId, bin, "c01", compartments ?? ["paper"], stream, "threshold", "normal", null, at.AddHours(4),
+            type, type == "planned" ? "truck-1" : null,
+            at, "scheduler", type == "planned" ? at : null, type == "completed" ? at : null, type == "cancelled" ? at : null,
+            type == "planned" ? "routing" : "scheduler");
+
+    [Fact]
+    public async Task Job_events_round_trip_every_field()
+    {
+        var t = T0.AddHours(14);
+        const string by = "\"王 Ops\" 'x'\r\nline two\0 back\\slash 中文 ends in \\";
+        const string vehicle = "沪A·12345 \"truck\" ,= spaced\\";
+        List<StoredJobEvent> events =
+        [
+            // Requested by the scheduler: every optional value unset but the cause.
+            new("requested", t, "job-1", "JY-501", "c01", ["paper"], "recyclable", "threshold", "normal", null, t.AddHours(4), "requested", null,
+                t, "scheduler", null, null, null, "scheduler"),
+            // Requested by hand for two compartments, with a prediction; no cause given.
+            new("requested", t.AddMinutes(1), "job-2", "JY-502", "c02", ["paper", "glass"], "recyclable", "predicted", "urgent",
+                t.AddHours(6), t.AddHours(5), "requested", null, t.AddMinutes(1), "dispatcher 李", null, null, null, null),
+            // Planned by routing onto a vehicle with a name full of text line protocol, InfluxQL or SQL could take for syntax.
+            new("planned", t.AddMinutes(2), "job-2", "JY-502", "c02", ["paper", "glass"], "recyclable", "predicted", "urgent",
+                t.AddHours(6), t.AddHours(5), "planned", vehicle, t.AddMinutes(1), "dispatcher 李", t.AddMinutes(2), null, null, "routing"),
+            // Completed, every time set, the cause a key name full of hostile text.
+            new("completed", t.AddMinutes(3), "job-3", "JY-503", "c01", ["kitchen"], "kitchen", "overflow", "urgent",
+                t.AddMinutes(-30), t.AddHours(1), "completed", "truck-2", t.AddMinutes(-20), "scheduler", t.AddMinutes(-10), t.AddMinutes(3), null, by),
+            // Cancelled, no compartments at all, empty texts where text may be empty.
+            new("cancelled", t.AddMinutes(4), "job-4", "JY-504", "c01", [], "residual", "", "", null, t.AddHours(2), "cancelled", "",
+                t.AddMinutes(-1), "", null, null, t.AddMinutes(4), ""),
+        ];
+        // Every hostile text as a job id, a vehicle, a requester, a reason and a cause.
+        events.AddRange(HostileTexts.Select((text, i) => new StoredJobEvent("planned", t.AddMinutes(10).AddMilliseconds(i), text, $"JY-6{i:00}", "c01",
+            ["paper"], "recyclable", text, "normal", null, t.AddHours(3), "planned", text, t, text, t.AddMinutes(10), null, null, text)));
+        await Store.WriteJobEventsAsync(events, Ct);
+
+        var stored = await Store.GetJobEventsAsync(t, t.AddHours(1), 100, Ct);
+        Assert.Equal(Comparable(events), Comparable(stored));
+        Assert.Null(stored[0].Vehicle);
+        Assert.Null(stored[0].PredictedFullAt);
+        Assert.Null(stored[0].PlannedAt);
+        Assert.Null(stored[1].By);
+        Assert.Equal(["paper", "glass"], stored[1].Compartments);
+        Assert.Equal(vehicle, stored[2].Vehicle);
+        Assert.Equal(by, stored[3].By);
+        Assert.Empty(stored[4].Compartments);
+        Assert.Equal("", stored[4].Vehicle);
+        Assert.Equal("", stored[4].By);
+        Assert.Equal(TimeSpan.Zero, stored[3].Deadline.Offset);
+
+        // Times are kept to the millisecond: a time within one is that millisecond.
+        var sub = t.AddHours(2);
+        await Store.WriteJobEventsAsync([new("completed", sub.AddTicks(9_999), "job-5", "JY-505", "c01", ["metal"], "recyclable", "threshold", "normal",
+            sub.AddTicks(1), sub.AddHours(1).AddTicks(5_000), "completed", "truck-3", sub.AddMinutes(-5).AddTicks(9_999), "scheduler",
+            sub.AddMinutes(-4).AddTicks(1), sub.AddTicks(9_999), null, "key-7")], Ct);
+        Assert.Equal(Comparable(new StoredJobEvent("completed", sub, "job-5", "JY-505", "c01", ["metal"], "recyclable", "threshold", "normal",
+                sub, sub.AddHours(1), "completed", "truck-3", sub.AddMinutes(-5), "scheduler", sub.AddMinutes(-4), sub, null, "key-7")),
+            Comparable(Assert.Single(await Store.GetJobEventsAsync(sub, sub.AddMilliseconds(1), 10, Ct))));
+        // Job events are neither readings nor other events.
+        Assert.Equal(new StoredCounts(0, 0, 0, 0), await Store.CountAsync(t.AddHours(-1), t.AddHours(3), Ct));
+        Assert.Empty(await Store.GetAlertEventsAsync(t.AddHours(-1), t.AddHours(3), 100, Ct));
+        Assert.Empty(await Store.GetCollectionsAsync(null, t.AddHours(-1), t.AddHours(3), Ct));
+    }
+
+    [Fact]
+    public async Task Job_events_read_back_within_the_range_oldest_first()
+    {
+        var t = T0.AddHours(15);
+        List<StoredJobEvent> inRange =
+        [
+            // At the range's start, the same millisecond: by job id (ordinal), then type.
+            Job("completed", t, "job-10"), Job("planned", t, "job-10"), Job("requested", t, "job-10", "JY-512"),
+            Job("requested", t, "job-100", "JY-511"), Job("requested", t, "job-9", "JY-510"),
+            Job("planned", t.AddMilliseconds(1), "job-1"),
+            Job("cancelled", t.AddMinutes(30), "job-9", "JY-510"),
+            Job("requested", t.AddMinutes(59).AddMilliseconds(999), "job-11", "JY-513", ["kitchen"], "kitchen"),
+        ];
+        // Outside [start, end): just before the start, and at the end.
+        List<StoredJobEvent> outside = [Job("requested", t.AddMilliseconds(-1), "job-1"), Job("completed", t.AddHours(1), "job-11", "JY-513", ["kitchen"], "kitchen")];
+        await Store.WriteJobEventsAsync([.. outside, .. Enumerable.Reverse(inRange)], Ct);
+
+        Assert.Equal(Comparable(inRange), Comparable(await Store.GetJobEventsAsync(t, t.AddHours(1), 1000, Ct)));
+        Assert.Equal(Comparable(inRange[..5]), Comparable(await Store.GetJobEventsAsync(t, t.AddMilliseconds(1), 1000, Ct)));
+        Assert.Equal(Comparable(outside[..1]), Comparable(await Store.GetJobEventsAsync(t.AddMilliseconds(-1), t, 1000, Ct)));
+        Assert.Equal(Comparable(outside[1..]), Comparable(await Store.GetJobEventsAsync(t.AddHours(1), t.AddHours(2), 1000, Ct)));
+        Assert.Equal(Comparable([outside[0], .. inRange, outside[1]]), Comparable(await Store.GetJobEventsAsync(t.AddHours(-1), t.AddHours(2), 1000, Ct)));
+        Assert.Empty(await Store.GetJobEventsAsync(t, t, 10, Ct));
+        Assert.Empty(await Store.GetJobEventsAsync(t.AddHours(1), t, 10, Ct));
+        Assert.Empty(await Store.GetJobEventsAsync(t.AddHours(3), t.AddHours(4), 10, Ct));
+    }
+
+    [Fact]
+    public async Task Job_events_beyond_the_limit_are_the_newest_still_oldest_first()
+    {
+        var t = T0.AddHours(16);
+        List<StoredJobEvent> events =
+        [
+            Job("requested", t, "job-21"),
+            Job("requested", t.AddMinutes(1), "job-22", "JY-522"),
+            // Three in one millisecond, in different series.
+            Job("planned", t.AddMinutes(2), "job-21"), Job("planned", t.AddMinutes(2), "job-22", "JY-522"),
+            Job("requested", t.AddMinutes(2), "job-23", "JY-523", ["glass"]),
+            Job("completed", t.AddMinutes(3), "job-21"),
+            Job("cancelled", t.AddMinutes(4), "job-23", "JY-523", ["glass"]),
+        ];
+        await Store.WriteJobEventsAsync([.. Enumerable.Reverse(events)], Ct);
+        var end = t.AddHours(1);
+
+        Assert.Equal(Comparable(events[4..]), Comparable(await Store.GetJobEventsAsync(t, end, 3, Ct)));
+        // The limit falls inside the millisecond of three: the last of them in the order, and what is newer.
+        Assert.Equal(Comparable(events[3..]), Comparable(await Store.GetJobEventsAsync(t, end, 4, Ct)));
+        Assert.Equal(Comparable(events[2..]), Comparable(await Store.GetJobEventsAsync(t, end, 5, Ct)));
+        Assert.Equal(Comparable(events[6..]), Comparable(await Store.GetJobEventsAsync(t, end, 1, Ct)));
+        Assert.Equal(Comparable(events), Comparable(await Store.GetJobEventsAsync(t, end, 7, Ct)));
+        Assert.Equal(Comparable(events), Comparable(await Store.GetJobEventsAsync(t, end, 1000, Ct)));
+        // The newest of the range asked for, not of all that is stored.
+        Assert.Equal(Comparable(events[3..5]), Comparable(await Store.GetJobEventsAsync(t, t.AddMinutes(2).AddMilliseconds(1), 2, Ct)));
+        Assert.Equal(Comparable(events[..2]), Comparable(await Store.GetJobEventsAsync(t, t.AddMinutes(2), 2, Ct)));
+        Assert.Equal(Comparable(events[3..5]), Comparable(await Store.GetJobEventsAsync(t.AddMinutes(2), t.AddMinutes(3), 2, Ct)));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.GetJobEventsAsync(t, end, 0, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.GetJobEventsAsync(t, end, -1, Ct));
+    }
+
+    [Fact]
+    public async Task A_job_event_written_twice_is_stored_once_and_the_later_write_wins()
+    {
+        var t = T0.AddHours(17);
+        var planned = Job("planned", t, "job-31");
+        await Store.WriteJobEventsAsync([planned], Ct);
+        // The same identity with other values; then a retried batch, the same again.
+        var later = planned with
+        {
+            Compartments = ["paper", "metal"], Reason = "overflow", Priority = "urgent", PredictedFullAt = t.AddHours(1), Deadline = t.AddHours(2),
+            Vehicle = "truck-9", RequestedAt = t.AddMinutes(-3), RequestedBy = "dispatcher-2", PlannedAt = t.AddSeconds(-1), By = "routing 2",
+        };
+        await Store.WriteJobEventsAsync([later], Ct);
+        await Store.WriteJobEventsAsync([later], Ct);
+        // Another type, job or millisecond is another event.
+        List<StoredJobEvent> others = [planned with { Type = "completed" }, planned with { JobId = "job-32" }, planned with { At = t.AddMilliseconds(1) }];
+        await Store.WriteJobEventsAsync(others, Ct);
+
+        var stored = await Store.GetJobEventsAsync(t, t.AddMinutes(1), 100, Ct);
+        Assert.Equal(Comparable(StoreOrder.JobEvents([later, .. others])), Comparable(stored));
+        Assert.Equal(Comparable(later), Comparable(Assert.Single(stored, e => e is { JobId: "job-31", Type: "planned" } && e.At == t)));
+        // A time within the millisecond is that millisecond.
+        await Store.WriteJobEventsAsync([later with { At = t.AddTicks(5_000), By = "routing 3" }], Ct);
+        stored = await Store.GetJobEventsAsync(t, t.AddMinutes(1), 100, Ct);
+        Assert.Equal("routing 3", Assert.Single(stored, e => e is { JobId: "job-31", Type: "planned" } && e.At == t).By);
+        Assert.Equal(4, stored.Count);
+    }
+
+    [Fact]
+    public async Task Two_jobs_events_of_one_bin_type_and_time_are_both_stored()
+    {
+        // A dispatcher's job for a bin's plastic beside the scheduler's for its paper (one stream, two jobs), requested at one
+        // instant and closed at one instant (one emptying completes both): four events, none overwriting another.
+        var t = T0.AddHours(18);
+        List<StoredJobEvent> events =
+        [
+            Job("requested", t, "job-41", "JY-541", ["paper"]), Job("requested", t, "job-42", "JY-541", ["plastic"]),
+            Job("completed", t.AddMinutes(1), "job-41", "JY-541", ["paper"]), Job("completed", t.AddMinutes(1), "job-42", "JY-541", ["plastic"]),
+        ];
+        await Store.WriteJobEventsAsync(events, Ct);
+        Assert.Equal(Comparable(events), Comparable(await Store.GetJobEventsAsync(t, t.AddHours(1), 100, Ct)));
+    }
+
+    [Fact]
+    public async Task A_job_event_written_again_without_its_optional_values_keeps_those_stored()
+    {
+        var t = T0.AddHours(19);
+        var full = Job("completed", t, "job-51") with { PredictedFullAt = t.AddHours(1), Vehicle = "truck-5", PlannedAt = t.AddMinutes(-10), By = "key-1" };
+        await Store.WriteJobEventsAsync([full], Ct);
+        await Store.WriteJobEventsAsync([full with { State = "completed!", PredictedFullAt = null, Vehicle = null, PlannedAt = null, CompletedAt = null, By = null }], Ct);
+        Assert.Equal(Comparable(full with { State = "completed!" }), Comparable(Assert.Single(await Store.GetJobEventsAsync(t, t.AddSeconds(1), 10, Ct))));
+    }
+
+    [Theory]
+    [InlineData("paper,glass")]
+    [InlineData("")]
+    public async Task A_job_event_whose_compartment_would_not_read_back_is_refused_with_its_batch(string compartment)
+    {
+        var t = T0.AddHours(20);
+        await Assert.ThrowsAsync<StoreRejectedException>(() => Store.WriteJobEventsAsync(
+            [Job("requested", t, "job-61"), Job("requested", t, "job-62", compartments: ["metal", compartment])], Ct));
+        Assert.Empty(await Store.GetJobEventsAsync(t, t.AddHours(1), 10, Ct));
+    }
+
     [Fact]
     public async Task A_large_batch_is_stored_whole()
     {
