@@ -77,8 +77,11 @@ public sealed class SchedulerCore
                     if (o.CleanedPct is { } cleaned)
                     {
                         outlook.FillPct = cleaned;
-                        outlook.ThresholdAt = o.Forecast?.ThresholdAt;
-                        outlook.FullAt = o.Forecast?.FullAt;
+                        // A prediction from the current cycle's rise alone (no rhythm learned yet: a new bin, an empty store) is
+                        // a guess from a few readings: it counts by the late end of its band, so it raises no job or alert early.
+                        var guess = o.Forecast is { Basis: "cycle" or "none" };
+                        outlook.ThresholdAt = guess ? o.Forecast!.ThresholdHigh : o.Forecast?.ThresholdAt;
+                        outlook.FullAt = guess ? o.Forecast!.FullHigh : o.Forecast?.FullAt;
                         output.Alerts.AddRange(Alerts.Fill(f.BinId, f.Compartment, f.Time, cleaned, f.Pct, covered));
                         output.Alerts.AddRange(Alerts.Prediction(f.BinId, f.Compartment, f.Time, outlook.FullAt, covered));
                     }

@@ -43,6 +43,10 @@ public sealed class SchedulingProjection(
         {
             try
             {
+                if (first)
+                {
+                    await store.InitializeAsync(stoppingToken);
+                }
                 var now = clock.GetUtcNow();
                 var from = first ? now - TimeSpan.FromDays(options.Value.HistoryDays + 1) : now - TimeSpan.FromDays(2);
                 var alertEvents = await store.GetAlertEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, stoppingToken);

@@ -31,7 +31,8 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
     private readonly Channel<object> _work = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITelemetryStore _store;
     private readonly FleetRegistry _registry;
-    private readonly FillIntelligence _signal;
+    private readonly IServiceProvider _services;
+    private FillIntelligence? _signalService;
     private readonly ISchedulerLease _lease;
     private readonly IBus _bus;
     private readonly AlertWebhooks _webhooks;
@@ -50,12 +51,12 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
     private SchedulerLock? _lock;
 
     public SchedulerService(
-        ITelemetryStore store, FleetRegistry registry, FillIntelligence signal, ISchedulerLease lease, IBus bus, AlertWebhooks webhooks, TelemetryClock clock,
+        ITelemetryStore store, FleetRegistry registry, IServiceProvider services, ISchedulerLease lease, IBus bus, AlertWebhooks webhooks, TelemetryClock clock,
         IOptions<SchedulingOptions> options, IOptions<AlertSettings> alerts, IOptions<BusOptions> busOptions, ILogger<SchedulerService> logger)
     {
         _store = store;
         _registry = registry;
-        _signal = signal;
+        _services = services;
         _lease = lease;
         _bus = bus;
         _webhooks = webhooks;
@@ -82,6 +83,9 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
     public int OpenJobs { get; private set; }
 
     public string LeaseState => _lease.Describe();
+
+    // The signal tells this service what it takes (it lists it among its listeners): resolved when first needed, not in the constructor.
+    private FillIntelligence _signal => _signalService ??= (FillIntelligence)_services.GetService(typeof(FillIntelligence))!;
 
     public void Taken(FillSignalBatch batch) => _work.Writer.TryWrite(batch);
 
