@@ -257,5 +257,21 @@ internal sealed class FakeStore : ITelemetryStore
         }
     }
 
+    public int AlertEventCount(Func<StoredAlertEvent, bool>? where = null)
+    {
+        lock (_events)
+        {
+            return _alertEvents.Values.Count(where ?? (_ => true));
+        }
+    }
+
+    public int JobEventCount(Func<StoredJobEvent, bool>? where = null)
+    {
+        lock (_events)
+        {
+            return _jobEvents.Values.Count(where ?? (_ => true));
+        }
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
