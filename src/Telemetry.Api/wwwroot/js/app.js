@@ -19,6 +19,9 @@ const app = {
   filters: { community: '', stream: '', sort: 'fillDesc' },
   period: '24h',
   analytics: null,
+  // Active alerts by id, kept by GET /api/alerts and the events of /api/alerts/stream.
+  alerts: { items: new Map(), loaded: false, error: null, source: null, queue: null, generation: 0, live: 'connecting', acking: new Set(), retry: null, index: null },
+  jobsState: 'open',
 };
 
 // ------------------------------------------------------------------ helpers
@@ -115,6 +118,7 @@ function marks(bin) {
 }
 
 const MARK_GLYPHS = { offline: '×', battery: '▁', tilt: '∠' };
+const ALERT_GLYPHS = { critical: '!', warning: '!', info: 'i' };
 
 function markLabel(mark) {
   return mark === 'battery' ? t('map.mark.battery', { pct: app.fleet.thresholds.lowBatteryPct }) : t(`map.mark.${mark}`);
@@ -138,6 +142,7 @@ function renderHeader() {
         el('span', { class: 'subtitle', text: t('app.subtitle', { district: app.fleet ? districtName() : '' }) }))),
     nav,
     el('div', { class: 'tools' },
+      app.session ? el('button', { id: 'alerts-badge', type: 'button', class: 'alerts-badge', hidden: true, onclick: showAlerts }) : null,
       app.session ? el('span', { id: 'live', class: `live ${app.live}`, role: 'status', text: t(`live.${app.live}`) }) : null,
       el('button', {
         id: 'lang', type: 'button', class: 'lang', lang: other === 'zh' ? 'zh-CN' : 'en',
@@ -146,6 +151,7 @@ function renderHeader() {
       }),
       app.session ? el('span', { class: 'who', text: t('signin.as', { name: app.session.name, role: t(`role.${app.session.role}`) }) }) : null,
       app.session ? el('button', { id: 'signout', type: 'button', text: t('nav.signout'), onclick: signOut }) : null));
+  paintAlertsBadge();
 }
 
 function districtName() {
@@ -190,6 +196,7 @@ function signedOut() {
   app.session = null;
   app.source?.close();
   app.source = null;
+  stopAlerts();
   render();
 }
 
@@ -230,6 +237,7 @@ async function signedIn() {
     return;
   }
   connectLive();
+  startAlerts();
   render();
 }
 
@@ -266,6 +274,518 @@ function signInView() {
   el('label', { for: 'key', text: t('signin.key') }),
   input, button, message);
   return { node: el('section', { class: 'signin-page' }, form) };
+}
+
+// ------------------------------------------------------------------ alerts: the store, its stream, the panel
+
+const SEVERITY_RANK = { info: 1, warning: 2, critical: 3 };
+const ALERT_EVENTS = ['raised', 'cleared', 'escalated', 'refired', 'acknowledged'];
+
+/** Dispatchers and admins act on alerts and jobs; analysts only read. */
+function canAct() { return app.session?.role === 'dispatcher' || app.session?.role === 'admin'; }
+
+function rank(severity) { return SEVERITY_RANK[severity] || 0; }
+
+/** Most severe first, then the newest. */
+function compareAlerts(a, b) {
+  return rank(b.severity) - rank(a.severity) || (Date.parse(b.raisedAt) || 0) - (Date.parse(a.raisedAt) || 0) || a.id.localeCompare(b.id);
+}
+
+/** Per bin: how many active alerts and the highest severity among them. */
+function alertIndex() {
+  const store = app.alerts;
+  if (!store.index) {
+    store.index = new Map();
+    for (const a of store.items.values()) {
+      const entry = store.index.get(a.bin) || { count: 0, severity: null };
+      entry.count++;
+      if (rank(a.severity) > rank(entry.severity)) entry.severity = a.severity;
+      store.index.set(a.bin, entry);
+    }
+  }
+  return store.index;
+}
+
+function alertsOf(binId) { return alertIndex().get(binId) || null; }
+
+function highestSeverity() {
+  let top = null;
+  for (const a of app.alerts.items.values()) if (rank(a.severity) > rank(top)) top = a.severity;
+  return top;
+}
+
+/** Tells the header and the page which bins' alerts changed (null: any). */
+function alertsChanged(bins) {
+  app.alerts.index = null;
+  paintAlertsBadge();
+  app.view?.alerts?.(bins);
+}
+
+function paintAlertsBadge() {
+  const badge = document.getElementById('alerts-badge');
+  if (!badge) return;
+  const n = app.alerts.items.size;
+  const top = highestSeverity();
+  badge.hidden = n === 0;
+  badge.className = `alerts-badge${top ? ` alert-${top}` : ''}`;
+  badge.dataset.count = String(n);
+  badge.textContent = t('alerts.badge', { n });
+  badge.title = t('alerts.badgeLabel', { n, severity: top ? t(`severity.${top}`) : t('none') });
+}
+
+/** The header's badge: to the fleet page's panel. */
+function showAlerts() {
+  const focus = () => document.getElementById('alerts')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  const route = location.hash || '#/';
+  if (route === '#/' || route === '#' || route === '') focus();
+  else {
+    location.hash = '#/';
+    setTimeout(focus, 0);
+  }
+}
+
+function setAlertsLive(state) {
+  app.alerts.live = state;
+  app.view?.alertsLive?.(state);
+}
+
+function startAlerts() {
+  stopAlerts();
+  connectAlerts();
+  loadAlerts();
+}
+
+function stopAlerts() {
+  const store = app.alerts;
+  store.source?.close();
+  store.source = null;
+  clearTimeout(store.retry);
+  store.generation++;
+  store.items = new Map();
+  store.index = null;
+  store.loaded = false;
+  store.error = null;
+  store.queue = null;
+  store.acking.clear();
+}
+
+/**
+ * The active alerts, afresh. Events that arrive while the request is out are held and applied after its answer
+ * (each event carries the whole alert, so applying them in order after the snapshot ends at the newest state).
+ */
+async function loadAlerts() {
+  const store = app.alerts;
+  const mine = ++store.generation;
+  store.queue = [];
+  try {
+    const list = await json('/api/alerts?state=active');
+    if (mine !== store.generation) return;
+    store.items = new Map(list.filter(a => a && a.id && !a.clearedAt).map(a => [a.id, a]));
+    const held = store.queue;
+    store.queue = null;
+    for (const [type, alert] of held) applyAlertEvent(type, alert);
+    store.loaded = true;
+    store.error = null;
+  } catch (error) {
+    if (mine !== store.generation) return;
+    for (const [type, alert] of store.queue || []) applyAlertEvent(type, alert);
+    store.queue = null;
+    if (error instanceof ApiError && error.status === 401) return;
+    store.error = error;
+  }
+  alertsChanged(null);
+}
+
+function applyAlertEvent(type, alert) {
+  const store = app.alerts;
+  if (type === 'cleared' || alert.clearedAt) store.items.delete(alert.id);
+  else {
+    if (type === 'raised' && !store.items.has(alert.id)) alert = { ...alert, fresh: true };
+    store.items.set(alert.id, alert);
+  }
+}
+
+function connectAlerts() {
+  const store = app.alerts;
+  store.source?.close();
+  clearTimeout(store.retry);
+  setAlertsLive('connecting');
+  const source = new EventSource('/api/alerts/stream');
+  store.source = source;
+  // Every (re)opening reloads the list: what happened while the stream was down is in it, whatever was replayed.
+  source.onopen = () => {
+    if (store.source !== source) return;
+    setAlertsLive('connected');
+    loadAlerts();
+  };
+  for (const type of ALERT_EVENTS) {
+    source.addEventListener(type, e => {
+      if (store.source !== source) return;
+      let alert;
+      try { alert = JSON.parse(e.data); } catch { return; }
+      if (!alert || typeof alert.id !== 'string') return;
+      if (store.queue) { store.queue.push([type, alert]); return; }
+      applyAlertEvent(type, alert);
+      alertsChanged([alert.bin]);
+    });
+  }
+  source.onerror = async () => {
+    if (store.source !== source) return;
+    setAlertsLive('lost');
+    if (source.readyState === EventSource.CLOSED) {
+      // Refused (an expired session, or the stream is not served): find out, then try again or sign in again.
+      const again = delay => { store.retry = setTimeout(() => { if (store.source === source) connectAlerts(); }, delay); };
+      try {
+        await json('/api/session');
+        again(5000);
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401)) again(10000);
+      }
+    }
+  };
+}
+
+/** POST /api/alerts/{id}/ack; say() shows the outcome in the panel. */
+async function acknowledge(alert, say) {
+  const store = app.alerts;
+  if (store.acking.has(alert.id)) return;
+  store.acking.add(alert.id);
+  alertsChanged([alert.bin]);
+  try {
+    await api(`/api/alerts/${encodeURIComponent(alert.id)}/ack`, { method: 'POST' });
+    // The stream's `acknowledged` event brings the server's own record; until then, this one.
+    const current = store.items.get(alert.id);
+    if (current && !current.acknowledgedAt) {
+      store.items.set(alert.id, { ...current, acknowledgedAt: new Date(now()).toISOString(), acknowledgedBy: app.session?.name ?? null });
+    }
+    say(t('alerts.done'), 'good');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    if (error instanceof ApiError && (error.status === 404 || error.status === 409)) {
+      say(t(error.status === 404 ? 'alerts.gone' : 'alerts.alreadyCleared'), 'bad');
+      store.items.delete(alert.id);
+      loadAlerts();
+    } else if (error instanceof ApiError && error.status === 403) say(t('alerts.forbidden'), 'bad');
+    else say(t('alerts.failed', { error: error.message || String(error) }), 'bad');
+  } finally {
+    store.acking.delete(alert.id);
+    alertsChanged([alert.bin]);
+  }
+}
+
+function severityBadge(severity) {
+  return el('span', { class: `severity severity-${severity}`, text: i18n.term('severity', severity) });
+}
+
+/** A message line under a panel's title: says what an action did; clears itself after a while. */
+function noticeLine(id) {
+  const line = el('p', { class: 'notice', id, role: 'status', hidden: true });
+  let timer = null;
+  const say = (text, tone) => {
+    clearTimeout(timer);
+    line.textContent = text;
+    line.className = `notice ${tone || ''}`;
+    line.hidden = !text;
+    if (text) timer = setTimeout(() => { line.hidden = true; line.textContent = ''; }, 10_000);
+  };
+  return { line, say };
+}
+
+/** The list of active alerts: every one (the fleet page's #alerts) or one bin's (#bin-alerts on its page). */
+function alertsPanel({ bin } = {}) {
+  const id = bin ? 'bin-alerts' : 'alerts';
+  const count = el('span', { class: 'count-badge', id: `${id}-count`, dataset: { count: '0' } });
+  const lost = el('p', { class: 'stream-lost', role: 'status', hidden: true, text: t('alerts.lost') });
+  const list = el('ul', { class: 'alert-list', 'aria-live': 'polite', 'aria-label': t(bin ? 'alerts.binTitle' : 'alerts.title') });
+  const state = el('div', { class: 'alert-state' });
+  const { line: notice, say } = noticeLine(`${id}-notice`);
+  const node = el('section', { class: 'card alerts-panel', id, 'aria-labelledby': `${id}-title` },
+    el('div', { class: 'card-head' },
+      el('h2', { id: `${id}-title` }, t(bin ? 'alerts.binTitle' : 'alerts.title'), ' ', count)),
+    lost, notice, state, list);
+  const rows = new Map();
+
+  function rowFor(a) {
+    let row = rows.get(a.id);
+    if (!row) {
+      row = { li: el('li', { class: 'alert-row', dataset: { alertId: a.id } }), signature: '' };
+      // Raised while the page was open: highlighted once.
+      if (a.fresh) { row.li.classList.add('fresh'); delete a.fresh; }
+      rows.set(a.id, row);
+    }
+    return row;
+  }
+
+  function paintRow(row, a) {
+    const busy = app.alerts.acking.has(a.id);
+    const signature = JSON.stringify([a.kind, a.severity, a.bin, a.compartment, a.raisedAt, a.acknowledgedAt, a.acknowledgedBy, busy, i18n.lang(), canAct()]);
+    if (row.signature === signature) return;
+    row.signature = signature;
+    const li = row.li;
+    const acknowledged = Boolean(a.acknowledgedAt);
+    li.className = `alert-row severity-${a.severity}${acknowledged ? ' acknowledged' : ''}${li.classList.contains('fresh') ? ' fresh' : ''}`;
+    Object.assign(li.dataset, { kind: a.kind, severity: a.severity, bin: a.bin, compartment: a.compartment ?? '', acknowledged: String(acknowledged) });
+    const kind = i18n.term('kind', a.kind);
+    const where = el('span', { class: 'alert-where' },
+      el('a', { href: `#/bins/${encodeURIComponent(a.bin)}`, class: 'alert-bin', text: a.bin }),
+      a.compartment ? el('span', { class: 'alert-compartment', text: i18n.material(a.compartment) }) : null);
+    const raised = el('time', { datetime: a.raisedAt, title: i18n.dateTime(a.raisedAt), text: i18n.shortDateTime(a.raisedAt) });
+    const meta = el('span', { class: 'alert-meta' },
+      withTime(t('alerts.raised', { time: '\u0000' }), raised),
+      acknowledged
+        ? el('span', { class: 'acked', title: i18n.dateTime(a.acknowledgedAt) }, '✓ ',
+          a.acknowledgedBy ? t('alerts.acked', { name: a.acknowledgedBy, time: i18n.shortDateTime(a.acknowledgedAt) }) : t('alerts.ackedShort'))
+        : null);
+    const action = canAct() && !acknowledged
+      ? el('button', {
+        type: 'button', class: 'ack', disabled: busy, 'aria-busy': busy ? 'true' : null,
+        'aria-label': t('alerts.ackLabel', { kind, bin: a.bin }), text: t('alerts.ack'),
+        onclick: () => acknowledge(a, say),
+      })
+      : null;
+    li.replaceChildren(
+      el('div', { class: 'alert-body' },
+        el('div', { class: 'alert-line' }, severityBadge(a.severity), el('strong', { class: 'alert-kind', text: kind })),
+        el('div', { class: 'alert-line' }, where, meta)),
+      action || '');
+  }
+
+  function paint() {
+    const store = app.alerts;
+    const items = [...store.items.values()].filter(a => !bin || a.bin === bin).sort(compareAlerts);
+    const top = items.length ? items[0].severity : null;
+    count.textContent = String(items.length);
+    count.dataset.count = String(items.length);
+    count.className = `count-badge${top ? ` alert-${top}` : ''}`;
+    count.title = t('alerts.count', { n: items.length });
+    lost.hidden = store.live !== 'lost';
+    if (!store.loaded && store.error) state.replaceChildren(failure(store.error, loadAlerts));
+    else if (!store.loaded) state.replaceChildren(loading());
+    else if (items.length === 0) state.replaceChildren(el('p', { class: 'state empty', id: `${id}-empty`, text: t(bin ? 'alerts.binEmpty' : 'alerts.empty') }));
+    else state.replaceChildren();
+    const keep = new Set(items.map(a => a.id));
+    for (const key of rows.keys()) if (!keep.has(key)) rows.delete(key);
+    const ordered = items.map(a => { const row = rowFor(a); paintRow(row, a); return row.li; });
+    // Moved only when the order changed: a button under a finger stays where it is.
+    const current = [...list.children];
+    if (current.length !== ordered.length || current.some((li, i) => li !== ordered[i])) list.replaceChildren(...ordered);
+  }
+
+  return { node, paint, live: () => { lost.hidden = app.alerts.live !== 'lost'; } };
+}
+
+/** A translated sentence with an element where its placeholder was ("Raised {time}" with a <time>). */
+function withTime(sentence, element) {
+  const [before, after] = sentence.split('\u0000');
+  return el('span', {}, before, element, after ?? '');
+}
+
+// ------------------------------------------------------------------ collection jobs
+
+const JOB_STATES = ['open', 'requested', 'planned', 'completed', 'cancelled', 'all'];
+const OPEN_JOB = new Set(['requested', 'planned']);
+
+function compareJobs(a, b) {
+  const open = j => (OPEN_JOB.has(j.state) ? 0 : 1);
+  const urgent = j => (j.priority === 'urgent' ? 0 : 1);
+  const deadline = j => (j.deadline ? Date.parse(j.deadline) : Infinity);
+  return open(a) - open(b) || urgent(a) - urgent(b) || deadline(a) - deadline(b)
+    || (Date.parse(b.requestedAt) || 0) - (Date.parse(a.requestedAt) || 0) || String(a.id).localeCompare(String(b.id));
+}
+
+/**
+ * Collection jobs: every one of a state (the fleet page's #jobs, with a state filter) or one bin's open jobs
+ * (#bin-jobs on its page). Refreshed every 10 s while shown, and after each action.
+ */
+function jobsPanel({ bin, onJobs } = {}) {
+  const id = bin ? 'bin-jobs' : 'jobs';
+  const stateFilter = () => (bin ? 'open' : app.jobsState);
+  const stateSelect = bin ? null : el('select', { id: 'jobs-state', onchange: e => { app.jobsState = e.target.value; rows.clear(); tbody.replaceChildren(); load(); } },
+    ...JOB_STATES.map(s => el('option', { value: s, selected: app.jobsState === s, text: t(`jobs.filter.${s}`) })));
+  const count = el('span', { class: 'count-badge', id: `${id}-count`, dataset: { count: '0' } });
+  const { line: notice, say } = noticeLine(`${id}-notice`);
+  const state = el('div', { class: 'jobs-state' }, loading());
+  const columns = [
+    bin ? null : ['bin', 'jobs.col.bin'],
+    ['compartments', 'jobs.col.compartments'], ['stream', 'jobs.col.stream'], ['reason', 'jobs.col.reason'],
+    ['priority', 'jobs.col.priority'], ['deadline', 'jobs.col.deadline'], ['state', 'jobs.col.state'], ['vehicle', 'jobs.col.vehicle'],
+    canAct() ? ['actions', 'jobs.col.actions'] : null,
+  ].filter(Boolean);
+  const tbody = el('tbody');
+  const table = el('table', { class: 'jobs', id: `${id}-table`, hidden: true },
+    el('thead', {}, el('tr', {}, ...columns.map(([key, label]) => el('th', { scope: 'col', class: `col-${key}`, text: t(label) })))),
+    tbody);
+  const node = el('section', { class: 'card jobs-panel', id, 'aria-labelledby': `${id}-title` },
+    el('div', { class: 'card-head' },
+      el('h2', { id: `${id}-title` }, t(bin ? 'jobs.binTitle' : 'jobs.title'), ' ', count),
+      stateSelect ? el('label', { class: 'inline-label' }, el('span', { text: t('jobs.show') }), stateSelect) : null),
+    notice, state, el('div', { class: 'table-wrap' }, table));
+  const rows = new Map();
+  const busy = new Set();
+  let timer = null;
+  let generation = 0;
+  let loaded = false;
+  let stopped = false;
+
+  async function load() {
+    const mine = ++generation;
+    const filter = stateFilter();
+    let jobs;
+    try {
+      jobs = await json(`/api/jobs?state=${encodeURIComponent(filter)}`);
+    } catch (error) {
+      if (mine !== generation || stopped) return;
+      if (error instanceof ApiError && error.status === 401) return;
+      // A failed refresh keeps the table it had; a failed first load says so in its place.
+      if (loaded) say(t('jobs.refreshFailed', { error: error.message || String(error) }), 'bad');
+      else state.replaceChildren(failure(error, load));
+      return;
+    }
+    if (mine !== generation || stopped) return;
+    loaded = true;
+    if (bin) jobs = jobs.filter(j => j.bin === bin);
+    paint(jobs.sort(compareJobs));
+    onJobs?.(jobs);
+  }
+
+  function paint(jobs) {
+    count.textContent = String(jobs.length);
+    count.dataset.count = String(jobs.length);
+    count.className = `count-badge${jobs.some(j => j.priority === 'urgent' && OPEN_JOB.has(j.state)) ? ' urgent' : ''}`;
+    count.title = t('jobs.count', { n: jobs.length });
+    table.hidden = jobs.length === 0;
+    state.replaceChildren(jobs.length === 0
+      ? el('p', { class: 'state empty', id: `${id}-empty`, text: t(bin ? 'jobs.binEmpty' : stateFilter() === 'open' ? 'jobs.empty' : 'jobs.none') })
+      : '');
+    const keep = new Set(jobs.map(j => j.id));
+    for (const key of rows.keys()) if (!keep.has(key)) rows.delete(key);
+    const ordered = jobs.map(job => {
+      let row = rows.get(job.id);
+      if (!row) { row = { tr: el('tr', { dataset: { jobId: job.id } }), signature: '' }; rows.set(job.id, row); }
+      paintRow(row, job);
+      return row.tr;
+    });
+    const current = [...tbody.children];
+    if (current.length !== ordered.length || current.some((tr, i) => tr !== ordered[i])) tbody.replaceChildren(...ordered);
+  }
+
+  function paintRow(row, job) {
+    const open = OPEN_JOB.has(job.state);
+    const overdue = open && job.deadline && Date.parse(job.deadline) < now();
+    const signature = JSON.stringify([job, busy.has(job.id), overdue]);
+    if (row.signature === signature) return;
+    row.signature = signature;
+    const tr = row.tr;
+    Object.assign(tr.dataset, { state: job.state, priority: job.priority, bin: job.bin });
+    tr.className = `${job.priority === 'urgent' ? 'urgent' : ''}${open ? '' : ' closed'}`.trim();
+    const cells = {
+      bin: () => el('a', { href: `#/bins/${encodeURIComponent(job.bin)}`, text: job.bin }),
+      compartments: () => (job.compartments || []).map(c => el('span', { class: 'pill', text: i18n.material(c) })),
+      stream: () => [el('span', { class: `stream-dot stream-${job.stream}` }), i18n.term('stream', job.stream)],
+      reason: () => i18n.term('reason', job.reason),
+      priority: () => el('span', { class: `pill priority-${job.priority}${job.priority === 'urgent' ? ' bad' : ''}`, text: `${job.priority === 'urgent' ? '! ' : ''}${i18n.term('priority', job.priority)}` }),
+      deadline: () => job.deadline
+        ? [el('time', { datetime: job.deadline, title: i18n.dateTime(job.deadline), text: i18n.shortDateTime(job.deadline) }),
+          overdue ? el('span', { class: 'overdue', text: ` · ${t('jobs.overdue')}` }) : null]
+        : t('none'),
+      state: () => el('span', {
+        class: `pill job-state job-${job.state}`,
+        title: job.requestedAt ? t('jobs.requestedBy', { time: i18n.dateTime(job.requestedAt), name: job.requestedBy || t('none') }) : null,
+        text: i18n.term('job', job.state),
+      }),
+      vehicle: () => job.vehicle ? el('span', { class: 'vehicle', text: String(job.vehicle) }) : t('none'),
+      actions: () => open ? el('div', { class: 'row-actions' },
+        el('button', { type: 'button', class: 'complete', disabled: busy.has(job.id), 'aria-label': t('jobs.completeLabel', { bin: job.bin }), text: t('jobs.complete'), onclick: () => act(job, 'complete') }),
+        el('button', { type: 'button', class: 'cancel', disabled: busy.has(job.id), 'aria-label': t('jobs.cancelLabel', { bin: job.bin }), text: t('jobs.cancel'), onclick: () => act(job, 'cancel') }))
+        : null,
+    };
+    // data-label: the column's name, shown above each field where the rows become cards (upright tablets).
+    tr.replaceChildren(...columns.map(([key, label]) => el('td', { class: `col-${key}`, dataset: { label: t(label) } }, cells[key]())));
+  }
+
+  async function act(job, action) {
+    if (busy.has(job.id)) return;
+    busy.add(job.id);
+    // Both buttons of the row disabled while the request is out.
+    for (const b of rows.get(job.id)?.tr.querySelectorAll('button') || []) b.disabled = true;
+    try {
+      await json(`/api/jobs/${encodeURIComponent(job.id)}/${action}`, { method: 'POST' });
+      say(t(action === 'complete' ? 'jobs.completed' : 'jobs.cancelledDone'), 'good');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      if (error instanceof ApiError && error.status === 404) say(t('jobs.gone'), 'bad');
+      else if (error instanceof ApiError && error.status === 409) say(t('jobs.notOpen'), 'bad');
+      else if (error instanceof ApiError && error.status === 403) say(t('jobs.forbidden'), 'bad');
+      else say(t('jobs.failed', { error: error.message || String(error) }), 'bad');
+    } finally {
+      busy.delete(job.id);
+      if (rows.get(job.id)) rows.get(job.id).signature = '';
+      if (!stopped) load();
+    }
+  }
+
+  return {
+    node,
+    load,
+    say,
+    start() {
+      stopped = false;
+      load();
+      // Not while the tab is hidden: the next visible tick catches up.
+      timer = setInterval(() => { if (!document.hidden) load(); }, 10_000);
+    },
+    stop() { stopped = true; generation++; clearInterval(timer); },
+  };
+}
+
+/** A bin's "Request collection": its compartments to tick, those an open job covers greyed out. */
+function requestForm(reg, jobs) {
+  const boxes = new Map();
+  const { line: notice, say } = noticeLine('request-notice');
+  const button = el('button', { type: 'submit', class: 'primary', id: 'request-job', text: t('jobs.request') });
+  const choices = el('div', { class: 'choices' }, ...reg.compartments.map(c => {
+    const box = el('input', { type: 'checkbox', name: 'compartment', value: c.id, id: `request-${c.id}` });
+    const note = el('span', { class: 'covered', hidden: true, text: `(${t('jobs.covered')})` });
+    boxes.set(c.id, { box, note });
+    return el('label', { class: 'choice', for: `request-${c.id}` }, box, el('span', { class: `stream-dot stream-${c.stream}` }), i18n.material(c.id), note);
+  }));
+  const form = el('form', {
+    id: 'request-collection', class: 'request',
+    onsubmit: async e => {
+      e.preventDefault();
+      const compartments = [...boxes].filter(([, b]) => b.box.checked && !b.box.disabled).map(([c]) => c);
+      if (compartments.length === 0) { say(t('jobs.pickOne'), 'bad'); return; }
+      button.disabled = true;
+      try {
+        await json('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ bin: reg.id, compartments }) });
+        for (const c of compartments) boxes.get(c).box.checked = false;
+        say(t('jobs.requestedDone'), 'good');
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return;
+        if (error instanceof ApiError && error.status === 409) say(t('jobs.conflict'), 'bad');
+        else if (error instanceof ApiError && error.status === 403) say(t('jobs.forbidden'), 'bad');
+        else say(t('jobs.failed', { error: error.message || String(error) }), 'bad');
+      } finally {
+        button.disabled = false;
+        jobs.load();
+      }
+    },
+  },
+  el('fieldset', {}, el('legend', { text: t('jobs.pick') }), choices),
+  el('div', { class: 'request-actions' }, button, notice));
+
+  return {
+    node: form,
+    /** Greys out the compartments an open job of this bin already covers. */
+    covered(open) {
+      const taken = new Set(open.filter(j => OPEN_JOB.has(j.state)).flatMap(j => j.compartments || []));
+      for (const [c, { box, note }] of boxes) {
+        box.disabled = taken.has(c);
+        if (box.disabled) box.checked = false;
+        note.hidden = !taken.has(c);
+      }
+    },
+  };
 }
 
 // ------------------------------------------------------------------ router
@@ -309,7 +829,12 @@ function fleetView() {
             : level === 'high' ? t('map.level.high', { from: th.collectionPct })
               : t('map.level.full', { pct: th.overflowPct }))),
     ...['offline', 'battery', 'tilt'].map(mark => el('li', {}, el('span', { class: `mark mark-${mark}`, text: MARK_GLYPHS[mark] }), markLabel(mark))),
-    el('li', {}, el('span', { class: 'facility-swatch' }), t('map.facility')));
+    el('li', {}, el('span', { class: 'facility-swatch' }), t('map.facility')),
+    el('li', { class: 'legend-title', text: t('map.alerts') }),
+    ...['critical', 'warning', 'info'].map(sev => el('li', { dataset: { alertSeverity: sev } },
+      el('span', { class: `swatch alert-ring alert-${sev}` }),
+      el('span', { class: `mark mark-alert alert-${sev}`, text: ALERT_GLYPHS[sev] }),
+      t('map.alert', { severity: t(`severity.${sev}`) }))));
 
   const communitySelect = el('select', { id: 'filter-community', onchange: e => { app.filters.community = e.target.value; refreshList(); refreshMarkers(); } },
     el('option', { value: '', text: t('list.all') }),
@@ -331,16 +856,23 @@ function fleetView() {
       el('th', { scope: 'col', class: 'optional', text: t('col.lastSeen') }))),
     tbody);
 
-  const node = el('section', { class: 'fleet' },
-    el('div', { class: 'map-panel card' }, mapEl, legend),
-    el('div', { class: 'list-panel card' },
-      el('h2', { text: t('list.title') }),
-      el('div', { class: 'filters' },
-        el('label', {}, el('span', { text: t('list.community') }), communitySelect),
-        el('label', {}, el('span', { text: t('list.stream') }), streamSelect),
-        el('label', {}, el('span', { text: t('list.sort') }), sortSelect)),
-      count,
-      el('div', { class: 'table-wrap' }, table)));
+  const alerts = alertsPanel();
+  const jobs = jobsPanel();
+  const node = el('div', { class: 'fleet-page' },
+    el('section', { class: 'fleet' },
+      el('div', { class: 'map-panel card' }, mapEl, legend),
+      // The side column: the alerts above the list; on a desktop it is as tall as the map and each part scrolls inside.
+      el('div', { class: 'side' }, el('div', { class: 'side-inner' },
+        alerts.node,
+        el('div', { class: 'list-panel card' },
+          el('h2', { text: t('list.title') }),
+          el('div', { class: 'filters' },
+            el('label', {}, el('span', { text: t('list.community') }), communitySelect),
+            el('label', {}, el('span', { text: t('list.stream') }), streamSelect),
+            el('label', {}, el('span', { text: t('list.sort') }), sortSelect)),
+          count,
+          el('div', { class: 'table-wrap' }, table))))),
+    jobs.node);
 
   let map = null;
   const markers = new Map();
@@ -366,18 +898,36 @@ function fleetView() {
     const e = marker.options.icon.options.html;
     const top = fullest(bin, app.filters.stream);
     const level = levelOf(top?.fillPct);
+    const alerted = alertsOf(id);
     e.dataset.level = level;
-    e.className = `bin-marker level-${level}`;
+    e.className = `bin-marker level-${level}${alerted ? ` alert-${alerted.severity}` : ''}`;
+    if (alerted) {
+      e.dataset.alertSeverity = alerted.severity;
+      e.dataset.alerts = String(alerted.count);
+    } else {
+      delete e.dataset.alertSeverity;
+      delete e.dataset.alerts;
+    }
     const m = marks(bin);
     e.dataset.marks = m.join(' ');
-    e.firstChild.replaceChildren(...m.map(mark => el('span', { class: `mark mark-${mark}`, text: MARK_GLYPHS[mark] })));
+    const badges = m.map(mark => el('span', { class: `mark mark-${mark}`, text: MARK_GLYPHS[mark] }));
+    if (alerted) badges.unshift(el('span', { class: `mark mark-alert alert-${alerted.severity}`, text: ALERT_GLYPHS[alerted.severity] || '!' }));
+    e.firstChild.replaceChildren(...badges);
     const reg = registryBin(id);
+    const alertText = alerted ? ` · ${t('map.alertsOf', { n: alerted.count, severity: i18n.term('severity', alerted.severity) })}` : '';
     // An element, never a string: Leaflet puts string content in as HTML.
-    marker.setTooltipContent(el('span', { text: `${id} · ${i18n.named(reg, 'address')} · ${top ? i18n.percent(top.fillPct) : t('map.level.none')}${m.length ? ' · ' + m.map(markLabel).join(', ') : ''}` }));
+    marker.setTooltipContent(el('span', { text: `${id} · ${i18n.named(reg, 'address')} · ${top ? i18n.percent(top.fillPct) : t('map.level.none')}${m.length ? ' · ' + m.map(markLabel).join(', ') : ''}${alertText}` }));
     marker.setOpacity(visible(bin) ? 1 : 0.2);
   }
 
   function refreshMarkers() { for (const id of markers.keys()) paintMarker(id); }
+
+  /** The list redrawn once per frame, however many events came. */
+  function scheduleList() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; refreshList(); });
+  }
 
   // Rows are kept per bin and updated in place: a live event never replaces the row under a click or the focus.
   const rowsById = new Map();
@@ -400,10 +950,14 @@ function fleetView() {
   function paintRow(row, bin, top) {
     const level = levelOf(top?.fillPct);
     const m = marks(bin);
-    const signature = JSON.stringify([level, top?.fillPct, top?.id, bin.online, bin.battery, bin.tilt, bin.lastSeen, m]);
+    const alerted = alertsOf(bin.id);
+    const signature = JSON.stringify([level, top?.fillPct, top?.id, bin.online, bin.battery, bin.tilt, bin.lastSeen, m, alerted]);
     if (row.signature === signature) return;
     row.signature = signature;
     row.tr.dataset.level = level;
+    row.tr.className = alerted ? `alert-${alerted.severity}` : '';
+    if (alerted) row.tr.dataset.alertSeverity = alerted.severity;
+    else delete row.tr.dataset.alertSeverity;
     const [, , fillCell, statusCell, seenCell] = row.tr.children;
     const bar = el('span', { class: `bar-fill level-${level}` });
     // Bar widths through CSSOM (the content security policy allows no inline style attributes).
@@ -417,7 +971,12 @@ function fleetView() {
       bin.battery !== null && bin.battery !== undefined
         ? el('span', { class: `pill ${m.includes('battery') ? 'bad' : ''}`, title: t('col.battery') }, el('span', { class: 'battery-icon', 'aria-hidden': 'true' }), i18n.percent(bin.battery))
         : '',
-      bin.tilt ? el('span', { class: 'pill bad', text: t('status.tilt') }) : '');
+      bin.tilt ? el('span', { class: 'pill bad', text: t('status.tilt') }) : '',
+      alerted ? el('span', {
+        class: `pill alert-pill alert-${alerted.severity}`,
+        title: t('map.alertsOf', { n: alerted.count, severity: i18n.term('severity', alerted.severity) }),
+        text: t('list.alerts', { severity: i18n.term('severity', alerted.severity), n: alerted.count }),
+      }) : '');
     seenCell.textContent = i18n.dateTime(bin.lastSeen);
   }
 
@@ -484,15 +1043,21 @@ function fleetView() {
       zoomClass();
       refreshMarkers();
       refreshList();
+      alerts.paint();
+      jobs.start();
     },
+    alerts(bins) {
+      alerts.paint();
+      if (bins) for (const id of bins) paintMarker(id);
+      else refreshMarkers();
+      scheduleList();
+    },
+    alertsLive() { alerts.live(); },
     update(changed) {
       for (const b of changed) paintMarker(b.id);
-      if (!pending) {
-        pending = true;
-        requestAnimationFrame(() => { pending = false; refreshList(); });
-      }
+      scheduleList();
     },
-    destroy() { map?.remove(); },
+    destroy() { jobs.stop(); map?.remove(); },
   };
 }
 
@@ -524,6 +1089,13 @@ function binView(id) {
   const periodSelect = el('select', { id: 'period', onchange: e => { app.period = e.target.value; loadHistory(); } },
     ...Object.keys(PERIODS).map(p => el('option', { value: p, selected: app.period === p, text: t(`period.${p}`) })));
   const instances = [];
+  const alerts = alertsPanel({ bin: id });
+  let request = null;
+  const jobs = jobsPanel({ bin: id, onJobs: open => request?.covered(open) });
+  if (canAct()) {
+    request = requestForm(reg, jobs);
+    jobs.node.append(request.node);
+  }
 
   const node = el('section', { class: 'bin-page', id: 'bin-page', dataset: { bin: id } },
     el('a', { href: '#/', class: 'back', text: t('bin.back') }),
@@ -533,6 +1105,7 @@ function binView(id) {
     el('div', { class: 'bin-grid' },
       el('div', { class: 'card' }, el('h2', { text: t('bin.health') }), health),
       el('div', { class: 'card' }, el('h2', { text: t('bin.compartments') }), compartments)),
+    el('div', { class: 'bin-grid bin-actions' }, alerts.node, jobs.node),
     el('div', { class: 'card' },
       el('div', { class: 'card-head' },
         el('h2', { text: t('bin.history') }),
@@ -708,9 +1281,11 @@ function binView(id) {
 
   return {
     node,
-    mounted() { paint(); loadHistory(); },
+    mounted() { paint(); alerts.paint(); jobs.start(); loadHistory(); },
     update(changed) { if (changed.some(b => b.id === id)) paint(); },
-    destroy() { generation++; for (const c of instances.splice(0)) c.destroy(); },
+    alerts(bins) { if (!bins || bins.includes(id)) alerts.paint(); },
+    alertsLive() { alerts.live(); },
+    destroy() { generation++; jobs.stop(); for (const c of instances.splice(0)) c.destroy(); },
   };
 }
 
