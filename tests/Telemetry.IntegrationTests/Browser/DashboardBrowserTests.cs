@@ -97,6 +97,49 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
     }
 
     [Fact]
+    public async Task A_reading_that_crosses_the_threshold_shows_its_alert_within_2_seconds_and_a_dispatcher_acknowledges_it()
+    {
+        await using var browser = await host.OpenAsync(output);
+        var page = browser.Page;
+        await page.GotoAsync(host.Origin + "/");
+        await SignInAsync(page, host.Demo.Key("dispatcher"));
+        await Assertions.Expect(page.Locator("#alerts")).ToBeVisibleAsync();
+        var row = page.Locator("#alerts [data-alert-id^='JY-020:paper:fill:']");
+        await Assertions.Expect(row).ToHaveCountAsync(0);
+        var marker = page.Locator(".bin-marker[data-bin='JY-020']");
+        await Assertions.Expect(marker).Not.ToHaveAttributeAsync("data-alert-severity", "warning");
+
+        // JY-020's paper is at about 30 %: a jump to 90 is held until the next reading confirms it, and the alert needs two
+        // cleaned readings at or above the threshold, so the third reading is the one that crosses.
+        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.0}]}""");
+        await Task.Delay(1100); // readings a second apart at least (their ts has millisecond precision; distinct instants)
+        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.5}]}""");
+        var confirmedAt = Now();
+        await Task.Delay(1100);
+        await host.WaitForCleanedAtAsync("JY-020", "paper", confirmedAt);
+        await Assertions.Expect(row).ToHaveCountAsync(0);
+        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":91.0}]}""");
+        await Assertions.Expect(row).ToHaveCountAsync(1, new() { Timeout = 2000 });
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-severity", "warning");
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-acknowledged", "false");
+        await Assertions.Expect(marker).ToHaveAttributeAsync("data-alert-severity", new System.Text.RegularExpressions.Regex("warning|critical"), new() { Timeout = 2000 });
+
+        // The dispatcher acknowledges it: the row says so, and the API records the key's name.
+        await row.Locator("button.ack").ClickAsync();
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-acknowledged", "true", new() { Timeout = 5000 });
+        var id = await row.GetAttributeAsync("data-alert-id");
+        var alerts = await page.APIRequest.GetAsync(host.Origin + "/api/alerts");
+        Assert.Equal(200, alerts.Status);
+        using (var json = System.Text.Json.JsonDocument.Parse(await alerts.TextAsync()))
+        {
+            var alert = json.RootElement.EnumerateArray().Single(a => a.GetProperty("id").GetString() == id);
+            Assert.Equal("demo-dispatcher", alert.GetProperty("acknowledgedBy").GetString());
+            Assert.Equal("fill", alert.GetProperty("kind").GetString());
+        }
+        browser.AssertClean(host.Origin);
+    }
+
+    [Fact]
     public async Task A_bins_page_shows_its_device_health_and_draws_fill_and_weight_history_per_compartment()
     {
         await using var browser = await host.OpenAsync(output, timeZone: "America/New_York");
