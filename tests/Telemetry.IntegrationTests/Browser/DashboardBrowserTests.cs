@@ -113,8 +113,8 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
         // cleaned readings at or above the threshold, so the third reading is the one that crosses.
         await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.0}]}""");
         await Task.Delay(1100); // readings a second apart at least (their ts has millisecond precision; distinct instants)
-        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.5}]}""");
         var confirmedAt = Now();
+        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{confirmedAt}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.5}]}""");
         await Task.Delay(1100);
         await host.WaitForCleanedAtAsync("JY-020", "paper", confirmedAt);
         await Assertions.Expect(row).ToHaveCountAsync(0);
