@@ -21,7 +21,6 @@ public sealed class AlertBoard
 
     private readonly object _gate = new();
     private readonly Dictionary<string, AlertInfo> _alerts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _lastAt = new(StringComparer.Ordinal);
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private readonly Queue<string> _seenOrder = new();
     private readonly LinkedList<AlertStreamEvent> _replay = new();
@@ -76,11 +75,12 @@ public sealed class AlertBoard
             {
                 _seen.Remove(_seenOrder.Dequeue());
             }
-            // The newest event of an alert gives its state (a redelivered older one does not undo a later one).
-            if (!_lastAt.TryGetValue(alert.Id, out var last) || at >= last)
+            // The event taken last gives the alert's state, except that a cleared alert stays cleared (an event of it missed
+            // on the bus and found in the store later does not bring it back). Event times are the readings' (devices' clocks)
+            // or the scheduler's, so they do not order events.
+            if (!_alerts.TryGetValue(alert.Id, out var known) || known.ClearedAt is null || alert.ClearedAt is not null)
             {
                 _alerts[alert.Id] = alert;
-                _lastAt[alert.Id] = at;
             }
             streamed = new AlertStreamEvent(++_nextId, type, at, alert);
             _replay.AddLast(streamed);

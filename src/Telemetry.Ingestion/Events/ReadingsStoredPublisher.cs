@@ -55,6 +55,12 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
     /// <summary>This process's name in its events.</summary>
     public string Source { get; }
 
+    /// <summary>Since when ingestion has been without the broker (null while connected); set by the composition.</summary>
+    public Func<DateTimeOffset?>? DisconnectedSince { get; set; }
+
+    private bool? _announcedConnected;
+    private long _lastAnnounced;
+
     public long Published => Interlocked.Read(ref _published);
 
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -137,9 +143,37 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
         }
     }
 
+    /// <summary>Says when the broker is lost or back, and every 30 s while it is away (a scheduler started meanwhile learns it).</summary>
+    private async Task AnnounceConnectionAsync(CancellationToken ct)
+    {
+        if (DisconnectedSince is not { } state)
+        {
+            return;
+        }
+        var connected = state() is null;
+        var due = _announcedConnected != connected || (!connected && _time.GetElapsedTime(_lastAnnounced) >= TimeSpan.FromSeconds(30));
+        if (!due)
+        {
+            return;
+        }
+        using var timeout = new CancellationTokenSource(_options.PublishTimeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        try
+        {
+            await _bus.Publish(new IngestionConnection(Source, connected, _time.GetUtcNow()), linked.Token);
+            _announcedConnected = connected;
+            _lastAnnounced = _time.GetTimestamp();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Warn($"publishing that the broker is {(connected ? "back" : "lost")} failed ({ex.Message}); retried");
+        }
+    }
+
     /// <summary>Publishes what has been merged since the last flush, in events of at most <see cref="MaxBinsPerEvent"/> bins.</summary>
     internal async Task FlushAsync(CancellationToken ct)
     {
+        await AnnounceConnectionAsync(ct);
         Dictionary<string, PendingBin> bins;
         lock (_gate)
         {

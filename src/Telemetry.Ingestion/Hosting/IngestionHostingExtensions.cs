@@ -45,7 +45,19 @@ public static class IngestionHostingExtensions
                 sp.GetRequiredService<IngestionMetrics>(),
                 sp.GetRequiredService<TelemetryClock>(),
                 sp.GetRequiredService<ILoggerFactory>());
-            service.Pipeline.StoredObserver = sp.GetService<ReadingsStoredPublisher>();
+            var publisher = sp.GetService<ReadingsStoredPublisher>();
+            service.Pipeline.StoredObserver = publisher;
+            if (publisher is not null)
+            {
+                // Until the first connection there is nothing to announce: a start is no outage.
+                var everConnected = false;
+                publisher.DisconnectedSince = () =>
+                {
+                    var since = service.Source.DisconnectedSince;
+                    everConnected |= since is null;
+                    return everConnected ? since : null;
+                };
+            }
             return service;
         });
         if (services.Any(d => d.ServiceType == typeof(MassTransit.IBus)))

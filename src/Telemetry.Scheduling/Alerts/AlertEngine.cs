@@ -133,6 +133,8 @@ public sealed class AlertEngine(AlertOptions options)
     private readonly Dictionary<(string Bin, string Compartment), CompartmentState> _compartments = [];
     private readonly Queue<string> _cleared = new();
     private DateTimeOffset? _ingestionDisconnectedAt;
+    private DateTimeOffset? _ingestionReconnectedAt;
+    private bool _ingestionDown;
 
     public IReadOnlyCollection<Alert> Active => _active.Values;
 
@@ -174,8 +176,25 @@ public sealed class AlertEngine(AlertOptions options)
         return replaced;
     }
 
-    /// <summary>Ingestion lost the broker at <paramref name="at"/>: offline alerts wait until 3 reporting intervals after it.</summary>
-    public void IngestionDisconnected(DateTimeOffset at) => _ingestionDisconnectedAt = at;
+    /// <summary>
+    /// Ingestion lost the broker at <paramref name="at"/>: no offline alert is raised while it is away, nor until 3 reporting
+    /// intervals after it lost it or after it is back (its backlog comes then).
+    /// </summary>
+    public void IngestionDisconnected(DateTimeOffset at)
+    {
+        _ingestionDisconnectedAt = at;
+        _ingestionDown = true;
+    }
+
+    /// <summary>Ingestion has the broker again (at <paramref name="at"/>).</summary>
+    public void IngestionReconnected(DateTimeOffset at)
+    {
+        if (_ingestionDown)
+        {
+            _ingestionReconnectedAt = at;
+        }
+        _ingestionDown = false;
+    }
 
     /// <summary>A cleaned fill reading (and its raw value); <paramref name="covered"/>: an open job covers the compartment.</summary>
     public IReadOnlyList<AlertEvent> Fill(string bin, string compartment, DateTimeOffset time, double cleanedPct, double rawPct, bool covered)
@@ -465,7 +484,9 @@ public sealed class AlertEngine(AlertOptions options)
     }
 
     private bool Suppressed(BinState b, DateTimeOffset now) =>
-        _ingestionDisconnectedAt is { } cut && now - cut <= b.Interval * _o.OfflineIntervals;
+        _ingestionDown
+        || (_ingestionDisconnectedAt is { } cut && now - cut <= b.Interval * _o.OfflineIntervals)
+        || (_ingestionReconnectedAt is { } back && now - back <= b.Interval * _o.OfflineIntervals);
 
     private void Raise(string bin, string? compartment, string kind, string severity, DateTimeOffset at, List<AlertEvent> events)
     {

@@ -138,3 +138,26 @@ public sealed class SchedulerReadingsConsumerDefinition : ConsumerDefinition<Sch
         });
     }
 }
+
+/// <summary>Whether ingestion has the broker (for the offline rule): a temporary queue per scheduler process.</summary>
+public sealed class IngestionConnectionConsumer(SchedulerService scheduler) : IConsumer<IngestionConnection>
+{
+    public Task Consume(ConsumeContext<IngestionConnection> context)
+    {
+        scheduler.IngestionConnectionChanged(context.Message.Source, context.Message.Connected);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class IngestionConnectionConsumerDefinition : ConsumerDefinition<IngestionConnectionConsumer>
+{
+    public IngestionConnectionConsumerDefinition()
+    {
+        Endpoint(e =>
+        {
+            e.Name = $"telemetry-scheduler-ingestion-{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid():N}";
+            e.Temporary = true;
+            e.ConcurrentMessageLimit = 1;
+        });
+    }
+}

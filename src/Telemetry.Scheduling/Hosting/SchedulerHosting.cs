@@ -53,6 +53,7 @@ public static class SchedulerHosting
     {
         ArgumentNullException.ThrowIfNull(bus);
         bus.AddConsumer<SchedulerCommandConsumer, SchedulerCommandConsumerDefinition>();
+        bus.AddConsumer<IngestionConnectionConsumer, IngestionConnectionConsumerDefinition>();
         if (withReadings)
         {
             bus.AddConsumer<SchedulerReadingsConsumer, SchedulerReadingsConsumerDefinition>();

@@ -81,7 +81,7 @@ public sealed class LeasePinger(ISendEndpointProvider send, ILogger<LeasePinger>
 {
     public static readonly Uri Queue = new($"queue:{SchedulerHosting.QueueName}");
 
-    private readonly string _instance = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48];
+    private readonly string _instance = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -89,6 +89,13 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
 
     public void Taken(FillSignalBatch batch) => _work.Writer.TryWrite(batch);
 
+    /// <summary>An ingestion replica lost or regained the broker.</summary>
+    public void IngestionConnectionChanged(string source, bool connected) => _work.Writer.TryWrite(new ConnectionChange(source, connected));
+
+    private sealed record ConnectionChange(string Source, bool Connected);
+
+    private readonly HashSet<string> _ingestionAway = new(StringComparer.Ordinal);
+
     /// <summary>Runs a command in the loop once this process acts; the result is known after its events are stored.</summary>
     public async Task<T> RunAsync<T>(Func<SchedulerCore, DateTimeOffset, (T Result, SchedulerOutput Output)> command, CancellationToken ct)
     {
@@ -142,6 +149,27 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
                 {
                     case FillSignalBatch batch:
                         await EmitAsync(_core.Observe(batch), stoppingToken);
+                        break;
+                    case ConnectionChange change:
+                        var wasAway = _ingestionAway.Count > 0;
+                        if (change.Connected)
+                        {
+                            _ingestionAway.Remove(change.Source);
+                        }
+                        else
+                        {
+                            _ingestionAway.Add(change.Source);
+                        }
+                        if (!wasAway && _ingestionAway.Count > 0)
+                        {
+                            _logger.LogWarning("Scheduler: ingestion {Source} lost the broker; no offline alerts while it is away, nor for 3 reporting intervals after", change.Source);
+                            _core.Alerts.IngestionDisconnected(_clock.GetUtcNow());
+                        }
+                        else if (wasAway && _ingestionAway.Count == 0)
+                        {
+                            _logger.LogInformation("Scheduler: ingestion has the broker again");
+                            _core.Alerts.IngestionReconnected(_clock.GetUtcNow());
+                        }
                         break;
                     case SchedulerCommand command when !command.Done.Task.IsCompleted:
                         if (Active)

@@ -54,6 +54,7 @@ public sealed class SchedulerServiceTests : IDisposable
         {
             x.AddConsumer<SchedulerCommandConsumer, SchedulerCommandConsumerDefinition>();
             x.AddConsumer<SchedulingEventsConsumer, SchedulingEventsConsumerDefinition>();
+            x.AddConsumer<IngestionConnectionConsumer, IngestionConnectionConsumerDefinition>();
             x.AddRequestClient<AcknowledgeAlert>(new Uri($"queue:{SchedulerHosting.QueueName}"));
             x.AddRequestClient<RequestCollectionJob>(new Uri($"queue:{SchedulerHosting.QueueName}"));
         });
@@ -231,6 +232,37 @@ public sealed class SchedulerServiceTests : IDisposable
         finally
         {
             await StopAsync(second);
+        }
+    }
+
+    [Fact]
+    public async Task While_ingestion_is_away_from_the_broker_silent_bins_raise_no_offline_alert_and_after_it_is_back_they_do()
+    {
+        var provider = Build();
+        await StartAsync(provider);
+        try
+        {
+            await FillUpAsync(provider);
+            var harness = provider.GetRequiredService<ITestHarness>();
+            await Published<AlertChanged>(harness, m => m.Context.Message.Alert.Kind == AlertKinds.Fill);
+            await harness.Bus.Publish(new IngestionConnection("ingest-1/a", false, _time.GetUtcNow()));
+            await harness.Consumed.Any<IngestionConnection>();
+            for (var i = 0; i < 12; i++)
+            {
+                _time.Advance(TimeSpan.FromMinutes(10)); // two hours of silence, the broker away
+                await Task.Delay(300);
+            }
+            Assert.DoesNotContain(harness.Published.Select<AlertChanged>(), m => m.Context.Message.Alert.Kind == AlertKinds.Offline);
+            await harness.Bus.Publish(new IngestionConnection("ingest-1/a", true, _time.GetUtcNow()));
+            await WaitUntil(() => harness.Consumed.Select<IngestionConnection>().Count() == 2, "the reconnection taken");
+            await Task.Delay(300);
+            _time.Advance(TimeSpan.FromMinutes(35)); // back 35 minutes, still silent: now it is the bin
+            await Published<AlertChanged>(harness, m => m.Context.Message.Alert.Kind == AlertKinds.Offline && m.Context.Message.Type == "raised" && m.Context.Message.Alert.Bin == "JY-001");
+            Assert.False(await harness.Published.Any<Fault>());
+        }
+        finally
+        {
+            await StopAsync(provider);
         }
     }
 
