@@ -119,7 +119,7 @@ public static class ApiHostingExtensions
         bus.AddConsumer<SchedulingEventsConsumer, SchedulingEventsConsumerDefinition>();
         bus.AddReceiveEndpointObserver<BusReconnectObserver>();
         // Commands to the active scheduler; it answers once what they did is stored.
-        var scheduler = new Uri($"queue:{Telemetry.Scheduling.Hosting.SchedulerHosting.QueueName}");
+        var scheduler = Telemetry.Scheduling.Hosting.SchedulerHosting.Address;
         bus.AddRequestClient<Telemetry.Contracts.Messages.AcknowledgeAlert>(scheduler, RequestTimeout.After(s: 20));
         bus.AddRequestClient<Telemetry.Contracts.Messages.RequestCollectionJob>(scheduler, RequestTimeout.After(s: 20));
         bus.AddRequestClient<Telemetry.Contracts.Messages.CloseCollectionJob>(scheduler, RequestTimeout.After(s: 20));

@@ -13,6 +13,13 @@ public static class SchedulerHosting
     public const string QueueName = "telemetry-scheduler";
 
     /// <summary>
+    /// Where commands and pings are sent: the queue's exchange (the receive endpoint binds its queue to it). Not the queue itself:
+    /// a sender would declare the queue without the single-active-consumer argument, and RabbitMQ refuses a second declaration
+    /// with other arguments.
+    /// </summary>
+    public static readonly Uri Address = new($"exchange:{QueueName}");
+
+    /// <summary>
     /// The scheduler role: <c>Scheduling</c> and <c>Alerts</c> settings validated at start, the fill signal (shared with the api
     /// role in one process), the scheduler's loop, its lease (RabbitMQ's single active consumer, or the process itself on the
     /// in-memory bus, with a lock file refusing a second one), the webhooks and the readiness check <c>scheduler</c>. Its consumers

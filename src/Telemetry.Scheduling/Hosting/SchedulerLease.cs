@@ -79,7 +79,6 @@ public sealed class BrokerLease(IOptions<SchedulingOptions> options, TimeProvide
 /// <summary>Sends this process's lease ping every second (each kept 5 s at most); a bus that is away is retried quietly.</summary>
 public sealed class LeasePinger(ISendEndpointProvider send, ILogger<LeasePinger> logger) : BackgroundService
 {
-    public static readonly Uri Queue = new($"queue:{SchedulerHosting.QueueName}");
 
     private readonly string _instance = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 
@@ -93,7 +92,7 @@ public sealed class LeasePinger(ISendEndpointProvider send, ILogger<LeasePinger>
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 timeout.CancelAfter(TimeSpan.FromSeconds(3));
-                var endpoint = await send.GetSendEndpoint(Queue);
+                var endpoint = await send.GetSendEndpoint(SchedulerHosting.Address);
                 await endpoint.Send(new SchedulerLeasePing(_instance, TimeProvider.System.GetUtcNow()), c => c.TimeToLive = TimeSpan.FromSeconds(5), timeout.Token);
                 if (failing)
                 {

@@ -129,13 +129,52 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
     /// The paper of <paramref name="bin"/> from 30 % to overflowing: a jump held until confirmed, then two cleaned readings at
     /// 96 % or more, a second apart (distinct instants).
     /// </summary>
-    private async Task OverflowAsync(Bin bin)
+    /// <returns>When the broker acknowledged the reading that makes the overflow (the second cleaned one at 95 % or more).</returns>
+    private async Task<long> OverflowAsync(Bin bin)
     {
+        var crossing = 0L;
         foreach (var pct in new[] { 30.0, 31.0, 96.0, 96.5, 97.0, 97.5 })
         {
             await PublishFillAsync(bin, pct);
+            if (pct == 97.0)
+            {
+                crossing = Stopwatch.GetTimestamp();
+            }
             await Task.Delay(1100);
         }
+        return crossing;
+    }
+
+    /// <summary>Reads <c>/api/alerts/stream</c> in the background; returns when the <c>raised</c> event of a kind on a bin arrived.</summary>
+    private async Task<Func<string, string, long?>> ListenAsync(CancellationToken ct)
+    {
+        var arrivals = new System.Collections.Concurrent.ConcurrentDictionary<(string, string), long>();
+        var client = new HttpClient { BaseAddress = _http!.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.Authorization = _http.DefaultRequestHeaders.Authorization;
+        var response = await client.GetAsync("/api/alerts/stream", HttpCompletionOption.ResponseHeadersRead, ct);
+        response.EnsureSuccessStatusCode();
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        _ = Task.Run(async () =>
+        {
+            using (client)
+            using (response)
+            {
+                string? type = null;
+                while (!ct.IsCancellationRequested && await reader.ReadLineAsync(ct) is { } line)
+                {
+                    if (line.StartsWith("event: ", StringComparison.Ordinal))
+                    {
+                        type = line[7..];
+                    }
+                    else if (line.StartsWith("data: ", StringComparison.Ordinal) && type == "raised")
+                    {
+                        using var alert = JsonDocument.Parse(line[6..]);
+                        arrivals.TryAdd((alert.RootElement.GetProperty("bin").GetString()!, alert.RootElement.GetProperty("kind").GetString()!), Stopwatch.GetTimestamp());
+                    }
+                }
+            }
+        }, ct);
+        return (bin, kind) => arrivals.TryGetValue((bin, kind), out var t) ? t : null;
     }
 
     private async Task PublishFillAsync(Bin bin, double pct)
@@ -201,8 +240,15 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         var (scheduler, health) = await StartSchedulerAsync();
         await WaitUntilAsync(async () => await ActingAsync(health) == true, "the scheduler acts", TimeSpan.FromSeconds(60), scheduler);
         var first = Registry.Bins[10];
-        await OverflowAsync(first);
+        using var listening = new CancellationTokenSource();
+        var arrived = await ListenAsync(listening.Token);
+        var crossing = await OverflowAsync(first);
         await WaitUntilAsync(() => ApiHasAsync(first.Id, "overflow"), $"{first.Id}'s overflow alert in /api/alerts", TimeSpan.FromSeconds(30), scheduler);
+        await WaitUntilAsync(() => Task.FromResult(arrived(first.Id, "overflow") is not null), "the overflow on /api/alerts/stream", TimeSpan.FromSeconds(10), scheduler);
+        var delay = Stopwatch.GetElapsedTime(crossing, arrived(first.Id, "overflow")!.Value);
+        output.WriteLine($"ingestion, scheduler and api in three processes: the alert reached the SSE stream {delay.TotalMilliseconds:0} ms after the broker took the reading");
+        Assert.True(delay < TimeSpan.FromSeconds(2), $"the alert reached the stream {delay.TotalMilliseconds:0} ms after the reading");
+        await listening.CancelAsync();
         await WaitUntilAsync(() => ApiHasJobAsync(first.Id), $"an urgent job for {first.Id} in /api/jobs", TimeSpan.FromSeconds(30), scheduler);
 
         await scheduler.StopAsync();

@@ -55,8 +55,8 @@ public sealed class SchedulerServiceTests : IDisposable
             x.AddConsumer<SchedulerCommandConsumer, SchedulerCommandConsumerDefinition>();
             x.AddConsumer<SchedulingEventsConsumer, SchedulingEventsConsumerDefinition>();
             x.AddConsumer<IngestionConnectionConsumer, IngestionConnectionConsumerDefinition>();
-            x.AddRequestClient<AcknowledgeAlert>(new Uri($"queue:{SchedulerHosting.QueueName}"));
-            x.AddRequestClient<RequestCollectionJob>(new Uri($"queue:{SchedulerHosting.QueueName}"));
+            x.AddRequestClient<AcknowledgeAlert>(SchedulerHosting.Address);
+            x.AddRequestClient<RequestCollectionJob>(SchedulerHosting.Address);
         });
         return services.BuildServiceProvider(true);
     }
