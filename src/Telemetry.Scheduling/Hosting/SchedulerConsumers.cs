@@ -161,3 +161,35 @@ public sealed class IngestionConnectionConsumerDefinition : ConsumerDefinition<I
         });
     }
 }
+
+/// <summary>
+/// The jobs the acting scheduler decided, for a standby: it keeps its book of open jobs current, so the alerts it derives
+/// (a <c>fill</c> alert is not raised for a covered compartment) are the acting one's. A temporary queue per scheduler process.
+/// </summary>
+public sealed class StandbyJobsConsumer(SchedulerService scheduler) : IConsumer<CollectionJobRequested>, IConsumer<CollectionJobClosed>
+{
+    public Task Consume(ConsumeContext<CollectionJobRequested> context)
+    {
+        scheduler.JobSeen(context.Message.Job);
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<CollectionJobClosed> context)
+    {
+        scheduler.JobSeen(context.Message.Job);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class StandbyJobsConsumerDefinition : ConsumerDefinition<StandbyJobsConsumer>
+{
+    public StandbyJobsConsumerDefinition()
+    {
+        Endpoint(e =>
+        {
+            e.Name = $"telemetry-scheduler-jobs-{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid():N}";
+            e.Temporary = true;
+            e.ConcurrentMessageLimit = 1;
+        });
+    }
+}

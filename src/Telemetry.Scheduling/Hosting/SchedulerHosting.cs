@@ -61,6 +61,7 @@ public static class SchedulerHosting
         ArgumentNullException.ThrowIfNull(bus);
         bus.AddConsumer<SchedulerCommandConsumer, SchedulerCommandConsumerDefinition>();
         bus.AddConsumer<IngestionConnectionConsumer, IngestionConnectionConsumerDefinition>();
+        bus.AddConsumer<StandbyJobsConsumer, StandbyJobsConsumerDefinition>();
         if (withReadings)
         {
             bus.AddConsumer<SchedulerReadingsConsumer, SchedulerReadingsConsumerDefinition>();

@@ -94,6 +94,9 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
 
     private sealed record ConnectionChange(string Source, bool Connected);
 
+    /// <summary>A job the acting scheduler decided (a standby keeps its book from these).</summary>
+    public void JobSeen(Telemetry.Contracts.Messages.CollectionJobInfo job) => _work.Writer.TryWrite(job);
+
     private readonly HashSet<string> _ingestionAway = new(StringComparer.Ordinal);
 
     /// <summary>Runs a command in the loop once this process acts; the result is known after its events are stored.</summary>
@@ -149,6 +152,13 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
                 {
                     case FillSignalBatch batch:
                         await EmitAsync(_core.Observe(batch), stoppingToken);
+                        break;
+                    case Telemetry.Contracts.Messages.CollectionJobInfo job:
+                        if (!Active)
+                        {
+                            _core.Jobs.Restore(new CollectionJob(job.Id, job.Bin, job.Compartments, job.Stream, job.Reason, job.Priority, job.PredictedFullAt,
+                                job.Deadline, job.State, job.Vehicle, job.RequestedAt, job.RequestedBy, job.PlannedAt, job.CompletedAt, job.CancelledAt));
+                        }
                         break;
                     case ConnectionChange change:
                         var wasAway = _ingestionAway.Count > 0;

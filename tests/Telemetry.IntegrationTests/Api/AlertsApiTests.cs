@@ -77,7 +77,17 @@ public sealed class AlertsApiTests(ITestOutputHelper output) : IAsyncLifetime, I
         };
         _process = await IngestionProcess.StartAsync(settings, roles: "ingestion,scheduler,api");
         using var client = Client(_keys.Analyst);
-        await WaitUntilAsync(async () => (await client.GetAsync("/readyz")).IsSuccessStatusCode, "ready", TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                return (await client.GetAsync("/readyz")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false; // not listening yet
+            }
+        }, "ready", TimeSpan.FromSeconds(60));
         _device = new MqttClientFactory().CreateMqttClient();
         await _device.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServices.Mosquitto.Host, TestServices.Mosquitto.Port)
             .WithClientId("alerts-device-" + _suffix).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build());
