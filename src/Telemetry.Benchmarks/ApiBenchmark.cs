@@ -20,12 +20,13 @@ namespace Telemetry.Benchmarks;
 /// <param name="Rate">Requests per second, sent on schedule.</param>
 /// <param name="Seconds">Measured seconds.</param>
 /// <param name="WarmupSeconds">Seconds at the same rate before, not counted.</param>
-/// <param name="Clients">SSE clients asked for (not measured yet).</param>
+/// <param name="Clients">SSE clients on <c>/api/alerts/stream</c>.</param>
 /// <param name="Connections">At most this many HTTP/1.1 connections (keep-alive) to the host.</param>
 /// <param name="Timeout">A request not answered (body read) within this time after it was sent is an error.</param>
 /// <param name="Url">An existing host; null to start one.</param>
 /// <param name="Key">The API key for <paramref name="Url"/>.</param>
-internal sealed record ApiBenchOptions(int Rate, int Seconds, int WarmupSeconds, int Clients, int Connections, TimeSpan Timeout, Uri? Url, string? Key);
+/// <param name="SseRounds">Tilt alerts raised for the SSE clients, one bin each.</param>
+internal sealed record ApiBenchOptions(int Rate, int Seconds, int WarmupSeconds, int Clients, int Connections, TimeSpan Timeout, Uri? Url, string? Key, int SseRounds = 5);
 
 /// <summary>
 /// The open loop's schedule: request <c>i</c> is due <c>i / rate</c> seconds after the start, whatever happened to
@@ -108,12 +109,16 @@ internal static class LatencyStats
 /// the time it was <em>due</em> to its last body byte, so a stall of the host, of the connection pool or of the
 /// sender itself shows in the figures instead of slowing the load down. Against <c>--url</c> with <c>--key</c>, or a
 /// child <c>telemetry run --roles api</c> on a free loopback port with the configured store, the configured registry's
-/// bins (the 55 Jiyang bins by default) and a fresh analyst key.
+/// bins (the 55 Jiyang bins by default) and a fresh analyst key. Then the alert stream (<see cref="AlertStreamProbe"/>): the child
+/// runs ingestion (on the embedded broker, on a free port) and the scheduler too, so a tilt status published over MQTT raises an
+/// alert that reaches the <c>--clients</c> SSE clients; against <c>--url</c> the statuses go to <c>Mqtt:Server</c> for the
+/// configured registry's bins (they raise and clear real tilt alerts there).
 /// </summary>
 internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> configurationTokens, ApiBenchOptions options)
 {
     public const string KeyName = "bench-api";
     public const double GoalP99Ms = 20;
+    public const double GoalSseP99Ms = 250;
 
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(2);
@@ -124,6 +129,8 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
     private ApiChild? _child;
     private string _tempDir = "";
     private int _connectionsOpened;
+    private MqttEndpoint? _childBroker;
+    private IReadOnlyList<string> _sseBins = [];
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -162,7 +169,7 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
             _result["error"] = error;
             exit = 1;
         }
-        else if (_result.TryGetValue("errors", out var e) && (long)e > 0)
+        else if ((_result.TryGetValue("errors", out var e) && (long)e > 0) || (_result.TryGetValue("sseErrors", out var se) && (long)se > 0))
         {
             exit = 1;
         }
@@ -174,6 +181,12 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
     private async Task RunCoreAsync(CancellationToken ct)
     {
         _result["loadAverage1m"] = LoadAverage();
+        // One socket per SSE client here and in the child (which inherits the limit): the default 1,024 open files are too few.
+        if (OpenFileLimit.Raise((ulong)Math.Max(4096, (options.Clients * 2) + 2048)) is { } files)
+        {
+            _result["openFileLimit"] = (long)files.After;
+            Console.WriteLine(Invariant($"bench api: open-file limit {files.Before:N0} → {files.After:N0} (hard limit {files.Hard:N0}; the api process inherits it)"));
+        }
         Uri baseUri;
         string key;
         if (options.Url is { } url)
@@ -246,6 +259,7 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
             _result["apiAllocatedKbPerRequest"] = Math.Round(metricsAfter.Delta(metricsBefore, "dotnet_gc_heap_total_allocated_bytes_total") / 1024 / schedule.Total, 1);
             _result["apiGen2Collections"] = Math.Round(metricsAfter.Delta(metricsBefore, "dotnet_gc_collections_total", "gc_heap_generation=\"gen2\""));
         }
+        var sse = await AlertStreamAsync(http, baseUri, key, ct);
         _status = () => "stopping";
         if (_child is not null)
         {
@@ -258,7 +272,56 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
             _result["peakRssMb"] = Math.Round(_child.PeakRssKb / 1024.0, 1);
         }
         Record(outcome);
+        Record(sse);
         Summary(outcome);
+        Summary(sse);
+    }
+
+    /// <summary>The alert stream: the scheduler acting, then <see cref="AlertStreamProbe"/>.</summary>
+    private async Task<SseOutcome> AlertStreamAsync(HttpClient http, Uri baseUri, string key, CancellationToken ct)
+    {
+        MqttEndpoint broker;
+        string? username = null;
+        string? password = null;
+        IReadOnlyList<string> bins;
+        if (_childBroker is { } own)
+        {
+            broker = own;
+            bins = _sseBins;
+            await WaitSchedulerActingAsync(http, baseUri, ct);
+        }
+        else
+        {
+            var mqtt = BenchSettings.Mqtt(config);
+            broker = mqtt.Endpoint();
+            username = mqtt.Username;
+            password = mqtt.Password;
+            bins = [.. BenchSettings.LoadRegistry(config).Bins.Select(b => b.Id)];
+        }
+        Console.WriteLine(Invariant($"SSE: {options.Clients:N0} clients on /api/alerts/stream; {options.SseRounds} tilt alerts raised and cleared by statuses published to {broker}"));
+        var probe = new AlertStreamProbe(baseUri, key, broker, username, password, bins, options.Clients, options.SseRounds, "bench-api-" + (_tempDir.Length > 0 ? Path.GetFileName(_tempDir) : "url"), Console.WriteLine);
+        _status = () => probe.Progress;
+        return await probe.RunAsync(ct);
+    }
+
+    /// <summary>Until the child's scheduler acts (<c>/readyz</c>: <c>checks.scheduler.data.active</c>): before, it derives alerts but publishes none.</summary>
+    private static async Task WaitSchedulerActingAsync(HttpClient http, Uri baseUri, CancellationToken ct)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+        var last = "no answer";
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            using var response = await http.GetAsync(new Uri(baseUri, "/readyz"), ct);
+            last = await response.Content.ReadAsStringAsync(ct);
+            using var doc = JsonDocument.Parse(last);
+            if (doc.RootElement.TryGetProperty("checks", out var checks) && checks.TryGetProperty("scheduler", out var scheduler)
+                && scheduler.TryGetProperty("data", out var data) && data.TryGetProperty("active", out var active) && active.ValueKind == JsonValueKind.True)
+            {
+                return;
+            }
+            await Task.Delay(200, ct);
+        }
+        throw new InvalidOperationException($"the api process's scheduler did not act within 30 s (/readyz: {last})");
     }
 
     /// <summary>The host to measure: a child api process on a free loopback port, its registry's bins renamed for this run and given one reading each.</summary>
@@ -288,10 +351,16 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
         var key = ApiKeys.NewKey();
         var port = FreeLoopbackPort();
         var baseUri = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-        Console.WriteLine(Invariant($"bench api: run {run}; store {backend}; {renamed.Bins.Count} bins ({registry.District}, renamed {run}-…); api process on {baseUri}; GET /api/bins at {options.Rate:N0}/s for {options.Seconds} s after a {options.WarmupSeconds} s warm-up; at most {options.Connections} connections; timeout {options.Timeout.TotalMilliseconds:N0} ms"));
+        Console.WriteLine(Invariant($"bench api: run {run}; store {backend}; {renamed.Bins.Count} bins ({registry.District}, renamed {run}-…); api process (with ingestion on an embedded broker and the scheduler) on {baseUri}; GET /api/bins at {options.Rate:N0}/s for {options.Seconds} s after a {options.WarmupSeconds} s warm-up; at most {options.Connections} connections; timeout {options.Timeout.TotalMilliseconds:N0} ms"));
         _status = () => "starting the api process";
+        var mqttPort = FreeLoopbackPort();
+        _childBroker = new MqttEndpoint(false, "127.0.0.1", mqttPort, false);
+        _sseBins = [.. renamed.Bins.Select(b => b.Id)];
         _child = ApiChild.Start(
+            "ingestion,scheduler,api",
             [.. configurationTokens,
+                "--Mqtt:Server=embedded",
+                $"--mqtt-port={mqttPort.ToString(CultureInfo.InvariantCulture)}",
                 $"--Urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
                 $"--{BenchSettings.FleetRegistryKey}={registryPath}",
                 $"--Api:Keys:{KeyName}:Role=analyst",
@@ -360,7 +429,29 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
         {
             Console.WriteLine(Invariant($"  api process peak resident memory (VmHWM): {(double)rss:N1} MB"));
         }
-        Console.WriteLine(Invariant($"  SSE: not measured yet ({options.Clients:N0} clients asked): /api/alerts/stream comes with the alerts issue; sseClients 0, sseP99Ms null"));
+    }
+
+    private void Record(SseOutcome o)
+    {
+        _result["sseP50Ms"] = Math.Round(o.P50Ms, 1);
+        _result["sseP99Ms"] = Math.Round(o.P99Ms, 1);
+        _result["sseMaxMs"] = Math.Round(o.MaxMs, 1);
+        _result["sseConnected"] = o.Connected;
+        _result["sseRounds"] = o.Rounds;
+        _result["sseSamples"] = o.LatenciesMs.Length;
+        _result["sseMissed"] = o.Missed;
+        _result["sseClearMissed"] = o.ClearMissed;
+        _result["sseConnectSec"] = Math.Round(o.ConnectSeconds, 1);
+        // A client that missed an event, or never connected, is an error of the stream.
+        _result["sseErrors"] = o.Missed + o.ClearMissed;
+    }
+
+    private static void Summary(SseOutcome o)
+    {
+        var goal = o.Missed == 0 && o.ClearMissed == 0 && o.P99Ms < GoalSseP99Ms;
+        Console.WriteLine(Invariant($"  SSE (/api/alerts/stream): {o.Connected:N0} of {o.Clients:N0} clients connected in {o.ConnectSeconds:0.0} s; {o.Rounds} tilt alerts, each from the broker's acknowledgement of the status to a client's receipt of its raised event: p50 {o.P50Ms:N1} ms, p99 {o.P99Ms:N1} ms, max {o.MaxMs:N1} ms over {o.LatenciesMs.Length:N0} receipts"));
+        Console.WriteLine(Invariant($"    errors {o.Missed + o.ClearMissed:N0}: raised events missed {o.Missed:N0}, cleared events missed {o.ClearMissed:N0} (a client that never connected misses every event){(o.Detail.Length > 0 ? "; " + o.Detail : "")}"));
+        Console.WriteLine(Invariant($"    goal p99 < {GoalSseP99Ms:0} ms with no event missed: {(goal ? "met" : "NOT met")}"));
     }
 
     private async Task CleanupAsync()
@@ -405,16 +496,15 @@ internal sealed class ApiBenchmark(IConfiguration config, IReadOnlyList<string> 
             {
                 Write(w, key, _result.GetValueOrDefault(key));
             }
-            // The SSE part (alerts on /api/alerts/stream) comes with the alerts issue.
-            w.WriteNumber("sseClients", 0);
-            w.WriteNull("sseP99Ms");
+            w.WriteNumber("sseClients", options.Clients);
+            Write(w, "sseP99Ms", _result.GetValueOrDefault("sseP99Ms"));
             Write(w, "peakRssMb", _result.GetValueOrDefault("peakRssMb"));
             Write(w, "sendRatePerSec", _result.GetValueOrDefault("sendRatePerSec"));
             w.WriteNumber("seconds", options.Seconds);
             w.WriteNumber("warmupSeconds", options.WarmupSeconds);
             w.WriteNumber("connections", options.Connections);
             w.WriteNumber("timeoutMs", options.Timeout.TotalMilliseconds);
-            string[] written = [.. order, "rps", "peakRssMb", "sendRatePerSec"];
+            string[] written = [.. order, "rps", "peakRssMb", "sendRatePerSec", "sseP99Ms"];
             foreach (var (key, v) in _result.Where(kv => !written.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
                 Write(w, key, v);

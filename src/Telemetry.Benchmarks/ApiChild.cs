@@ -5,7 +5,8 @@ using System.Net;
 namespace Telemetry.Benchmarks;
 
 /// <summary>
-/// The api role as a separate process (<c>telemetry run --roles api</c>), as in production, so the benchmark's own
+/// The api role as a separate process (<c>telemetry run --roles …</c>: the api, and for the alert stream ingestion and the
+/// scheduler with the embedded broker), as in production, so the benchmark's own
 /// work (the load generator) and the server's are apart and the server's memory can be read on its own (VmHWM).
 /// </summary>
 internal sealed class ApiChild : IAsyncDisposable
@@ -31,8 +32,8 @@ internal sealed class ApiChild : IAsyncDisposable
     /// <summary>Peak resident memory seen so far (VmHWM, kB), kept after the process ends.</summary>
     public long PeakRssKb => _measured.PeakRssKb;
 
-    /// <summary>Starts <c>telemetry run --roles api</c> of this same build with <paramref name="configuration"/> (<c>--Key=value</c> tokens; later ones win).</summary>
-    public static ApiChild Start(IEnumerable<string> configuration, Action<string> echo)
+    /// <summary>Starts <c>telemetry run --roles <paramref name="roles"/></c> of this same build with <paramref name="configuration"/> (options and <c>--Key=value</c> tokens; later ones win).</summary>
+    public static ApiChild Start(string roles, IEnumerable<string> configuration, Action<string> echo)
     {
         var (file, leading) = ChildProcesses.Executable();
         var start = new ProcessStartInfo(file)
@@ -48,7 +49,7 @@ internal sealed class ApiChild : IAsyncDisposable
         }
         start.ArgumentList.Add("run");
         start.ArgumentList.Add("--roles");
-        start.ArgumentList.Add("api");
+        start.ArgumentList.Add(roles);
         // Within the 15 s the benchmark grants a stopping child.
         start.ArgumentList.Add("--Host:ShutdownTimeout=00:00:10");
         foreach (var a in configuration)

@@ -38,6 +38,7 @@ public sealed class SchedulerCore
     private readonly AlertOptions _rules;
     private readonly JobPlanner _planner;
     private readonly Dictionary<(string Bin, string Compartment), Outlook> _outlooks = [];
+    private readonly List<KeyValuePair<(string Bin, string Compartment), Outlook>> _uncovered = [];
 
     public SchedulerCore(FleetRegistry registry, AlertOptions rules)
     {
@@ -117,11 +118,21 @@ public sealed class SchedulerCore
     public SchedulerOutput Tick(DateTimeOffset now, bool plan = true)
     {
         var output = new SchedulerOutput();
-        foreach (var ((bin, compartment), o) in _outlooks)
+        // The compartments no open job covers, for the planner (it leaves the covered ones out): nothing below opens a job. One
+        // list kept between ticks, so a tick over a large fleet does not allocate it again.
+        var uncovered = _uncovered;
+        uncovered.Clear();
+        foreach (var entry in _outlooks)
         {
-            if (o.FillPct is not null)
+            if (entry.Value.FillPct is not null)
             {
-                output.Alerts.AddRange(Alerts.Prediction(bin, compartment, now, o.FullAt, Jobs.Covers(bin, compartment)));
+                var (bin, compartment) = entry.Key;
+                var covered = Jobs.Covers(bin, compartment);
+                Alerts.Prediction(bin, compartment, now, entry.Value.FullAt, covered, output.Alerts);
+                if (!covered && plan)
+                {
+                    uncovered.Add(entry);
+                }
             }
         }
         output.Alerts.AddRange(Alerts.Tick(now));
@@ -129,30 +140,34 @@ public sealed class SchedulerCore
         {
             return output;
         }
-        var jobs = _planner.Tick(now, Outlooks(), Jobs);
+        var jobs = _planner.Tick(now, Outlooks(uncovered), Jobs);
+        uncovered.Clear();
         foreach (var job in jobs)
         {
             output.Jobs.Add(new JobEvent(JobStates.Requested, job, now, job.RequestedBy));
             foreach (var c in job.Compartments)
             {
                 // A job covers it now: a predicted-full alert ends.
-                output.Alerts.AddRange(Alerts.Prediction(job.Bin, c, now, _outlooks[(job.Bin, c)].FullAt, covered: true));
+                Alerts.Prediction(job.Bin, c, now, _outlooks[(job.Bin, c)].FullAt, covered: true, output.Alerts);
             }
         }
         return output;
     }
 
-    private IEnumerable<CompartmentOutlook> Outlooks()
+    private IEnumerable<CompartmentOutlook> Outlooks(List<KeyValuePair<(string Bin, string Compartment), Outlook>> compartments)
     {
-        foreach (var ((bin, compartment), o) in _outlooks)
+        // A critical overflow or fill alert makes a compartment critical: one pass over the active alerts, not two look-ups per compartment.
+        var critical = new HashSet<(string Bin, string Compartment)>();
+        foreach (var a in Alerts.Active)
         {
-            if (o.FillPct is null)
+            if (a is { Compartment: { } c, Severity: Severities.Critical, Kind: AlertKinds.Overflow or AlertKinds.Fill })
             {
-                continue;
+                critical.Add((a.Bin, c));
             }
-            var critical = Alerts.ActiveOf(bin, compartment, AlertKinds.Overflow) is { Severity: Severities.Critical }
-                || Alerts.ActiveOf(bin, compartment, AlertKinds.Fill) is { Severity: Severities.Critical };
-            yield return new CompartmentOutlook(bin, compartment, o.Stream, o.FillPct, o.ThresholdAt, o.FullAt, critical);
+        }
+        foreach (var ((bin, compartment), o) in compartments)
+        {
+            yield return new CompartmentOutlook(bin, compartment, o.Stream, o.FillPct, o.ThresholdAt, o.FullAt, critical.Count > 0 && critical.Contains((bin, compartment)));
         }
     }
 

@@ -18,14 +18,15 @@ internal static class BenchApiCommand
             DefaultValueFactory = _ => 3,
             Validators = { r => { if (r.GetValueOrDefault<int>() < 0) { r.AddError("--warmup must not be negative."); } } },
         };
-        var clients = PositiveInt("--clients", "SSE clients on /api/alerts/stream (not measured yet: comes with the alerts issue).", 1000);
+        var clients = PositiveInt("--clients", "SSE clients on /api/alerts/stream, each told of the tilt alerts the benchmark raises (publish → receipt latency).", 1000);
+        var rounds = PositiveInt("--sse-rounds", "Tilt alerts raised (and cleared) for the SSE clients, one bin each.", 5);
         var connections = PositiveInt("--connections", "At most this many HTTP/1.1 keep-alive connections to the host.", 64);
         var timeout = PositiveInt("--timeout-ms", "A request not answered this long after it was sent is an error.", 2000);
         var url = new Option<Uri?>("--url") { Description = "Measure the api at this address (e.g. http://127.0.0.1:8080) instead of starting one; needs --key." };
         var key = new Option<string?>("--key") { Description = "The API key to send to --url (any role reads /api/bins)." };
-        var command = new Command("api", "Benchmark GET /api/bins: latency at --rps requests per second in an open loop, errors, the api process's peak memory; last line JSON. Without --url it starts `run --roles api` on the configured store (Storage:*) with the registry's bins.")
+        var command = new Command("api", "Benchmark GET /api/bins: latency at --rps requests per second in an open loop, errors, the api process's peak memory; then the delay from a tilt status published over MQTT to its alert on each of --clients SSE clients; last line JSON. Without --url it starts `run --roles ingestion,scheduler,api` (embedded broker on a free port) on the configured store (Storage:*) with the registry's bins.")
         {
-            rps, seconds, warmup, clients, connections, timeout, url, key,
+            rps, seconds, warmup, clients, connections, timeout, url, key, rounds,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
@@ -44,7 +45,7 @@ internal static class BenchApiCommand
                 throw new ConfigurationException("--url", $"'{target}' is not an http:// or https:// address");
             }
             var options = new ApiBenchOptions(rate, measured, warm, parse.GetValue(clients), parse.GetValue(connections),
-                TimeSpan.FromMilliseconds(parse.GetValue(timeout)), target, parse.GetValue(key));
+                TimeSpan.FromMilliseconds(parse.GetValue(timeout)), target, parse.GetValue(key), parse.GetValue(rounds));
             return await new ApiBenchmark(config, parse.UnmatchedTokens, options).RunAsync(ct);
         });
         return command;

@@ -24,6 +24,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var roles = new Option<string>("--roles") { Description = $"Comma-separated roles to run (available: {string.Join(", ", AvailableRoles)}; default all).", DefaultValueFactory = _ => string.Join(',', AvailableRoles) };
+        var mqttPort = new Option<int>("--mqtt-port") { Description = "Port of the embedded MQTT broker on 127.0.0.1 (Mqtt:Server=embedded, with the ingestion role).", DefaultValueFactory = _ => MqttEndpoint.EmbeddedPort };
         var command = new Command("run", """
             Run production roles in one host. Settings come from appsettings.json, appsettings.{DOTNET_ENVIRONMENT}.json,
             environment variables (Mqtt__Server) and --Key=value switches, in that order, e.g.
@@ -31,7 +32,7 @@ internal static class RunCommand
               --Storage:Backend=influxdb --Storage:InfluxDb:Url=http://127.0.0.1:8086 --Storage:InfluxDb:Token=… --Storage:InfluxDb:Org=…
               --Health:Url=http://0.0.0.0:8081 --Host:ProgressFormat=json --Host:ShutdownTimeout=00:00:30
             docs/configuration.md lists every key. Exit codes: 0 stopped, 1 a role failed, 2 a setting is wrong.
-            """) { roles };
+            """) { roles, mqttPort };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
@@ -46,6 +47,8 @@ internal static class RunCommand
 
             if (ingestion && MqttEndpoint.TryParse(builder.Configuration["Mqtt:Server"], out var endpoint, out _) && endpoint.Embedded)
             {
+                var port = parse.GetValue(mqttPort);
+                builder.Services.PostConfigure<MqttOptions>(o => o.EmbeddedPort = port);
                 builder.Services.AddHostedService<EmbeddedBrokerService>();
             }
             builder.AddTelemetryStore();

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Telemetry.Scheduling.Alerts;
 
 /// <summary>The alert rules' thresholds and times (CONTRACT §6, alerts); each is a setting, validated at start.</summary>
@@ -156,7 +158,7 @@ public sealed class AlertEngine(AlertOptions options)
         {
             if (_active.TryGetValue(key, out var current) && current.Id == alert.Id)
             {
-                _active.Remove(key);
+                RemoveActive(key, out _);
             }
             _byId[alert.Id] = alert;
             return null;
@@ -171,7 +173,7 @@ public sealed class AlertEngine(AlertOptions options)
             replaced = other.Id;
             _byId.Remove(other.Id);
         }
-        _active[key] = alert;
+        SetActive(alert);
         _byId[alert.Id] = alert;
         return replaced;
     }
@@ -244,19 +246,29 @@ public sealed class AlertEngine(AlertOptions options)
     public IReadOnlyList<AlertEvent> Prediction(string bin, string compartment, DateTimeOffset time, DateTimeOffset? fullAt, bool covered)
     {
         var events = new List<AlertEvent>();
-        if (time < Bin(bin).FillMark)
+        Prediction(bin, compartment, time, fullAt, covered, events);
+        return events;
+    }
+
+    /// <summary>The same, adding its events to <paramref name="events"/>: a tick over every compartment allocates nothing per compartment.</summary>
+    internal void Prediction(string bin, string compartment, DateTimeOffset time, DateTimeOffset? fullAt, bool covered, List<AlertEvent> events)
+    {
+        var b = Bin(bin);
+        if (time < b.FillMark)
         {
-            return events;
+            return;
         }
         if (covered || fullAt is null || fullAt > time + _o.PredictedFullClearBeyond)
         {
-            Clear(bin, compartment, AlertKinds.PredictedFull, time, events);
+            if (b.PredictedFullActive > 0)
+            {
+                Clear(bin, compartment, AlertKinds.PredictedFull, time, events);
+            }
         }
         else if (fullAt <= time + _o.PredictedFullWithin)
         {
             Raise(bin, compartment, AlertKinds.PredictedFull, Severities.Warning, time, events);
         }
-        return events;
     }
 
     /// <summary>A status message; <paramref name="timeFromDevice"/> false when it had no <c>ts</c> (the Last Will).</summary>
@@ -361,7 +373,16 @@ public sealed class AlertEngine(AlertOptions options)
                 Raise(id, null, AlertKinds.Offline, Severities.Warning, now, events);
             }
         }
-        foreach (var alert in _active.Values.ToList())
+        // Only the alerts that fire again or escalate now are copied (the loop below changes the dictionary), not every active one.
+        List<Alert>? due = null;
+        foreach (var alert in _active.Values)
+        {
+            if ((alert.AcknowledgedAt is { } ackedAt && now - ackedAt >= _o.RefireAfter) || (!alert.Escalated && now - alert.RaisedAt >= _o.EscalateAfter))
+            {
+                (due ??= []).Add(alert);
+            }
+        }
+        foreach (var alert in due ?? [])
         {
             if (alert.AcknowledgedAt is { } acked && now - acked >= _o.RefireAfter)
             {
@@ -373,7 +394,9 @@ public sealed class AlertEngine(AlertOptions options)
                 if (current.Severity == Severities.Critical)
                 {
                     // Nothing above critical: marked, no event.
-                    _active[(current.Bin, current.Compartment, current.Kind)] = _byId[current.Id] = current with { Escalated = true };
+                    var marked = current with { Escalated = true };
+                    _byId[current.Id] = marked;
+                    SetActive(marked);
                 }
                 else
                 {
@@ -496,14 +519,14 @@ public sealed class AlertEngine(AlertOptions options)
         }
         var id = $"{bin}:{compartment ?? "-"}:{kind}:{at.ToUnixTimeMilliseconds()}";
         var alert = new Alert(id, bin, compartment, kind, severity, at);
-        _active[(bin, compartment, kind)] = alert;
+        SetActive(alert);
         _byId[id] = alert;
         events.Add(new AlertEvent(AlertEvent.Raised, alert, at));
     }
 
     private void Clear(string bin, string? compartment, string kind, DateTimeOffset at, List<AlertEvent> events)
     {
-        if (!_active.Remove((bin, compartment, kind), out var alert))
+        if (!RemoveActive((bin, compartment, kind), out var alert))
         {
             return;
         }
@@ -520,9 +543,34 @@ public sealed class AlertEngine(AlertOptions options)
 
     private void Update(Alert alert, string type, DateTimeOffset at, List<AlertEvent> events)
     {
-        _active[(alert.Bin, alert.Compartment, alert.Kind)] = alert;
+        SetActive(alert);
         _byId[alert.Id] = alert;
         events.Add(new AlertEvent(type, alert, at));
+    }
+
+    // Every change to the active alerts goes through these two: they keep each bin's count of active predicted-full alerts, so a
+    // tick, which asks about every compartment's prediction, skips the look-up where the bin has none to clear.
+    private void SetActive(Alert alert)
+    {
+        var key = (alert.Bin, alert.Compartment, alert.Kind);
+        if (alert.Kind == AlertKinds.PredictedFull && !_active.ContainsKey(key))
+        {
+            Bin(alert.Bin).PredictedFullActive++;
+        }
+        _active[key] = alert;
+    }
+
+    private bool RemoveActive((string Bin, string? Compartment, string Kind) key, [MaybeNullWhen(false)] out Alert alert)
+    {
+        if (!_active.Remove(key, out alert))
+        {
+            return false;
+        }
+        if (key.Kind == AlertKinds.PredictedFull)
+        {
+            Bin(key.Bin).PredictedFullActive--;
+        }
+        return true;
     }
 
     private BinState Bin(string bin) => _bins.TryGetValue(bin, out var b) ? b : _bins[bin] = new BinState(_o.DefaultReportingInterval);
@@ -540,6 +588,7 @@ public sealed class AlertEngine(AlertOptions options)
         public DateTimeOffset? DoorOpenSince { get; set; }
         public Queue<(DateTimeOffset Time, double TempC)> Temps { get; } = new();
         public int BelowFireClear { get; set; }
+        public int PredictedFullActive { get; set; }
     }
 
     private sealed class CompartmentState
