@@ -76,7 +76,23 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
         {
             Merge(_pending, readings);
         }
+        // After a quiet spell the first batch goes out at once (a lone reading that raises an alert is not held for an
+        // interval); under load, events go out once an interval with what was merged meanwhile.
+        if (_time.GetElapsedTime(Interlocked.Read(ref _lastFlush)) >= _options.PublishInterval)
+        {
+            try
+            {
+                _kick.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // A flush is asked for already.
+            }
+        }
     }
+
+    private readonly SemaphoreSlim _kick = new(0, 1);
+    private long _lastFlush;
 
     /// <summary>One event of <paramref name="readings"/>: per bin the newest of each compartment and the newest status.</summary>
     internal static ReadingsStored Build(string source, long sequence, DateTimeOffset storedAt, IReadOnlyList<Reading> readings)
@@ -127,11 +143,18 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Real time: how often and how long the transport may keep us (docs/architecture.md, clock policy).
-        using var timer = new PeriodicTimer(_options.PublishInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (true)
             {
+                // At most one flush an interval: woken early by the first batch after a quiet interval.
+                await _kick.WaitAsync(_options.PublishInterval, stoppingToken);
+                var since = _time.GetElapsedTime(Interlocked.Read(ref _lastFlush));
+                if (since < _options.PublishInterval)
+                {
+                    await Task.Delay(_options.PublishInterval - since, _time, stoppingToken);
+                }
+                Interlocked.Exchange(ref _lastFlush, _time.GetTimestamp());
                 await FlushAsync(stoppingToken);
             }
         }
