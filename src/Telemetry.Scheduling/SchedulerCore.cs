@@ -156,11 +156,12 @@ public sealed class SchedulerCore
 
     private IEnumerable<CompartmentOutlook> Outlooks(List<KeyValuePair<(string Bin, string Compartment), Outlook>> compartments)
     {
-        // A critical overflow or fill alert makes a compartment critical: one pass over the active alerts, not two look-ups per compartment.
+        // A critical alert on the compartment (an overflow, or any of its alerts escalated to critical) makes it critical: one pass
+        // over the active alerts, not look-ups per compartment. A bin's own alerts (fire, tilt) are no reason to empty it.
         var critical = new HashSet<(string Bin, string Compartment)>();
         foreach (var a in Alerts.Active)
         {
-            if (a is { Compartment: { } c, Severity: Severities.Critical, Kind: AlertKinds.Overflow or AlertKinds.Fill })
+            if (a is { Compartment: { } c, Severity: Severities.Critical })
             {
                 critical.Add((a.Bin, c));
             }

@@ -60,7 +60,7 @@ internal static class SchedulingEndpoints
             .WithSummary("Cancel a job (it is no longer needed)");
     }
 
-    private static async Task<IResult> AlertsAsync(string? state, string? from, string? to, string? limit, AlertBoard board, ITelemetryStore store, CancellationToken ct)
+    private static async Task<IResult> AlertsAsync(string? state, string? from, string? to, string? limit, AlertBoard board, ITelemetryStore store, Telemetry.Contracts.Time.TelemetryClock clock, CancellationToken ct)
     {
         var wanted = state ?? "active";
         if (wanted is not ("active" or "cleared" or "all"))
@@ -80,9 +80,14 @@ internal static class SchedulingEndpoints
         }
         if (start is { } older && older < board.Since)
         {
-            // Older than what the board holds: from the store's history.
-            var events = await store.GetAlertEventsAsync(older, end ?? DateTimeOffset.MaxValue.AddDays(-1), 1_000_000, ct);
-            var folded = events.GroupBy(x => x.AlertId, StringComparer.Ordinal).Select(g => g.OrderBy(x => x.At).Last().Info());
+            // Older than what the board holds: from the store's history, a year at most.
+            var until = end ?? clock.GetUtcNow() + TimeSpan.FromDays(1);
+            if (older < new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) || until - older > TimeSpan.FromDays(366))
+            {
+                throw new BadParameterException("from", "a period that starts before what is held in memory may span at most 366 days, from 2000 on");
+            }
+            var events = await store.GetAlertEventsAsync(older, until, 1_000_000, ct);
+            var folded = SchedulerService.StoreOrderOf(events).GroupBy(x => x.AlertId, StringComparer.Ordinal).Select(g => g.Last().Info());
             return Results.Json(AlertBoard.Filter(folded, wanted, start, end, max), ApiJson.Options);
         }
         return Results.Json(board.Query(wanted, start, end, max), ApiJson.Options);
@@ -111,7 +116,8 @@ internal static class SchedulingEndpoints
         var (missed, subscription) = board.Subscribe(after, e => queue.Writer.TryWrite(e));
         using (subscription)
         {
-            var sent = after ?? 0;
+            // Live events are compared with what was replayed only: an id the client brings from elsewhere filters nothing.
+            var sent = missed.Count > 0 ? missed[0].Id - 1 : 0;
             await response.WriteAsync(": alerts\n\n", ct);
             foreach (var e in missed)
             {
@@ -177,13 +183,15 @@ internal static class SchedulingEndpoints
         {
             answer = await client.GetResponse<AlertCommandResult>(new AcknowledgeAlert(id, by), ct);
         }
-        catch (RequestTimeoutException)
+        catch (Exception ex) when (ex is RequestTimeoutException or RequestFaultException)
         {
-            return Unavailable("the scheduler did not answer; is a scheduler running (telemetry run --roles scheduler)?");
+            return Unavailable($"the scheduler did not answer ({ex.Message}); is a scheduler running (telemetry run --roles scheduler)?");
         }
         var result = answer.Message;
         switch (result.Status)
         {
+            case "unavailable":
+                return Unavailable("the scheduler cannot act now (it stands by, is taking over, or its store does not answer); try again in a few seconds");
             case "acknowledged":
                 board.Apply("acknowledged", result.Alert!.AcknowledgedAt!.Value, result.Alert);
                 return Results.NoContent();
@@ -246,9 +254,9 @@ internal static class SchedulingEndpoints
         {
             answer = await client.GetResponse<JobCommandResult>(new RequestCollectionJob(bin, compartments, user.Identity?.Name ?? "unknown"), ct);
         }
-        catch (RequestTimeoutException)
+        catch (Exception ex) when (ex is RequestTimeoutException or RequestFaultException)
         {
-            return Unavailable("the scheduler did not answer; is a scheduler running (telemetry run --roles scheduler)?");
+            return Unavailable($"the scheduler did not answer ({ex.Message}); is a scheduler running (telemetry run --roles scheduler)?");
         }
         return JobAnswer(answer.Message, jobs, created: true);
     }
@@ -264,9 +272,9 @@ internal static class SchedulingEndpoints
         {
             answer = await client.GetResponse<JobCommandResult>(new CloseCollectionJob(id, completed, user.Identity?.Name ?? "unknown"), ct);
         }
-        catch (RequestTimeoutException)
+        catch (Exception ex) when (ex is RequestTimeoutException or RequestFaultException)
         {
-            return Unavailable("the scheduler did not answer; is a scheduler running (telemetry run --roles scheduler)?");
+            return Unavailable($"the scheduler did not answer ({ex.Message}); is a scheduler running (telemetry run --roles scheduler)?");
         }
         return JobAnswer(answer.Message, jobs, created: false);
     }
@@ -280,6 +288,8 @@ internal static class SchedulingEndpoints
                 return created ? Results.Json(result.Job, ApiJson.Options, statusCode: StatusCodes.Status201Created) : Results.Json(result.Job, ApiJson.Options);
             case "conflict":
                 return TypedResults.Problem(detail: result.Detail ?? "conflict", statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+            case "unavailable":
+                return Unavailable(result.Detail ?? "the scheduler cannot act now; try again in a few seconds");
             case "invalid":
                 var parameter = result.Detail?.Split(':')[0] ?? "body";
                 return Problems.BadParameter(parameter, result.Detail?[(parameter.Length + 1)..].Trim() ?? "invalid");

@@ -10,8 +10,8 @@ public sealed record AlertStreamEvent(long Id, string Type, DateTimeOffset At, A
 /// <summary>
 /// The api's projection of the scheduler's alerts: loaded from the stored alert events at start, then kept by the
 /// <see cref="AlertChanged"/> events of the bus and by catch-ups from the store (an event missed while the bus was away is found
-/// there). Events are taken once each (by alert id, type and time: delivery is at least once), and a later state of an alert
-/// never gives way to an earlier one. The last 1,000 events taken are kept for <c>Last-Event-ID</c> replay; stream ids start from
+/// there). Events are taken once each (by alert id, type and time: delivery is at least once); an alert's state is that of its
+/// latest event, a cleared alert stays cleared. The last 1,000 events taken are kept for <c>Last-Event-ID</c> replay; stream ids start from
 /// the real time at which the process started (in microseconds), so they keep increasing across restarts.
 /// </summary>
 public sealed class AlertBoard
@@ -21,6 +21,7 @@ public sealed class AlertBoard
 
     private readonly object _gate = new();
     private readonly Dictionary<string, AlertInfo> _alerts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DateTimeOffset At, int Rank)> _last = new(StringComparer.Ordinal);
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private readonly Queue<string> _seenOrder = new();
     private readonly LinkedList<AlertStreamEvent> _replay = new();
@@ -40,7 +41,7 @@ public sealed class AlertBoard
     {
         ArgumentNullException.ThrowIfNull(events);
         var applied = 0;
-        foreach (var e in events)
+        foreach (var e in SchedulerService.StoreOrderOf(events))
         {
             if (Apply(e.Type, e.At, e.Info()))
             {
@@ -61,8 +62,6 @@ public sealed class AlertBoard
     public bool Apply(string type, DateTimeOffset at, AlertInfo alert)
     {
         ArgumentNullException.ThrowIfNull(alert);
-        AlertStreamEvent streamed;
-        Action<AlertStreamEvent>[] listeners;
         lock (_gate)
         {
             var key = SchedulerMapping.Key(alert.Id, type, at);
@@ -75,25 +74,33 @@ public sealed class AlertBoard
             {
                 _seen.Remove(_seenOrder.Dequeue());
             }
-            // The event taken last gives the alert's state, except that a cleared alert stays cleared (an event of it missed
-            // on the bus and found in the store later does not bring it back). Event times are the readings' (devices' clocks)
-            // or the scheduler's, so they do not order events.
-            if (!_alerts.TryGetValue(alert.Id, out var known) || known.ClearedAt is null || alert.ClearedAt is not null)
+            // The alert's state is that of its latest event (by time, and at one instant in the order the rules make them), with
+            // two exceptions: a cleared alert stays cleared, and an acknowledgement of an unacknowledged alert is always taken (it
+            // is timed by the scheduler's clock, its raise by the device's).
+            var rank = SchedulerService.TypeRank(type);
+            var known = _alerts.GetValueOrDefault(alert.Id);
+            var later = !_last.TryGetValue(alert.Id, out var last) || (at, rank).CompareTo(last) >= 0;
+            var acknowledges = type == "acknowledged" && known is { AcknowledgedAt: null, ClearedAt: null };
+            if (known is null || (known.ClearedAt is null && (later || acknowledges)) || (alert.ClearedAt is not null && known.ClearedAt is null))
             {
                 _alerts[alert.Id] = alert;
+                if (later)
+                {
+                    _last[alert.Id] = (at, rank);
+                }
             }
-            streamed = new AlertStreamEvent(++_nextId, type, at, alert);
+            var streamed = new AlertStreamEvent(++_nextId, type, at, alert);
             _replay.AddLast(streamed);
             if (_replay.Count > ReplayCapacity)
             {
                 _replay.RemoveFirst();
             }
             Taken++;
-            listeners = [.. _listeners];
-        }
-        foreach (var listener in listeners)
-        {
-            listener(streamed);
+            // Under the lock, so every connection gets the events in the order of their ids (listeners only queue them).
+            foreach (var listener in _listeners)
+            {
+                listener(streamed);
+            }
         }
         return true;
     }
@@ -122,9 +129,22 @@ public sealed class AlertBoard
             .OrderByDescending(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal)
             .Take(limit)];
 
+    /// <summary>The newest stream id given so far.</summary>
+    public long NewestId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _nextId;
+            }
+        }
+    }
+
     /// <summary>
     /// Listens to the events taken from now on, and returns those of the replay buffer after <paramref name="lastEventId"/> (none
-    /// without it): together, no event is missed and none is given twice.
+    /// without it): together, no event is missed and none is given twice. An id above the newest (from another replica, or from
+    /// before a restart) replays nothing.
     /// </summary>
     public (IReadOnlyList<AlertStreamEvent> Missed, IDisposable Subscription) Subscribe(long? lastEventId, Action<AlertStreamEvent> listener)
     {

@@ -11,12 +11,12 @@ using Telemetry.Storage;
 namespace Telemetry.Api.State;
 
 /// <summary>
-/// Loads the alert and job projections from the store at start (the last <c>Scheduling:HistoryDays</c>), then every 30 s (real
+/// Loads the alert and job projections from the store at start (the last 400 days), then every 30 s (real
 /// time) and whenever the bus comes back reads the last two days again: what the bus did not bring (an event published while
 /// this process was cut off) is taken from there. Store errors are retried; the endpoints answer 503 until the first load.
 /// </summary>
 public sealed class SchedulingProjection(
-    ITelemetryStore store, AlertBoard alerts, JobBoard jobs, TelemetryClock clock, IOptions<SchedulingOptions> options, ILogger<SchedulingProjection> logger) : BackgroundService
+    ITelemetryStore store, AlertBoard alerts, JobBoard jobs, TelemetryClock clock, ILogger<SchedulingProjection> logger) : BackgroundService
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -48,7 +48,8 @@ public sealed class SchedulingProjection(
                     await store.InitializeAsync(stoppingToken);
                 }
                 var now = clock.GetUtcNow();
-                var from = first ? now - TimeSpan.FromDays(options.Value.HistoryDays + 1) : now - TimeSpan.FromDays(2);
+                // At start every alert and job of the last 400 days (a long-lived alert or an open job whatever its age); then the last two days.
+                var from = first ? now - TimeSpan.FromDays(400) : now - TimeSpan.FromDays(2);
                 var alertEvents = await store.GetAlertEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, stoppingToken);
                 var jobEvents = await store.GetJobEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, stoppingToken);
                 var news = alerts.Load(alertEvents, from);

@@ -142,6 +142,15 @@ public sealed class AlertEngine(AlertOptions options)
 
     public Alert? Find(string id) => _byId.GetValueOrDefault(id);
 
+    /// <summary>Forgets an alert (active or not) as if it had never been raised: a takeover drops what only its own ticks derived.</summary>
+    public void Forget(string id)
+    {
+        if (_byId.Remove(id, out var alert) && _active.TryGetValue((alert.Bin, alert.Compartment, alert.Kind), out var active) && active.Id == id)
+        {
+            RemoveActive((alert.Bin, alert.Compartment, alert.Kind), out _);
+        }
+    }
+
     /// <summary>The active alert of a kind on a bin (compartment null) or compartment, if any.</summary>
     public Alert? ActiveOf(string bin, string? compartment, string kind) => _active.GetValueOrDefault((bin, compartment, kind));
 
@@ -331,7 +340,8 @@ public sealed class AlertEngine(AlertOptions options)
                 {
                     if (severity == Severities.Warning && low.Severity == Severities.Info)
                     {
-                        Update(low with { Severity = Severities.Warning }, AlertEvent.Escalated, time, events);
+                        // Its own step up: the one escalation an alert gets (the 12-hour one does not add another).
+                        Update(low with { Severity = Severities.Warning, Escalated = true }, AlertEvent.Escalated, time, events);
                     }
                 }
                 else

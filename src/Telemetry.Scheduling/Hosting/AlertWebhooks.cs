@@ -77,7 +77,7 @@ public sealed class AlertWebhooks : BackgroundService
                     }, stoppingToken);
                     Interlocked.Increment(ref _delivered);
                 }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or WebhookRefusedException && !stoppingToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is not OutOfMemoryException && !stoppingToken.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _failed);
                     _logger.LogError("Alerts:Webhooks:{Name}: {Url} did not take the {Type} event of alert {Id} after {Attempts} tries ({Error})",

@@ -7,7 +7,7 @@ namespace Telemetry.Scheduling.Hosting;
 
 /// <summary>
 /// The api's commands and the lease pings, on the queue <c>telemetry-scheduler</c>. On RabbitMQ that queue has a single active
-/// consumer: only the process holding the lease gets them. A command waits (up to 15 s) until this process acts.
+/// consumer: only the process holding the lease gets them. A process that does not act (yet) answers "unavailable" at once.
 /// </summary>
 public sealed class SchedulerCommandConsumer(SchedulerService scheduler, ISchedulerLease lease) :
     IConsumer<AcknowledgeAlert>, IConsumer<RequestCollectionJob>, IConsumer<CloseCollectionJob>, IConsumer<SchedulerLeasePing>
@@ -33,7 +33,7 @@ public sealed class SchedulerCommandConsumer(SchedulerService scheduler, ISchedu
             };
             return (new AlertCommandResult(status, (e?.Alert ?? core.Alerts.Find(m.AlertId))?.Info()), output);
         });
-        await context.RespondAsync(result);
+        await context.RespondAsync(result ?? new AlertCommandResult("unavailable", null));
     }
 
     public async Task Consume(ConsumeContext<RequestCollectionJob> context)
@@ -53,7 +53,7 @@ public sealed class SchedulerCommandConsumer(SchedulerService scheduler, ISchedu
             }
             return (new JobCommandResult(status, job?.Info(), detail), output);
         });
-        await context.RespondAsync(result);
+        await context.RespondAsync(result ?? new JobCommandResult("unavailable", null, Unavailable()));
     }
 
     public async Task Consume(ConsumeContext<CloseCollectionJob> context)
@@ -69,17 +69,27 @@ public sealed class SchedulerCommandConsumer(SchedulerService scheduler, ISchedu
             }
             return (new JobCommandResult(status, job?.Info(), status == "conflict" ? $"job {m.JobId} is {job!.State}, not open" : null), output);
         });
-        await context.RespondAsync(result);
+        await context.RespondAsync(result ?? new JobCommandResult("unavailable", null, Unavailable()));
     }
 
     public Task Consume(ConsumeContext<SchedulerLeasePing> context)
     {
-        (lease as BrokerLease)?.Heard();
+        (lease as BrokerLease)?.Heard(context.Message);
         return Task.CompletedTask;
     }
 
-    private async Task<T> RunAsync<T>(ConsumeContext context, Func<SchedulerCore, DateTimeOffset, (T, SchedulerOutput)> command)
+    /// <summary>
+    /// Runs a command in the scheduler's loop; null when this process does not act now (standing by, taking over) or the loop
+    /// did not take it within 15 s (the store is away): the caller answers "unavailable" at once, and the consumer slot is free
+    /// again (the lease pings share this queue).
+    /// </summary>
+    private async Task<T?> RunAsync<T>(ConsumeContext context, Func<SchedulerCore, DateTimeOffset, (T, SchedulerOutput)> command)
+        where T : class
     {
+        if (!scheduler.Active)
+        {
+            return null;
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         timeout.CancelAfter(Wait);
         try
@@ -88,12 +98,14 @@ public sealed class SchedulerCommandConsumer(SchedulerService scheduler, ISchedu
         }
         catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"the scheduler did not act within {Wait.TotalSeconds:0} s (lease: {lease.Describe()})");
+            return null;
         }
     }
+
+    private string Unavailable() => $"the scheduler cannot act now ({(scheduler.Active ? "its store does not answer" : "it stands by or is taking over")}; lease: {lease.Describe()}); try again in a few seconds";
 }
 
-/// <summary>The queue <c>telemetry-scheduler</c>: single active consumer on RabbitMQ, commands in parallel with the pings (a waiting command must not hold up the lease).</summary>
+/// <summary>The queue <c>telemetry-scheduler</c>: single active consumer on RabbitMQ; commands in parallel with the pings (a command waits at most 15 s for the loop, so slots come free).</summary>
 public sealed class SchedulerCommandConsumerDefinition : ConsumerDefinition<SchedulerCommandConsumer>
 {
     public SchedulerCommandConsumerDefinition()

@@ -39,9 +39,21 @@ public sealed class BrokerLease(IOptions<SchedulingOptions> options, TimeProvide
     private long? _heldSince;
     private long? _lastHeard;
 
-    /// <summary>A ping reached this process.</summary>
-    public void Heard()
+    /// <summary>This process's name in its pings.</summary>
+    public string Instance { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// A ping reached this process. Only its own pings count, and only fresh ones (sent less than a second ago by this
+    /// process's clock): a ping delivered just before the broker moved the consumer, and handled late, must not extend a lease
+    /// that is gone. Pings of the other schedulers are in the same queue; whoever holds the lease drops them.
+    /// </summary>
+    public void Heard(SchedulerLeasePing ping)
     {
+        ArgumentNullException.ThrowIfNull(ping);
+        if (ping.Instance != Instance || time.GetUtcNow() - ping.SentAt > TimeSpan.FromSeconds(1))
+        {
+            return;
+        }
         lock (_gate)
         {
             var now = time.GetTimestamp();
@@ -76,16 +88,13 @@ public sealed class BrokerLease(IOptions<SchedulingOptions> options, TimeProvide
     }
 }
 
-/// <summary>Sends this process's lease ping every second (each kept 5 s at most); a bus that is away is retried quietly.</summary>
-public sealed class LeasePinger(ISendEndpointProvider send, ILogger<LeasePinger> logger) : BackgroundService
+/// <summary>Sends this process's lease ping every 250 ms (each kept 5 s at most); a bus that is away is retried quietly.</summary>
+public sealed class LeasePinger(ISendEndpointProvider send, BrokerLease lease, ILogger<LeasePinger> logger) : BackgroundService
 {
-
-    private readonly string _instance = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var failing = false;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), TimeProvider.System);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), TimeProvider.System);
         do
         {
             try
@@ -93,7 +102,7 @@ public sealed class LeasePinger(ISendEndpointProvider send, ILogger<LeasePinger>
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 timeout.CancelAfter(TimeSpan.FromSeconds(3));
                 var endpoint = await send.GetSendEndpoint(SchedulerHosting.Address);
-                await endpoint.Send(new SchedulerLeasePing(_instance, TimeProvider.System.GetUtcNow()), c => c.TimeToLive = TimeSpan.FromSeconds(5), timeout.Token);
+                await endpoint.Send(new SchedulerLeasePing(lease.Instance, TimeProvider.System.GetUtcNow()), c => c.TimeToLive = TimeSpan.FromSeconds(5), timeout.Token);
                 if (failing)
                 {
                     logger.LogInformation("Scheduler: lease pings reach the broker again");

@@ -41,7 +41,7 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
     private readonly BusOptions _busOptions;
     private readonly ILogger<SchedulerService> _logger;
     private readonly SchedulerCore _core;
-    private readonly List<AlertEvent> _pending = [];
+    private readonly List<(AlertEvent Event, bool FromTick)> _pending = [];
     private readonly Queue<SchedulerCommand> _waiting = new();
     private readonly Queue<object> _outbox = new();
     private DateTimeOffset _nextTick = DateTimeOffset.MinValue;
@@ -98,6 +98,10 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
     public void JobSeen(Telemetry.Contracts.Messages.CollectionJobInfo job) => _work.Writer.TryWrite(job);
 
     private readonly HashSet<string> _ingestionAway = new(StringComparer.Ordinal);
+    private volatile int _ingestionAwayCount;
+
+    /// <summary>Ingestion replicas that said they lost the broker and have not said they are back.</summary>
+    public int IngestionAway => _ingestionAwayCount;
 
     /// <summary>Runs a command in the loop once this process acts; the result is known after its events are stored.</summary>
     public async Task<T> RunAsync<T>(Func<SchedulerCore, DateTimeOffset, (T Result, SchedulerOutput Output)> command, CancellationToken ct)
@@ -148,6 +152,54 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
             var taken = 0;
             while (taken++ < 1000 && _work.Reader.TryRead(out var item))
             {
+                LeaseLost();
+                try
+                {
+                    await TakeAsync(item, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+                {
+                    // One bad input must not stop the role: said loudly, and the next one is taken.
+                    _logger.LogError(ex, "Scheduler: taking {Item} failed; it is skipped", item.GetType().Name);
+                }
+            }
+            LeaseLost();
+            await LeaseAsync(stoppingToken);
+            var now = _clock.GetUtcNow();
+            if (_signal.Rebuilt.IsCompleted && now >= _nextTick)
+            {
+                _nextTick = now + _options.TickInterval;
+                var ticked = _core.Tick(now, plan: Active);
+                Ticks++;
+                await EmitAsync(ticked, stoppingToken, fromTick: true);
+                _core.Jobs.Prune(now - TimeSpan.FromDays(7));
+            }
+            await FlushOutboxAsync(stoppingToken);
+            if (TimeProvider.System.GetElapsedTime(lastState) > TimeSpan.FromSeconds(1))
+            {
+                lastState = TimeProvider.System.GetTimestamp();
+                ActiveAlerts = _core.Alerts.Active.Count;
+                OpenJobs = _core.Jobs.OpenCount;
+            }
+        }
+    }
+
+    /// <summary>Ticks done (on the project clock), for tests and health.</summary>
+    public long Ticks { get; private set; }
+
+    /// <summary>Stops acting at once when the lease is gone (checked before every item and every write).</summary>
+    private bool LeaseLost()
+    {
+        if (Active && !_lease.Acting)
+        {
+            Active = false;
+            _logger.LogWarning("Scheduler: lost the lease ({Lease}); it stops acting and keeps its state warm until it holds the lease again", _lease.Describe());
+        }
+        return !Active;
+    }
+
+    private async Task TakeAsync(object item, CancellationToken stoppingToken)
+    {
                 switch (item)
                 {
                     case FillSignalBatch batch:
@@ -170,6 +222,7 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
                         {
                             _ingestionAway.Add(change.Source);
                         }
+                        _ingestionAwayCount = _ingestionAway.Count;
                         if (!wasAway && _ingestionAway.Count > 0)
                         {
                             _logger.LogWarning("Scheduler: ingestion {Source} lost the broker; no offline alerts while it is away, nor for 3 reporting intervals after", change.Source);
@@ -194,33 +247,11 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
                     default:
                         break; // a command whose caller gave up
                 }
-            }
-            await LeaseAsync(stoppingToken);
-            var now = _clock.GetUtcNow();
-            if (_signal.Rebuilt.IsCompleted && now >= _nextTick)
-            {
-                _nextTick = now + _options.TickInterval;
-                await EmitAsync(_core.Tick(now, plan: Active), stoppingToken);
-            }
-            await FlushOutboxAsync(stoppingToken);
-            if (TimeProvider.System.GetElapsedTime(lastState) > TimeSpan.FromSeconds(1))
-            {
-                lastState = TimeProvider.System.GetTimestamp();
-                ActiveAlerts = _core.Alerts.Active.Count;
-                OpenJobs = _core.Jobs.Open.Count();
-            }
-        }
     }
 
     private async Task LeaseAsync(CancellationToken ct)
     {
         var acting = _lease.Acting;
-        if (Active && !acting)
-        {
-            Active = false;
-            _logger.LogWarning("Scheduler: lost the lease ({Lease}); it stops acting and keeps its state warm until it holds the lease again", _lease.Describe());
-            return;
-        }
         if (Active || !acting || !_signal.Rebuilt.IsCompleted || TimeProvider.System.GetTimestamp() < _nextActivationTry)
         {
             return;
@@ -238,15 +269,17 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         }
     }
 
+    /// <summary>How far back the stored alert and job events are read at a takeover: a long-lived alert (a dead bin, a stuck sensor) or an open job is kept whatever its age.</summary>
+    private static readonly TimeSpan StoredStateWindow = TimeSpan.FromDays(400);
+
+    /// <summary>Events stored this recently are published again at a takeover: the last holder may have died between storing and publishing them (consumers deduplicate).</summary>
+    private static readonly TimeSpan RepublishWindow = TimeSpan.FromMinutes(10);
+
     private async Task ActivateAsync(CancellationToken ct)
     {
         var now = _clock.GetUtcNow();
-        var from = now - TimeSpan.FromDays(_options.HistoryDays + 1);
-        if (_pending.Count > 0 && _pending[0].At < from)
-        {
-            from = _pending[0].At;
-        }
-        var storedAlerts = await _store.GetAlertEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, ct);
+        var from = now - StoredStateWindow;
+        var storedAlerts = StoreOrderOf(await _store.GetAlertEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, ct));
         var storedJobs = await _store.GetJobEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, ct);
         var open = storedJobs.GroupBy(j => j.JobId, StringComparer.Ordinal).Select(g => g.Last()).Where(j => j.State is JobStates.Requested or JobStates.Planned).ToList();
         var collections = open.Count == 0 ? [] : await _store.GetCollectionsAsync(null, open.Min(j => j.RequestedAt), now + TimeSpan.FromDays(1), ct);
@@ -254,18 +287,36 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         {
             return; // lost it while reading
         }
+        // What this process derived while it stood by is news only where the store knows nothing of that alert, and only for
+        // what readings decided: events the tick decided (offline by silence, re-fire, escalation, predicted-full at a tick)
+        // depend on when each process ticked, so they are left to this process's own ticks from now on, and alerts only
+        // such a tick raised are forgotten (the next tick raises them again if they still hold).
+        var storedIds = storedAlerts.Select(e => e.AlertId).ToHashSet(StringComparer.Ordinal);
+        var tickRaised = _pending.Where(p => p.FromTick && p.Event.Type == AlertEvent.Raised && !storedIds.Contains(p.Event.Alert.Id)).Select(p => p.Event.Alert.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var id in tickRaised)
+        {
+            _core.Alerts.Forget(id);
+        }
         var (replaced, restored) = _core.Restore(storedAlerts, storedJobs, collections);
-        var known = storedAlerts.Select(e => SchedulerMapping.Key(e.AlertId, e.Type, e.At)).ToHashSet(StringComparer.Ordinal);
         var news = new SchedulerOutput();
-        news.Alerts.AddRange(_pending.Where(e => !known.Contains(SchedulerMapping.Key(e.Alert.Id, e.Type, e.At)) && !replaced.Contains(e.Alert.Id)));
+        news.Alerts.AddRange(_pending.Where(p => !p.FromTick && !storedIds.Contains(p.Event.Alert.Id) && !replaced.Contains(p.Event.Alert.Id) && !tickRaised.Contains(p.Event.Alert.Id)).Select(p => p.Event));
         news.Add(restored);
-        var dropped = _pending.Count - news.Alerts.Count + restored.Alerts.Count;
+        var derived = _pending.Count;
         _pending.Clear();
         Active = true;
         _nextTick = now;
+        // The last holder may have stored these and died before publishing them.
+        foreach (var e in storedAlerts.Where(e => e.At >= now - RepublishWindow))
+        {
+            _outbox.Enqueue(new AlertChanged(e.Type, e.At, e.Info()));
+        }
+        foreach (var e in storedJobs.Where(e => e.At >= now - RepublishWindow))
+        {
+            _outbox.Enqueue(e.Type == JobStates.Requested ? new CollectionJobRequested(e.Info()) : new CollectionJobClosed(e.Info(), e.By ?? "scheduler"));
+        }
         _logger.LogInformation(
-            "Scheduler: acting ({Lease}): {Alerts} alert(s) active, {Jobs} open job(s); of {Derived} alert event(s) derived before, {Dropped} were stored already, {News} are news",
-            _lease.Describe(), _core.Alerts.Active.Count, _core.Jobs.Open.Count(), news.Alerts.Count + dropped, dropped, news.Alerts.Count);
+            "Scheduler: acting ({Lease}): {Alerts} alert(s) active, {Jobs} open job(s); of {Derived} alert event(s) derived before, {News} are news",
+            _lease.Describe(), _core.Alerts.Active.Count, _core.Jobs.OpenCount, derived, news.Alerts.Count);
         await EmitAsync(news, ct);
         while (_waiting.TryDequeue(out var command))
         {
@@ -276,6 +327,19 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         }
     }
 
+    /// <summary>Stored events in the order they happened: by time, and at one instant in the order the rules make them.</summary>
+    internal static List<StoredAlertEvent> StoreOrderOf(IEnumerable<StoredAlertEvent> events) =>
+        [.. events.OrderBy(e => e.At).ThenBy(e => TypeRank(e.Type))];
+
+    internal static int TypeRank(string type) => type switch
+    {
+        AlertEvent.Raised => 0,
+        AlertEvent.Acknowledged => 1,
+        AlertEvent.Refired => 2,
+        AlertEvent.Escalated => 3,
+        _ => 4,
+    };
+
     private async Task RunCommandAsync(SchedulerCommand command, CancellationToken ct)
     {
         object result;
@@ -284,8 +348,9 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         {
             (result, output) = command.Run(_core, _clock.GetUtcNow());
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
         {
+            _logger.LogError(ex, "Scheduler: a command failed");
             command.Done.TrySetException(ex);
             return;
         }
@@ -293,17 +358,22 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         command.Done.TrySetResult(result);
     }
 
-    /// <summary>Stores, then publishes what was decided; without the lease, keeps the alert events to compare with the store later.</summary>
-    private async Task EmitAsync(SchedulerOutput output, CancellationToken ct)
+    /// <summary>Events older than this are history (a first start derives weeks of it): stored and shown, never sent to a webhook.</summary>
+    private static readonly TimeSpan WebhookFreshness = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Stores, then publishes what was decided; without the lease (or once it is lost, even while a write is retried), keeps the
+    /// alert events to compare with the store at the next takeover, and drops the job decisions (the holder makes its own).
+    /// </summary>
+    private async Task EmitAsync(SchedulerOutput output, CancellationToken ct, bool fromTick = false)
     {
         if (output.IsEmpty)
         {
             return;
         }
-        if (!Active)
+        if (LeaseLost())
         {
-            // Jobs are the active scheduler's alone; a standby's book is replaced when it takes over.
-            _pending.AddRange(output.Alerts);
+            _pending.AddRange(output.Alerts.Select(e => (e, fromTick)));
             if (_pending.Count > MaxPending)
             {
                 _pending.RemoveRange(0, _pending.Count - MaxPending);
@@ -312,27 +382,46 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         }
         var alerts = output.Alerts.Select(e => e.Stored(_registry)).ToList();
         var jobs = output.Jobs.Select(e => e.Stored(_registry)).ToList();
+        var alertsStored = alerts.Count == 0;
+        var jobsStored = jobs.Count == 0;
         var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
+        while (!alertsStored || !jobsStored)
         {
+            if (LeaseLost())
+            {
+                // Lost while the store was away: not ours to store any more.
+                _pending.AddRange(output.Alerts.Select(e => (e, fromTick)));
+                return;
+            }
             try
             {
-                if (alerts.Count > 0)
+                if (!alertsStored)
                 {
-                    await _store.WriteAlertEventsAsync(alerts, ct);
-                    alerts.Clear();
+                    try
+                    {
+                        await _store.WriteAlertEventsAsync(alerts, ct);
+                    }
+                    catch (StoreRejectedException ex) when (!ex.IsStoreWide)
+                    {
+                        _logger.LogError("Scheduler: the store refused {Count} alert event(s) ({Error}); they are dropped (not published either)", alerts.Count, ex.Message);
+                        output.Alerts.Clear();
+                    }
+                    alertsStored = true;
                 }
-                if (jobs.Count > 0)
+                if (!jobsStored)
                 {
-                    await _store.WriteJobEventsAsync(jobs, ct);
+                    try
+                    {
+                        await _store.WriteJobEventsAsync(jobs, ct);
+                    }
+                    catch (StoreRejectedException ex) when (!ex.IsStoreWide)
+                    {
+                        _logger.LogError("Scheduler: the store refused {Count} job event(s) ({Error}); they are dropped (not published either)", jobs.Count, ex.Message);
+                        output.Jobs.Clear();
+                    }
+                    jobsStored = true;
                 }
                 LastError = null;
-                break;
-            }
-            catch (StoreRejectedException ex) when (!ex.IsStoreWide)
-            {
-                _logger.LogError("Scheduler: the store refused {Count} event(s) ({Error}); they are published but not kept", alerts.Count + jobs.Count, ex.Message);
-                break;
             }
             catch (Exception ex) when (StoreRetry.Retryable(ex, ct))
             {
@@ -342,11 +431,12 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
             }
         }
+        var now = _clock.GetUtcNow();
         foreach (var e in output.Alerts)
         {
             _outbox.Enqueue(new AlertChanged(e.Type, e.At, e.Alert.Info()));
             AlertEventsEmitted++;
-            if (e.Alert.Severity == Severities.Critical && e.Type is AlertEvent.Raised or AlertEvent.Escalated or AlertEvent.Refired)
+            if (e.Alert.Severity == Severities.Critical && e.Type is AlertEvent.Raised or AlertEvent.Escalated or AlertEvent.Refired && e.At >= now - WebhookFreshness)
             {
                 _webhooks.Send(e);
             }

@@ -106,6 +106,26 @@ public sealed class JobBook
 
     public IEnumerable<CollectionJob> Open => _jobs.Values.Where(j => j.Open);
 
+    /// <summary>Open jobs (each covers at least one compartment).</summary>
+    public int OpenCount => _openByCompartment.Values.Distinct(StringComparer.Ordinal).Count();
+
+    /// <summary>Forgets jobs that closed before <paramref name="closedBefore"/> (they are in the store; the book needs the open ones).</summary>
+    public void Prune(DateTimeOffset closedBefore)
+    {
+        List<string>? old = null;
+        foreach (var (id, job) in _jobs)
+        {
+            if (!job.Open && (job.CompletedAt ?? job.CancelledAt) is { } closed && closed < closedBefore)
+            {
+                (old ??= []).Add(id);
+            }
+        }
+        foreach (var id in old ?? [])
+        {
+            _jobs.Remove(id);
+        }
+    }
+
     public CollectionJob? Find(string id) => _jobs.GetValueOrDefault(id);
 
     public bool Covers(string bin, string compartment) => _openByCompartment.ContainsKey((bin, compartment));

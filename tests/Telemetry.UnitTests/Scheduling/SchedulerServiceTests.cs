@@ -246,16 +246,18 @@ public sealed class SchedulerServiceTests : IDisposable
             var harness = provider.GetRequiredService<ITestHarness>();
             await Published<AlertChanged>(harness, m => m.Context.Message.Alert.Kind == AlertKinds.Fill);
             await harness.Bus.Publish(new IngestionConnection("ingest-1/a", false, _time.GetUtcNow()));
-            await harness.Consumed.Any<IngestionConnection>();
+            var scheduler = provider.GetRequiredService<SchedulerService>();
+            await WaitUntil(() => scheduler.IngestionAway == 1, "the loss taken");
+
             for (var i = 0; i < 12; i++)
             {
+                var ticks = scheduler.Ticks;
                 _time.Advance(TimeSpan.FromMinutes(10)); // two hours of silence, the broker away
-                await Task.Delay(300);
+                await WaitUntil(() => scheduler.Ticks > ticks, "a tick");
             }
             Assert.DoesNotContain(harness.Published.Select<AlertChanged>(), m => m.Context.Message.Alert.Kind == AlertKinds.Offline);
             await harness.Bus.Publish(new IngestionConnection("ingest-1/a", true, _time.GetUtcNow()));
-            await WaitUntil(() => harness.Consumed.Select<IngestionConnection>().Count() == 2, "the reconnection taken");
-            await Task.Delay(300);
+            await WaitUntil(() => scheduler.IngestionAway == 0, "the return taken");
             _time.Advance(TimeSpan.FromMinutes(35)); // back 35 minutes, still silent: now it is the bin
             await Published<AlertChanged>(harness, m => m.Context.Message.Alert.Kind == AlertKinds.Offline && m.Context.Message.Type == "raised" && m.Context.Message.Alert.Bin == "JY-001");
             Assert.False(await harness.Published.Any<Fault>());
