@@ -100,7 +100,8 @@ internal sealed class AlertStreamProbe(
             {
                 throw new InvalidOperationException($"the SSE part's MQTT connection was refused by {broker}: {result.ResultCode} {result.ReasonString}");
             }
-            var seq = 1L;
+            // Above any seq the store holds for these bins: a lower one would be a reboot (a device event written beside the alert).
+            var seq = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
             for (var r = 0; r < rounds; r++)
             {
                 var bin = bins[r];

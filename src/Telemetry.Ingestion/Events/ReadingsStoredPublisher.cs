@@ -154,7 +154,16 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
                 {
                     await Task.Delay(_options.PublishInterval - since, _time, stoppingToken);
                 }
-                Interlocked.Exchange(ref _lastFlush, _time.GetTimestamp());
+                bool any;
+                lock (_gate)
+                {
+                    any = _pending.Count > 0;
+                }
+                if (any)
+                {
+                    // Only a flush that sends counts: an idle interval leaves the next batch free to go at once.
+                    Interlocked.Exchange(ref _lastFlush, _time.GetTimestamp());
+                }
                 await FlushAsync(stoppingToken);
             }
         }
