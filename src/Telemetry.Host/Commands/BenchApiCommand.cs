@@ -22,7 +22,7 @@ internal static class BenchApiCommand
         var rounds = PositiveInt("--sse-rounds", "Tilt alerts raised (and cleared) for the SSE clients, one bin each.", 5);
         var connections = PositiveInt("--connections", "At most this many HTTP/1.1 keep-alive connections to the host.", 64);
         var timeout = PositiveInt("--timeout-ms", "A request not answered this long after it was sent is an error.", 2000);
-        var url = new Option<Uri?>("--url") { Description = "Measure the api at this address (e.g. http://127.0.0.1:8080) instead of starting one; needs --key." };
+        var url = new Option<string?>("--url") { Description = "Measure the api at this address (e.g. http://127.0.0.1:8080) instead of starting one; needs --key." };
         var key = new Option<string?>("--key") { Description = "The API key to send to --url (any role reads /api/bins)." };
         var command = new Command("api", "Benchmark GET /api/bins: latency at --rps requests per second in an open loop, errors, the api process's peak memory; then the delay from a tilt status published over MQTT to its alert on each of --clients SSE clients; last line JSON. Without --url it starts `run --roles ingestion,scheduler,api` (embedded broker on a free port) on the configured store (Storage:*) with the registry's bins.")
         {
@@ -39,10 +39,10 @@ internal static class BenchApiCommand
             {
                 throw new ConfigurationException("--rps", "--rps × (--seconds + --warmup) must be at most 20,000,000 requests");
             }
-            var target = parse.GetValue(url);
-            if (target is not null && (!target.IsAbsoluteUri || (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)))
+            Uri? target = null;
+            if (parse.GetValue(url) is { } text && (!Uri.TryCreate(text, UriKind.Absolute, out target) || (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)))
             {
-                throw new ConfigurationException("--url", $"'{target}' is not an http:// or https:// address");
+                throw new ConfigurationException("--url", $"'{text}' is not an http:// or https:// address");
             }
             var options = new ApiBenchOptions(rate, measured, warm, parse.GetValue(clients), parse.GetValue(connections),
                 TimeSpan.FromMilliseconds(parse.GetValue(timeout)), target, parse.GetValue(key), parse.GetValue(rounds));
