@@ -127,22 +127,41 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
 
     /// <summary>
     /// The paper of <paramref name="bin"/> from 30 % to overflowing: a jump held until confirmed, then two cleaned readings at
-    /// 96 % or more, a second apart (distinct instants).
+    /// 96 % or more; timed a second apart by the device's clock, ending now (sent one after another, no waiting).
     /// </summary>
     /// <returns>When the broker acknowledged the reading that makes the overflow (the second cleaned one at 95 % or more).</returns>
     private async Task<long> OverflowAsync(Bin bin)
     {
         var crossing = 0L;
-        foreach (var pct in new[] { 30.0, 31.0, 96.0, 96.5, 97.0, 97.5 })
+        double[] levels = [30.0, 31.0, 96.0, 96.5, 97.0, 97.5];
+        var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(levels.Length);
+        for (var i = 0; i < levels.Length; i++)
         {
-            await PublishFillAsync(bin, pct);
-            if (pct == 97.0)
+            await PublishFillAsync(bin, levels[i], start + TimeSpan.FromSeconds(i));
+            if (levels[i] == 97.0)
             {
                 crossing = Stopwatch.GetTimestamp();
             }
-            await Task.Delay(1100);
         }
         return crossing;
+    }
+
+    /// <summary>Waits until the scheduler behind <paramref name="health"/> has ticked <paramref name="ticks"/> more times (it decides on its ticks too).</summary>
+    private async Task WaitForTicksAsync(HttpClient health, int ticks, IngestionProcess scheduler)
+    {
+        var start = await TicksAsync(health);
+        await WaitUntilAsync(async () => await TicksAsync(health) >= start + ticks, $"{ticks} more scheduler ticks", TimeSpan.FromSeconds(30), scheduler);
+    }
+
+    private static async Task<long> TicksAsync(HttpClient health)
+    {
+        using var response = await TryGetAsync(health, "/readyz");
+        if (response is null)
+        {
+            return -1;
+        }
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("checks").GetProperty("scheduler").GetProperty("data").GetProperty("ticks").GetInt64();
     }
 
     /// <summary>Reads <c>/api/alerts/stream</c> in the background; returns when the <c>raised</c> event of a kind on a bin arrived.</summary>
@@ -177,7 +196,7 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         return (bin, kind) => arrivals.TryGetValue((bin, kind), out var t) ? t : null;
     }
 
-    private async Task PublishFillAsync(Bin bin, double pct)
+    private async Task PublishFillAsync(Bin bin, double pct, DateTimeOffset at)
     {
         var client = _device ??= new MqttClientFactory().CreateMqttClient();
         if (!client.IsConnected)
@@ -185,7 +204,7 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
             await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServices.Mosquitto.Host, TestServices.Mosquitto.Port)
                 .WithClientId("sched-device-" + _suffix).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build());
         }
-        var ts = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        var ts = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
         var payload = $"{{\"v\":1,\"ts\":\"{ts}\",\"seq\":{_seq++},\"compartments\":[{{\"id\":\"paper\",\"fillPct\":{pct.ToString(CultureInfo.InvariantCulture)}}}]}}";
         var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(DeviceTopics.Fill(bin.Id))
             .WithPayload(Encoding.UTF8.GetBytes(payload)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
@@ -262,7 +281,7 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         await WaitUntilAsync(() => ApiHasAsync(second.Id, "overflow"), $"{second.Id}'s overflow, from readings stored while no scheduler ran", TimeSpan.FromSeconds(60), again);
         await WaitUntilAsync(() => ApiHasJobAsync(second.Id), $"a job for {second.Id}", TimeSpan.FromSeconds(30), again);
         // A few more ticks: nothing of the first bin is repeated.
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await WaitForTicksAsync(againHealth, 3, again);
         await AssertNoDuplicatesAsync();
         Assert.Single(await GetArrayAsync("/api/jobs"), j => j.GetProperty("bin").GetString() == first.Id);
     }
@@ -291,7 +310,7 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         await WaitUntilAsync(async () => await ActingAsync(health) == true, "the scheduler acts again", TimeSpan.FromSeconds(120), scheduler);
         await WaitUntilAsync(() => ApiHasAsync(second.Id, "overflow"), $"{second.Id}'s overflow in /api/alerts", TimeSpan.FromSeconds(90), scheduler);
         await WaitUntilAsync(() => ApiHasJobAsync(second.Id), $"a job for {second.Id}", TimeSpan.FromSeconds(30), scheduler);
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await WaitForTicksAsync(health, 3, scheduler);
         await AssertNoDuplicatesAsync();
         Assert.False(scheduler.HasExited, scheduler.Output);
     }
@@ -302,14 +321,15 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         var (a, aHealth) = await StartSchedulerAsync();
         await WaitUntilAsync(async () => await ActingAsync(aHealth) == true, "the first scheduler acts", TimeSpan.FromSeconds(60), a);
         var (b, bHealth) = await StartSchedulerAsync();
-        // The second stands by while the first lives.
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(12))
+        // The second stands by while the first lives: checked on every look until the second has ticked 6 times (12 s, twice
+        // the lease timeout: had it got the lease, it would act by then).
+        var bStart = await TicksAsync(bHealth);
+        await WaitUntilAsync(async () =>
         {
             Assert.True(await ActingAsync(aHealth) == true, "the first scheduler stopped acting while it lived");
             Assert.False(await ActingAsync(bHealth) == true, "two schedulers act at once");
-            await Task.Delay(500);
-        }
+            return await TicksAsync(bHealth) >= bStart + 6;
+        }, "the second scheduler's ticks while it stands by", TimeSpan.FromSeconds(40), b);
         var first = Registry.Bins[30];
         await OverflowAsync(first);
         await WaitUntilAsync(() => ApiHasJobAsync(first.Id), $"a job for {first.Id}", TimeSpan.FromSeconds(30), a);
@@ -325,7 +345,7 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         await OverflowAsync(second);
         await WaitUntilAsync(() => ApiHasAsync(second.Id, "overflow"), $"{second.Id}'s overflow, decided by the second scheduler", TimeSpan.FromSeconds(30), b);
         await WaitUntilAsync(() => ApiHasJobAsync(second.Id), $"a job for {second.Id}", TimeSpan.FromSeconds(30), b);
-        await Task.Delay(TimeSpan.FromSeconds(6));
+        await WaitForTicksAsync(bHealth, 3, b);
         await AssertNoDuplicatesAsync();
         Assert.Single(await GetArrayAsync("/api/jobs"), j => j.GetProperty("bin").GetString() == first.Id);
     }

@@ -111,14 +111,14 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
 
         // JY-020's paper is at about 30 %: a jump to 90 is held until the next reading confirms it, and the alert needs two
         // cleaned readings at or above the threshold, so the third reading is the one that crosses.
-        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.0}]}""");
-        await Task.Delay(1100); // readings a second apart at least (their ts has millisecond precision; distinct instants)
-        var confirmedAt = Now();
+        // Timed a second apart by the device's clock (sent without waiting), the last one now.
+        var start = DateTimeOffset.UtcNow;
+        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Ts(start.AddSeconds(-2))}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.0}]}""");
+        var confirmedAt = Ts(start.AddSeconds(-1));
         await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{confirmedAt}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":90.5}]}""");
-        await Task.Delay(1100);
         await host.WaitForCleanedAtAsync("JY-020", "paper", confirmedAt);
         await Assertions.Expect(row).ToHaveCountAsync(0);
-        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Now()}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":91.0}]}""");
+        await host.PublishAsync("bins/JY-020/fill", $$"""{"v":1,"ts":"{{Ts(start)}}","seq":{{host.NextSeq()}},"compartments":[{"id":"paper","fillPct":91.0}]}""");
         await Assertions.Expect(row).ToHaveCountAsync(1, new() { Timeout = 2000 });
         await Assertions.Expect(row).ToHaveAttributeAsync("data-severity", "warning");
         await Assertions.Expect(row).ToHaveAttributeAsync("data-acknowledged", "false");
@@ -374,7 +374,9 @@ public sealed class DashboardBrowserTests(DashboardBrowserTests.DemoAndBrowser h
         Assert.True(scroll <= client, $"the {what} page scrolls sideways: {scroll} px of content in {client} px");
     }
 
-    private static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    private static string Now() => Ts(DateTimeOffset.UtcNow);
+
+    private static string Ts(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// One demo (SQLite seeded with two days of readings for every bin, the simulator at real speed) and one headless
