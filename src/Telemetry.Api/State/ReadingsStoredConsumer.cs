@@ -1,6 +1,7 @@
 using Telemetry.Scheduling;
 using Telemetry.Scheduling.Signal;
 using MassTransit;
+using Telemetry.Messaging;
 using Microsoft.Extensions.Logging;
 using Telemetry.Contracts.Messages;
 
@@ -29,19 +30,7 @@ public sealed class ReadingsStoredConsumer(FleetState state, FleetStateLoader lo
 }
 
 /// <summary>A temporary queue per process, events one at a time (their order is their sequence).</summary>
-public sealed class ReadingsStoredConsumerDefinition : ConsumerDefinition<ReadingsStoredConsumer>
-{
-    public ReadingsStoredConsumerDefinition()
-    {
-        Endpoint(e =>
-        {
-            e.Name = $"telemetry-api-{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid():N}";
-            e.Temporary = true;
-            e.ConcurrentMessageLimit = 1;
-            e.PrefetchCount = 64;
-        });
-    }
-}
+public sealed class ReadingsStoredConsumerDefinition() : TemporaryQueueDefinition<ReadingsStoredConsumer>("api");
 
 /// <summary>The last sequence number seen per publisher.</summary>
 public sealed class SequenceTracker

@@ -1,4 +1,5 @@
 using MassTransit;
+using Telemetry.Messaging;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -114,16 +115,4 @@ public sealed class SchedulingEventsConsumer(AlertBoard alerts, JobBoard jobs) :
     }
 }
 
-public sealed class SchedulingEventsConsumerDefinition : ConsumerDefinition<SchedulingEventsConsumer>
-{
-    public SchedulingEventsConsumerDefinition()
-    {
-        Endpoint(e =>
-        {
-            e.Name = $"telemetry-api-alerts-{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid():N}";
-            e.Temporary = true;
-            e.ConcurrentMessageLimit = 1;
-            e.PrefetchCount = 64;
-        });
-    }
-}
+public sealed class SchedulingEventsConsumerDefinition() : TemporaryQueueDefinition<SchedulingEventsConsumer>("api-alerts");

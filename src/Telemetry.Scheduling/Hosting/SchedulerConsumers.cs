@@ -1,4 +1,5 @@
 using MassTransit;
+using Telemetry.Messaging;
 using Telemetry.Contracts.Messages;
 using Telemetry.Scheduling.Alerts;
 using Telemetry.Scheduling.Signal;
@@ -137,19 +138,7 @@ public sealed class SchedulerReadingsConsumer(FillIntelligence signal) : IConsum
     }
 }
 
-public sealed class SchedulerReadingsConsumerDefinition : ConsumerDefinition<SchedulerReadingsConsumer>
-{
-    public SchedulerReadingsConsumerDefinition()
-    {
-        Endpoint(e =>
-        {
-            e.Name = $"telemetry-scheduler-{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid():N}";
-            e.Temporary = true;
-            e.ConcurrentMessageLimit = 1;
-            e.PrefetchCount = 64;
-        });
-    }
-}
+public sealed class SchedulerReadingsConsumerDefinition() : TemporaryQueueDefinition<SchedulerReadingsConsumer>("scheduler");
 
 /// <summary>Whether ingestion has the broker (for the offline rule): a temporary queue per scheduler process.</summary>
 public sealed class IngestionConnectionConsumer(SchedulerService scheduler) : IConsumer<IngestionConnection>
@@ -161,18 +150,7 @@ public sealed class IngestionConnectionConsumer(SchedulerService scheduler) : IC
     }
 }
 
-public sealed class IngestionConnectionConsumerDefinition : ConsumerDefinition<IngestionConnectionConsumer>
-{
-    public IngestionConnectionConsumerDefinition()
-    {
-        Endpoint(e =>
-        {
-            e.Name = $"telemetry-scheduler-ingestion-{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid():N}";
-            e.Temporary = true;
-            e.ConcurrentMessageLimit = 1;
-        });
-    }
-}
+public sealed class IngestionConnectionConsumerDefinition() : TemporaryQueueDefinition<IngestionConnectionConsumer>("scheduler-ingestion");
 
 /// <summary>
 /// The jobs the acting scheduler decided, for a standby: it keeps its book of open jobs current, so the alerts it derives
@@ -193,15 +171,4 @@ public sealed class StandbyJobsConsumer(SchedulerService scheduler) : IConsumer<
     }
 }
 
-public sealed class StandbyJobsConsumerDefinition : ConsumerDefinition<StandbyJobsConsumer>
-{
-    public StandbyJobsConsumerDefinition()
-    {
-        Endpoint(e =>
-        {
-            e.Name = $"telemetry-scheduler-jobs-{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid():N}";
-            e.Temporary = true;
-            e.ConcurrentMessageLimit = 1;
-        });
-    }
-}
+public sealed class StandbyJobsConsumerDefinition() : TemporaryQueueDefinition<StandbyJobsConsumer>("scheduler-jobs");
