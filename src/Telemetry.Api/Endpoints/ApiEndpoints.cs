@@ -241,14 +241,10 @@ internal static class ApiEndpoints
     private static async Task StreamAsync(HttpContext context, FleetState state, CancellationToken ct)
     {
         var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
+        using var stopping = EventStream.Begin(context, ct);
+        ct = stopping.Token;
         var changes = Channel.CreateBounded<IReadOnlyList<BinView>>(new BoundedChannelOptions(256) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         var overflowed = 0;
-        // Open streams end when the host stops, so they do not hold up its shutdown.
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, context.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping);
-        ct = stopping.Token;
         using var subscription = state.Subscribe(views =>
         {
             if (!changes.Writer.TryWrite(views))
@@ -258,49 +254,23 @@ internal static class ApiEndpoints
         });
         var (version, bins) = state.Current;
         await WriteEventAsync(response, version, bins, ct);
-        using var heartbeat = new PeriodicTimer(TimeSpan.FromSeconds(15));
-        var tick = heartbeat.WaitForNextTickAsync(ct).AsTask();
-        Task<bool>? pending = null;
-        try
+        await EventStream.PumpAsync(response, changes.Reader, async token =>
         {
-            while (!ct.IsCancellationRequested)
+            if (Interlocked.Exchange(ref overflowed, 0) == 1)
             {
-                // One wait at a time: a heartbeat leaves the read's wait pending for the next round.
-                var read = pending ??= changes.Reader.WaitToReadAsync(ct).AsTask();
-                var done = await Task.WhenAny(read, tick);
-                if (done == tick)
+                // This client fell behind: drop what queued and send the whole fleet once.
+                while (changes.Reader.TryRead(out _))
                 {
-                    await tick;
-                    await response.WriteAsync(": keep-alive\n\n", ct);
-                    await response.Body.FlushAsync(ct);
-                    tick = heartbeat.WaitForNextTickAsync(ct).AsTask();
-                    continue;
                 }
-                pending = null;
-                if (!await read)
-                {
-                    return;
-                }
-                if (Interlocked.Exchange(ref overflowed, 0) == 1)
-                {
-                    // This client fell behind: drop what queued and send the whole fleet once.
-                    while (changes.Reader.TryRead(out _))
-                    {
-                    }
-                    var (now, all) = state.Current;
-                    await WriteEventAsync(response, now, all, ct);
-                    continue;
-                }
-                while (changes.Reader.TryRead(out var views))
-                {
-                    await WriteEventAsync(response, state.Version, views, ct);
-                }
+                var (now, all) = state.Current;
+                await WriteEventAsync(response, now, all, token);
+                return;
             }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The client went away.
-        }
+            while (changes.Reader.TryRead(out var views))
+            {
+                await WriteEventAsync(response, state.Version, views, token);
+            }
+        }, ct);
     }
 
     private static async Task WriteEventAsync(HttpResponse response, long id, IReadOnlyList<BinView> bins, CancellationToken ct)

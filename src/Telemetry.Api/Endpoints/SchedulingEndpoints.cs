@@ -107,10 +107,7 @@ internal static class SchedulingEndpoints
             after = id;
         }
         var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        using var stopping = EventStream.Begin(context, ct);
         ct = stopping.Token;
         var queue = Channel.CreateBounded<AlertStreamEvent>(new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
         var (missed, subscription) = board.Subscribe(after, e => queue.Writer.TryWrite(e));
@@ -124,39 +121,13 @@ internal static class SchedulingEndpoints
                 sent = await WriteAsync(response, e, sent, ct);
             }
             await response.Body.FlushAsync(ct);
-            using var heartbeat = new PeriodicTimer(TimeSpan.FromSeconds(15));
-            var tick = heartbeat.WaitForNextTickAsync(ct).AsTask();
-            Task<bool>? pending = null;
-            try
+            await EventStream.PumpAsync(response, queue.Reader, async token =>
             {
-                while (!ct.IsCancellationRequested)
+                while (queue.Reader.TryRead(out var e))
                 {
-                    var read = pending ??= queue.Reader.WaitToReadAsync(ct).AsTask();
-                    var done = await Task.WhenAny(read, tick);
-                    if (done == tick)
-                    {
-                        await tick;
-                        await response.WriteAsync(": keep-alive\n\n", ct);
-                        await response.Body.FlushAsync(ct);
-                        tick = heartbeat.WaitForNextTickAsync(ct).AsTask();
-                        continue;
-                    }
-                    pending = null;
-                    if (!await read)
-                    {
-                        return;
-                    }
-                    while (queue.Reader.TryRead(out var e))
-                    {
-                        sent = await WriteAsync(response, e, sent, ct);
-                    }
-                    await response.Body.FlushAsync(ct);
+                    sent = await WriteAsync(response, e, sent, token);
                 }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                // The client went away, or the host stops.
-            }
+            }, ct);
         }
     }
 
