@@ -511,6 +511,7 @@ public sealed class SchedulerHealthCheck(SchedulerService scheduler, FillIntelli
             ["openJobs"] = scheduler.OpenJobs,
             ["alertEvents"] = scheduler.AlertEventsEmitted,
             ["jobsRequested"] = scheduler.JobsRequested,
+            ["ticks"] = scheduler.Ticks,
         };
         if (!signal.Rebuilt.IsCompleted)
         {
