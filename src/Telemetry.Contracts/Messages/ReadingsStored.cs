@@ -7,7 +7,14 @@ namespace Telemetry.Contracts.Messages;
 /// gaps, so a consumer that sees a gap knows it missed one (an event dropped while the bus was down) and catches
 /// up from the store.
 /// </summary>
-public sealed record ReadingsStored(string Source, long Sequence, DateTimeOffset StoredAt, IReadOnlyList<BinUpdate> Bins);
+public sealed record ReadingsStored(string Source, long Sequence, DateTimeOffset StoredAt, IReadOnlyList<BinUpdate> Bins)
+{
+    /// <summary>The newest position of each vehicle in the batch (<c>vehicles/{id}/position</c>); empty when it had none.</summary>
+    public IReadOnlyList<VehiclePositionUpdate> Vehicles { get; init; } = [];
+}
+
+/// <summary>A truck's newest position in a stored batch: when, where (WGS 84 degrees) and its speed in km/h.</summary>
+public sealed record VehiclePositionUpdate(string VehicleId, DateTimeOffset Time, double Lat, double Lon, double SpeedKmh);
 
 /// <summary>One bin's changes in a stored batch.</summary>
 public sealed record BinUpdate(string BinId, BinStatusUpdate? Status, IReadOnlyList<CompartmentUpdate> Compartments);
