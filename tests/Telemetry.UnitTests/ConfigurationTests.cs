@@ -179,6 +179,9 @@ public class RoleSettingsTests
         Assert.Equal(("bins/#", $"telemetry-ingest-{Environment.MachineName}", 5000), (s.SubscriptionTopic, s.ClientId, s.BatchSize));
         Assert.Equal("bins/#", Ingestion().SubscriptionTopic); // embedded: no shared subscriptions
         Assert.Equal("$share/ingest/bins/#", Ingestion("--Mqtt:Server=mqtt://b:1883", "--Mqtt:SharedGroup=ingest").SubscriptionTopic);
+        Assert.Equal(["bins/#", "vehicles/+/position"], Ingestion().SubscriptionTopics);
+        Assert.Equal(["$share/ingest/bins/#", "$share/ingest/vehicles/+/position"], Ingestion("--Mqtt:Server=mqtt://b:1883", "--Mqtt:SharedGroup=ingest").SubscriptionTopics);
+        Assert.Equal(["bins/#", "vehicles/+/position"], Ingestion("--Mqtt:Server=mqtt://b:1883").SubscriptionTopics);
         Assert.Equal(["ingestion", "scheduler", "api"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
         Assert.Equal(["scheduler"], Telemetry.Host.Commands.RunCommand.ParseRoles("scheduler"));
         Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("routing"));

@@ -14,7 +14,7 @@ namespace Telemetry.UnitTests;
 public class DecoderPropertyTests
 {
     private static readonly DeviceMessageDecoder Decoder = new(DecoderTests.Registry, new DecoderSettings());
-    private static readonly string[] Topics = ["bins/JY-001/fill", "bins/JY-002/weight", "bins/JY-003/status"];
+    private static readonly string[] Topics = ["bins/JY-001/fill", "bins/JY-002/weight", "bins/JY-003/status", "vehicles/REC-01/position"];
 
     private static void Decided_by_a_check(DecodeResult r, string input)
     {
@@ -28,7 +28,7 @@ public class DecoderPropertyTests
     public void Arbitrary_bytes_on_a_valid_topic_are_decided_by_a_check(byte[] payload, int topic)
     {
         payload ??= [];
-        var t = Topics[Math.Abs(topic % 3)];
+        var t = Topics[Math.Abs(topic % Topics.Length)];
         Decided_by_a_check(Decoder.Decode(t, payload, DecoderTests.Now), $"{t} {Convert.ToHexString(payload)}");
     }
 
@@ -44,20 +44,27 @@ public class DecoderPropertyTests
     }
 
     [Property(MaxTest = 1000)]
+    public void Arbitrary_topics_built_from_vehicles_parts_are_decided_by_a_check(string[] parts)
+    {
+        var topic = "vehicles/" + string.Join('/', parts ?? []);
+        Decided_by_a_check(Decoder.Decode(topic, """{"v":1,"ts":"2026-11-29T08:15:00Z","lat":36.97,"lon":117.18,"speedKmh":1}"""u8.ToArray(), DecoderTests.Now), $"topic '{topic}'");
+    }
+
+    [Property(MaxTest = 1000)]
     public void Arbitrary_receive_times_are_decided_by_a_check(DateTimeOffset at, int topic)
     {
-        var t = Topics[Math.Abs(topic % 3)];
+        var t = Topics[Math.Abs(topic % Topics.Length)];
         foreach (var ts in new[] { "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-00:00", "2026-11-29T08:15:00Z" })
         {
-            var payload = t.EndsWith("/status", StringComparison.Ordinal)
-                ? $$"""{"v":1,"ts":"{{ts}}","online":true}"""
+            var payload = t.EndsWith("/status", StringComparison.Ordinal) ? $$"""{"v":1,"ts":"{{ts}}","online":true}"""
+                : t.EndsWith("/position", StringComparison.Ordinal) ? $$"""{"v":1,"ts":"{{ts}}","lat":36.97,"lon":117.18,"speedKmh":32.5}"""
                 : $$"""{"v":1,"ts":"{{ts}}","seq":1,"compartments":[{"id":"paper","fillPct":1,"netKg":1}]}""";
             Decided_by_a_check(Decoder.Decode(t, Encoding.UTF8.GetBytes(payload), at), $"{t} {payload} at {at:O}");
         }
     }
 
     // Structured noise: JSON-like documents assembled from the contract's own vocabulary reach the deeper checks.
-    private static readonly string[] Keys = ["v", "ts", "seq", "compartments", "id", "fillPct", "netKg", "depositKg", "online", "batteryPct", "tempC", "tilt", "doorOpen", "x"];
+    private static readonly string[] Keys = ["v", "ts", "seq", "compartments", "id", "fillPct", "netKg", "depositKg", "online", "batteryPct", "tempC", "tilt", "doorOpen", "lat", "lon", "speedKmh", "x"];
 
     private static readonly string[] Scalars =
     [
@@ -116,7 +123,10 @@ public class DecoderPropertyTests
         Members(Slot("v", Gen.Constant("1")), Slot("ts", Timestamps), Slot("seq", Gen.Constant("1044")), Slot("online", Gen.Elements("true", "false")),
                 Slot("batteryPct", Gen.Elements("87", "100", "101")), Slot("tempC", Gen.Elements("21.5", "-50", "150.5")),
                 Slot("tilt", Gen.Elements("true", "false")), Slot("doorOpen", Gen.Elements("true", "false")))
-            .Select(json => ("bins/JY-003/status", json)));
+            .Select(json => ("bins/JY-003/status", json)),
+        Members(Slot("v", Gen.Constant("1")), Slot("ts", Timestamps), Slot("lat", Gen.Elements("36.97", "36.8", "37.31", "\"36.97\"")),
+                Slot("lon", Gen.Elements("117.18", "117.5", "116.89")), Slot("speedKmh", Gen.Elements("0", "32.5", "200", "-1", "1e400")))
+            .Select(json => ("vehicles/REC-01/position", json)));
 
     [Property(MaxTest = 3000)]
     public Property Near_valid_messages_are_decided_by_a_check() =>
