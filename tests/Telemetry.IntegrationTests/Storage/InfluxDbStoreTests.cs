@@ -94,6 +94,31 @@ public sealed class InfluxDbStoreTests : StoreContractTests
     }
 
     [Fact]
+    public async Task Analysts_see_vehicle_positions_and_route_plans_with_floats_and_tags_in_influxql()
+    {
+        // Whole numbers, which must still be stored as floats (the first point of a field fixes its type).
+        await Store.WriteAsync([new VehiclePositionReading("REC-01", "recyclable", T0, 37, 117, 0)], [], CancellationToken.None);
+        await Store.WriteRoutePlanAsync(new StoredRoutePlan("recyclable-2026-11-20", 2, "recyclable", T0, T0.AddHours(8), T0.AddHours(-1), """{"a":"b"}"""),
+            CancellationToken.None);
+
+        Assert.Equal("[[\"lat\",\"float\"],[\"lon\",\"float\"],[\"speed_kmh\",\"float\"]]", Values(await QueryAsync("SHOW FIELD KEYS FROM \"vehicle_position\"")));
+        Assert.Equal("[[\"stream\"],[\"vehicle\"]]", Values(await QueryAsync("SHOW TAG KEYS FROM \"vehicle_position\"")));
+        Assert.Equal("[[1795132800000000000,37,117,0,\"recyclable\",\"REC-01\"]]",
+            Values(await QueryAsync("SELECT \"lat\", \"lon\", \"speed_kmh\", \"stream\", \"vehicle\" FROM \"vehicle_position\"", epoch: "ns")));
+        Assert.Equal("[[\"body\",\"string\"],[\"shift_end_ms\",\"float\"],[\"shift_start_ms\",\"float\"]]", Values(await QueryAsync("SHOW FIELD KEYS FROM \"route_plan\"")));
+        Assert.Equal("[[\"plan\"],[\"revision\"],[\"stream\"]]", Values(await QueryAsync("SHOW TAG KEYS FROM \"route_plan\"")));
+        Assert.Equal("[[1795129200000000000,\"{\\\"a\\\":\\\"b\\\"}\",\"recyclable-2026-11-20\",\"2\",1795132800000,1795161600000]]",
+            Values(await QueryAsync("SELECT \"body\", \"plan\", \"revision\", \"shift_start_ms\", \"shift_end_ms\" FROM \"route_plan\"", epoch: "ns")));
+
+        static string Values(string answer)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(answer);
+            var series = Assert.Single(json.RootElement.GetProperty("results")[0].GetProperty("series").EnumerateArray());
+            return series.GetProperty("values").GetRawText();
+        }
+    }
+
+    [Fact]
     public async Task Analysts_see_alert_events_with_the_contract_schema_in_influxql()
     {
         var raisedAt = new DateTimeOffset(2026, 11, 2, 0, 10, 0, TimeSpan.Zero);

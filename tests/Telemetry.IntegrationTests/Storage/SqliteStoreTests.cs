@@ -78,7 +78,7 @@ public sealed class SqliteStoreTests : StoreContractTests
         await check.OpenAsync();
         await using var version = check.CreateCommand();
         version.CommandText = "PRAGMA user_version";
-        Assert.Equal(4L, await version.ExecuteScalarAsync());
+        Assert.Equal(5L, await version.ExecuteScalarAsync());
     }
 
     [Fact]
@@ -110,11 +110,44 @@ public sealed class SqliteStoreTests : StoreContractTests
         await check.OpenAsync();
         await using var version = check.CreateCommand();
         version.CommandText = "PRAGMA user_version";
-        Assert.Equal(4L, await version.ExecuteScalarAsync());
+        Assert.Equal(5L, await version.ExecuteScalarAsync());
         // Compartments as one comma-joined text.
         await using var text = check.CreateCommand();
         text.CommandText = "SELECT compartments FROM job_event";
         Assert.Equal("paper,glass", await text.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_file_of_the_fourth_schema_gets_the_position_and_route_plan_tables_at_start_and_keeps_its_data()
+    {
+        var path = Path.Combine(_dir, "nested", "telemetry.db");
+        var job = new StoredJobEvent("requested", T0, "job-1", "JY-012", "c01", ["paper"], "recyclable", "threshold", "normal", null, T0.AddHours(4),
+            "requested", null, T0, "scheduler", null, null, null, "scheduler");
+        await Store.WriteAsync([Fill("JY-012", "paper", T0, 42)], [], CancellationToken.None);
+        await Store.WriteJobEventsAsync([job], CancellationToken.None);
+        await Store.DisposeAsync();
+        await using (var old = new SqliteConnection($"Data Source={path}"))
+        {
+            await old.OpenAsync();
+            await using var drop = old.CreateCommand();
+            drop.CommandText = "DROP TABLE vehicle_position; DROP TABLE route_plan; PRAGMA user_version = 4;";
+            await drop.ExecuteNonQueryAsync();
+        }
+        SqliteConnection.ClearAllPools();
+        await InitializeAsync();
+        var position = new VehiclePositionReading("REC-01", "recyclable", T0, 36.97, 117.18, 32.5);
+        await Store.WriteAsync([position], [], CancellationToken.None);
+        var plan = new StoredRoutePlan("recyclable-1", 1, "recyclable", T0, T0.AddHours(8), T0.AddHours(-1), "{}");
+        await Store.WriteRoutePlanAsync(plan, CancellationToken.None);
+        Assert.Equal([position], await Store.GetLatestVehiclePositionsAsync(CancellationToken.None));
+        Assert.Equal([plan], await Store.GetRoutePlansAsync(T0, T0.AddHours(1), CancellationToken.None));
+        Assert.Equal([Fill("JY-012", "paper", T0, 42)], await Store.GetReadingsAsync(null, T0, T0.AddSeconds(1), CancellationToken.None));
+        Assert.Single(await Store.GetJobEventsAsync(T0, T0.AddSeconds(1), 10, CancellationToken.None));
+        await using var check = new SqliteConnection($"Data Source={path}");
+        await check.OpenAsync();
+        await using var version = check.CreateCommand();
+        version.CommandText = "PRAGMA user_version";
+        Assert.Equal(5L, await version.ExecuteScalarAsync());
     }
 
     // Tests run as root, whom file permissions do not stop: each failure below is one that holds for root too.

@@ -7,7 +7,7 @@ namespace Telemetry.IntegrationTests.Storage;
 /// What every storage backend must do, run against each real backend (SQLite file, influxd).
 /// Each test class instance gets an empty store.
 /// </summary>
-public abstract class StoreContractTests : IAsyncLifetime
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     protected static readonly DateTimeOffset T0 = new(2026, 11, 20, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeZoneInfo Shanghai = TimeZoneInfo.FindSystemTimeZoneById("Asia/Shanghai");
