@@ -5,7 +5,7 @@ using Telemetry.IntegrationTests.Ingestion;
 
 namespace Telemetry.IntegrationTests;
 
-/// <summary>deploy/ enforces that a device publishes only under bins/{its id}/; the test broker runs the same ACL.</summary>
+/// <summary>deploy/ enforces that a device publishes only under bins/{its id}/ (a truck: only vehicles/{its id}/position); the test broker runs the same ACL.</summary>
 public class DeviceIdentityTests
 {
     [Fact]
@@ -25,6 +25,40 @@ public class DeviceIdentityTests
 
         Assert.Contains(own.ReasonCode, new[] { MqttClientPublishReasonCode.Success, MqttClientPublishReasonCode.NoMatchingSubscribers });
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, other.ReasonCode);
+    }
+
+    [Theory]
+    [InlineData(false)] // the test broker's ACL
+    [InlineData(true)] // deploy/'s own ACL file, on a listener configured like deploy/
+    public async Task A_truck_may_publish_only_its_own_position(bool likeDeploy)
+    {
+        var broker = likeDeploy ? TestServices.MosquittoLikeDeploy : TestServices.MosquittoWithAcl;
+        using var truck = new MqttClientFactory().CreateMqttClient();
+        var connected = await truck.ConnectAsync(new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Host, broker.Port)
+            .WithClientId("REC-01").WithCredentials("REC-01", "test-REC-01")
+            .WithProtocolVersion(MqttProtocolVersion.V500).Build());
+        Assert.Equal(MqttClientConnectResultCode.Success, connected.ResultCode);
+
+        async Task<MqttClientPublishReasonCode> PublishAsync(string topic) => (await truck.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic)
+            .WithPayload("""{"v":1,"ts":"2026-11-29T08:15:00Z","lat":36.97,"lon":117.18,"speedKmh":32.5}""")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build())).ReasonCode;
+
+        Assert.Contains(await PublishAsync("vehicles/REC-01/position"), new[] { MqttClientPublishReasonCode.Success, MqttClientPublishReasonCode.NoMatchingSubscribers });
+        // As another truck, on another topic of its own, or as a bin: dropped by the broker.
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, await PublishAsync("vehicles/REC-02/position"));
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, await PublishAsync("vehicles/REC-01/status"));
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, await PublishAsync("bins/JY-001/fill"));
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, await PublishAsync("bins/JY-001/status"));
+        Assert.True(truck.IsConnected);
+
+        // And a bin may not publish a truck's position.
+        using var bin = new MqttClientFactory().CreateMqttClient();
+        await bin.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port)
+            .WithClientId("JY-001").WithCredentials("JY-001", "test-JY-001").WithProtocolVersion(MqttProtocolVersion.V500).Build());
+        var asTruck = await bin.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("vehicles/REC-01/position").WithPayload("{}")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, asTruck.ReasonCode);
     }
 
     [Fact]

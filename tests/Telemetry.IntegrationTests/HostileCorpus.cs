@@ -6,7 +6,7 @@ namespace Telemetry.IntegrationTests;
 /// <summary>
 /// One hostile MQTT message the ingestion must reject: the topic it arrives on, its payload bytes,
 /// the CONTRACT §2 reason its dead letter must carry, and the dead letter's <c>bin</c> tag
-/// (a registry id when the topic names a registered bin, else <see langword="null"/> for <c>unknown</c>).
+/// (a registry id when the topic names a registered bin or vehicle, else <see langword="null"/> for <c>unknown</c>).
 /// </summary>
 public sealed record HostileCase(string Name, string Topic, byte[] Payload, string ExpectedReason, string? ExpectedBin)
 {
@@ -35,6 +35,7 @@ public static class HostileCorpus
     private const string TooLarge = "too-large";
     private const string UnknownTopic = "unknown-topic";
     private const string UnknownBin = "unknown-bin";
+    private const string UnknownVehicle = "unknown-vehicle";
     private const string Malformed = "malformed-json";
     private const string Version = "unsupported-version";
     private const string Missing = "missing-field";
@@ -437,6 +438,44 @@ public static class HostileCorpus
         Add($"unknown-topic: NUL in the kind then a fill point {Smuggling}", "bins/JY-001/fill\0" + point, valid, UnknownTopic, Bin);
         Add($"unknown-topic: backslash closing the kind, then LF and a point {Smuggling}", "bins/JY-001/fill\\\",x=\"\n" + point, valid, UnknownTopic, Bin);
         Add($"unknown-bin: raw CR LF in the id then a fill point {Smuggling}", "bins/JY-001\r\n" + point + "/fill", valid, UnknownBin, null);
+
+        // ---------------------------------------------------------------- vehicles/{id}/position (CONTRACT §2: validated like the bins')
+        // Only topics of the form vehicles/+/position, the ingestion's subscription: anything else under vehicles/ never reaches it.
+        const string Vehicle = "REC-01";
+        const string PositionTopic = "vehicles/REC-01/position";
+        string Position(string lat = "36.97", string lon = "117.18", string speed = "32.5", string? tsJson = null) =>
+            $$"""{"v":1,"ts":{{tsJson ?? Quote(ts)}},"lat":{{lat}},"lon":{{lon}},"speedKmh":{{speed}}}""";
+        var validPosition = Position();
+        Add("too-large: a position padded to 4097 bytes", PositionTopic, PadTo(validPosition, 4097), TooLarge, Vehicle);
+        Add("too-large: a position of an unregistered vehicle (before unknown-vehicle)", "vehicles/REC-99/position", PadTo(validPosition, 5000), TooLarge, null);
+        Add("unknown-topic: vehicles//position (empty id)", "vehicles//position", validPosition, UnknownTopic, null);
+        Add("unknown-vehicle: REC-99", "vehicles/REC-99/position", validPosition, UnknownVehicle, null);
+        Add("unknown-vehicle: rec-01 (ids are case-sensitive)", "vehicles/rec-01/position", validPosition, UnknownVehicle, null);
+        Add("unknown-vehicle: a bin's id", "vehicles/JY-001/position", validPosition, UnknownVehicle, null);
+        Add("unknown-vehicle: quotes, commas and equals signs in the id", "vehicles/REC\"01,bin=JY-002 x=1/position", validPosition, UnknownVehicle, null);
+        Add("unknown-vehicle: SQL in the id", "vehicles/REC-01' OR '1'='1/position", validPosition, UnknownVehicle, null);
+        Add("malformed-json: a position that is not JSON", PositionTopic, "lat=36.97 lon=117.18", Malformed, Vehicle);
+        Add("malformed-json: a position as an array", PositionTopic, "[36.97,117.18,32.5]", Malformed, Vehicle);
+        AddBytes("malformed-json: a position in Latin-1", PositionTopic, [.. Encoding.UTF8.GetBytes(validPosition[..^1]), .. ",\"note\":\""u8, 0xE9, .. "\"}"u8], Malformed, Vehicle);
+        Add($"malformed-json: a position, LF, then a fill point for another bin {Smuggling}", PositionTopic,
+            validPosition + "\n" + $"fill,bin={SmuggledBin},community=c01,compartment=paper,stream=recyclable pct=99,seq=1i 1700000000000", Malformed, Vehicle);
+        Add("unsupported-version: a position of v 2", PositionTopic, validPosition.Replace("\"v\":1", "\"v\":2", StringComparison.Ordinal), Version, Vehicle);
+        Add("missing-field: a position without lat", PositionTopic, $$"""{"v":1,"ts":"{{ts}}","lon":117.18,"speedKmh":32.5}""", Missing, Vehicle);
+        Add("missing-field: a position without speedKmh", PositionTopic, $$"""{"v":1,"ts":"{{ts}}","lat":36.97,"lon":117.18}""", Missing, Vehicle);
+        Add("missing-field: a position without ts", PositionTopic, """{"v":1,"lat":36.97,"lon":117.18,"speedKmh":32.5}""", Missing, Vehicle);
+        Add("invalid-field: lat as a string", PositionTopic, Position(lat: "\"36.97\""), Invalid, Vehicle);
+        Add("invalid-field: lon null", PositionTopic, Position(lon: "null"), Invalid, Vehicle);
+        Add("invalid-field: speedKmh an object", PositionTopic, Position(speed: "{\"value\":32.5}"), Invalid, Vehicle);
+        Add("invalid-field: a position's ts in local time", PositionTopic, Position(tsJson: "\"2026-11-29 16:15:00\""), Invalid, Vehicle);
+        Add("out-of-range: lat south of the district", PositionTopic, Position(lat: "36.7"), OutOfRange, Vehicle);
+        Add("out-of-range: lon east of the district", PositionTopic, Position(lon: "117.6"), OutOfRange, Vehicle);
+        Add("out-of-range: lat and lon swapped", PositionTopic, Position(lat: "117.18", lon: "36.97"), OutOfRange, Vehicle);
+        Add("out-of-range: no GPS fix (0, 0)", PositionTopic, Position(lat: "0", lon: "0"), OutOfRange, Vehicle);
+        Add("out-of-range: a negative speed", PositionTopic, Position(speed: "-3"), OutOfRange, Vehicle);
+        Add("out-of-range: an absurd speed", PositionTopic, Position(speed: "900"), OutOfRange, Vehicle);
+        Add("out-of-range: a speed too large for a double", PositionTopic, Position(speed: "1e400"), OutOfRange, Vehicle);
+        Add("timestamp-skew: a position 6 minutes ahead", PositionTopic, Position(tsJson: Quote(future)), Skew, Vehicle);
+        Add("timestamp-skew: a position 8 days old", PositionTopic, Position(tsJson: Quote(ancient)), Skew, Vehicle);
 
         return cases;
     }

@@ -127,6 +127,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : FaultTestBase(
         var latest = await Store.GetLatestAsync(CancellationToken.None);
         var only = Assert.Single(latest);
         Assert.Equal(("JY-005", "paper", 42.5), (only.BinId, only.Compartment, only.FillPct!.Value));
+        Assert.Empty(await Store.GetLatestVehiclePositionsAsync(CancellationToken.None));
         Assert.False(ingestion.HasExited);
         await PublishAsync("bins/JY-006/fill", System.Text.Encoding.UTF8.GetBytes($$"""{"v":1,"ts":"{{goodTs}}","seq":2,"compartments":[{"id":"glass","fillPct":7}]}"""));
         await WaitForStoredAsync((2, 0), TimeSpan.FromSeconds(30));
