@@ -36,6 +36,7 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
             "deposits-for-one-community", "diversion-rate", "diversion-rate-by-community", "diversion-rate-by-day",
             "diversion-rate-for-one-bin", "fill-latest", "fill-hourly", "fill-daily", "dead-letters-by-reason",
             "collections-by-day", "device-events-for-one-bin", "alert-raises-by-day", "job-requests-by-day",
+            "vehicle-positions-latest",
         ];
         Assert.Equal(checkedHere.Order(StringComparer.Ordinal), data.Queries.Keys.Order(StringComparer.Ordinal));
     }
@@ -241,6 +242,18 @@ public sealed class AnalyticsInfluxQlTests(AnalyticsInfluxQlFixture data) : ICla
             .ToDictionary(g => g.Key, g => (double)g.Count(), StringComparer.Ordinal), "job-requests-by-day (store)");
     }
 
+    [Fact]
+    public async Task The_newest_vehicle_positions_match_what_the_store_reads_back()
+    {
+        var rows = await data.InfluxQlAsync("vehicle-positions-latest");
+        var positions = rows.Select(r => $"{r.Tag("vehicle")} {r.Tag("stream")} {Instant(r.Time)} {r.Value("lat")} {r.Value("lon")} {r.Value("speed_kmh")}")
+            .Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["KIT-02 kitchen 2026-11-20T02:00:00Z 37.01 117.2 0", "REC-01 recyclable 2026-11-20T01:05:00Z 36.97 117.18 32.5"], positions);
+        var stored = await data.StoreAsync(s => s.GetLatestVehiclePositionsAsync(CancellationToken.None));
+        Assert.Equal(positions, stored.Select(p => string.Create(CultureInfo.InvariantCulture,
+            $"{p.VehicleId} {p.Stream} {Instant(p.Time.ToString("O", CultureInfo.InvariantCulture))} {p.Lat} {p.Lon} {p.SpeedKmh}")));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     internal static string Period() => $"from={Uri.EscapeDataString(From)}&to={Uri.EscapeDataString(To)}";
@@ -356,6 +369,7 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
             await store.WriteEventsAsync(Collections(), DeviceEvents(), CancellationToken.None);
             await store.WriteAlertEventsAsync(AlertEvents(), CancellationToken.None);
             await store.WriteJobEventsAsync(JobEvents(), CancellationToken.None);
+            await store.WriteAsync(Positions(), [], CancellationToken.None);
         }
         _api = await ApiProcess.StartAsync(new Dictionary<string, string>
         {
@@ -472,6 +486,15 @@ public sealed partial class AnalyticsInfluxQlFixture : IAsyncLifetime
             Local(requestedLocal).AddHours(8), type is "planned" or "completed" ? "planned" : type, type == "requested" ? null : "truck-1", Local(requestedLocal),
             "scheduler", type == "requested" ? null : Local(localTime), type == "completed" ? Local(localTime) : null, null,
             type == "planned" ? "routing" : "scheduler");
+
+    /// <summary>Two trucks' positions; REC-01's newest is not the last one written.</summary>
+    internal static List<Reading> Positions() =>
+    [
+        new VehiclePositionReading("REC-01", "recyclable", new DateTimeOffset(2026, 11, 20, 1, 0, 0, TimeSpan.Zero), 36.95, 117.15, 20),
+        new VehiclePositionReading("REC-01", "recyclable", new DateTimeOffset(2026, 11, 20, 1, 5, 0, TimeSpan.Zero), 36.97, 117.18, 32.5),
+        new VehiclePositionReading("REC-01", "recyclable", new DateTimeOffset(2026, 11, 20, 0, 55, 0, TimeSpan.Zero), 36.9, 117.1, 10),
+        new VehiclePositionReading("KIT-02", "kitchen", new DateTimeOffset(2026, 11, 20, 2, 0, 0, TimeSpan.Zero), 37.01, 117.2, 0),
+    ];
 
     private static List<StoredJobEvent> JobEvents() =>
     [
