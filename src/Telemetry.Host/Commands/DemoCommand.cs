@@ -111,7 +111,7 @@ internal static class DemoCommand
                 Telemetry demo — {registry.District}, {registry.City}: {registry.Bins.Count} bins in {registry.Communities.Count} communities, {registry.AllCompartments().Count()} compartments
                   MQTT broker   embedded (MQTTnet), mqtt://127.0.0.1:{mqttPort}, persistent sessions on
                   simulator     {registry.Bins.Count} devices, one connection each (client id = username = bin id), seed {demo.Seed}
-                  ingestion     {ingestion.ClientId} on {ingestion.SubscriptionTopic} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
+                  ingestion     {ingestion.ClientId} on {string.Join(" and ", ingestion.SubscriptionTopics)} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
                   clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{demo.Speed} (shared by every component){(demo.Until is { } until ? $", until {until.UtcDateTime:yyyy-MM-dd HH:mm}Z" : "")}
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
                   dashboard     {urls}/   (sign in with a key below; keys are for this run only)
