@@ -312,7 +312,15 @@ public sealed class RoutingCore
         return progress;
     }
 
-    private static PlannedStop FromInfo(RouteStopInfo s) => new(
+    /// <summary>A route as the bus carries it, back in the planner's terms.</summary>
+    public static PlannedRoute FromInfo(RouteInfo route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return new PlannedRoute(route.Vehicle, [.. route.Stops.Select(FromInfo)], route.DistanceKm, route.Trips);
+    }
+
+    /// <summary>A stop as the bus carries it, back in the planner's terms.</summary>
+    public static PlannedStop FromInfo(RouteStopInfo s) => new(
         s.Kind switch { "depot" => StopKind.Depot, "facility" => StopKind.Facility, _ => StopKind.Bin },
         s.Place, new GeoPoint(s.Lat, s.Lon), s.Eta, s.Departs, s.LoadKg, s.JobId, s.Compartments, s.Kg);
 
