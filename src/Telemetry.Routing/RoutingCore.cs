@@ -76,7 +76,8 @@ public sealed class RoutingCore
     /// <summary>
     /// Takes a requested job (a repeat of a known one changes nothing). Throws <see cref="RouteJobRejectedException"/> naming
     /// the problem for a job it cannot route: an unknown bin, compartments the bin does not have, of another stream, or a stream
-    /// no vehicle serves. Returns true when the job is urgent and a shift of its stream is running: that shift is re-planned.
+    /// no vehicle serves. Returns true when the job is urgent and a shift of its stream is running: that shift is re-planned (or
+    /// planned from now, when it has no plan).
     /// </summary>
     public bool Add(CollectionJobInfo job, DateTimeOffset now)
     {
@@ -96,10 +97,13 @@ public sealed class RoutingCore
                 open.PlanEnds = plan.Message.ShiftEnd;
             }
         }
-        if (open.PlanId is null && job.Priority == "urgent" && Running(stream, now) is { } running && _plans.TryGetValue(running.PlanId, out var current))
+        if (open.PlanId is null && job.Priority == "urgent" && Running(stream, now) is { } running)
         {
-            current.Dirty = true;
-            return true;
+            if (_plans.TryGetValue(running.PlanId, out var current))
+            {
+                current.Dirty = true;
+            }
+            return true; // re-planned, or planned from now when the running shift has no plan
         }
         return false;
     }
@@ -167,7 +171,8 @@ public sealed class RoutingCore
     /// <summary>
     /// The plans to make at <paramref name="now"/>, for the streams <paramref name="streams"/> allows (null: all): each shift
     /// starting within the lead time that has no plan yet, with every open job of its stream that no other running or coming plan
-    /// routes; and each running shift an urgent job arrived in (a new revision, from where its vehicles are).
+    /// routes (a shift with no such job is not planned, and looked at again until it starts); and each running shift an urgent
+    /// job arrived in (a new revision, from where its vehicles are).
     /// </summary>
     public IReadOnlyList<DuePlan> Due(DateTimeOffset now, Func<WasteStream, bool>? streams = null)
     {
@@ -186,11 +191,17 @@ public sealed class RoutingCore
                 }
                 if (!_plans.TryGetValue(shift.PlanId, out var plan))
                 {
+                    // Nothing to do yet: looked at again at the next call, until the shift starts. A shift that runs without a plan
+                    // (nothing was due when it started) is planned from now when an urgent job comes.
+                    var request = Request(shift, now, progress: null);
                     if (shift.Start < now)
                     {
-                        continue; // a shift already running when the worker started without its plan: its vehicles are out already
+                        request = request with { ShiftStart = now };
                     }
-                    due.Add(new DuePlan(shift, Request(shift, now, progress: null), 1, Replan: false));
+                    if (request.Jobs.Count > 0 && (shift.Start >= now || request.Jobs.Any(j => j.Urgent)))
+                    {
+                        due.Add(new DuePlan(shift, request, 1, Replan: false));
+                    }
                 }
                 else if (plan.Dirty && shift.Start <= now)
                 {

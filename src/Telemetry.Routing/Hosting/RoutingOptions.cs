@@ -37,9 +37,9 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
 {
     public ValidateOptionsResult Validate(string? name, RoutingOptions o)
     {
-        if (o.LeadTime < TimeSpan.Zero || o.LeadTime > TimeSpan.FromHours(12))
+        if (o.LeadTime < TimeSpan.Zero || o.LeadTime > TimeSpan.FromDays(1))
         {
-            return ValidateOptionsResult.Fail($"Routing:LeadTime: '{o.LeadTime}' must be from 00:00:00 to 12:00:00");
+            return ValidateOptionsResult.Fail($"Routing:LeadTime: '{o.LeadTime}' must be from 00:00:00 to 1.00:00:00");
         }
         if (o.SolverTime < TimeSpan.FromMilliseconds(100) || o.SolverTime > TimeSpan.FromMinutes(10))
         {

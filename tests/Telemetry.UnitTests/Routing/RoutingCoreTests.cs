@@ -111,6 +111,22 @@ public sealed class RoutingCoreTests
         Assert.Equal(["k1", "k2"], next.Request.Jobs.Select(j => j.JobId));
     }
 
+    [Fact]
+    public void A_shift_without_jobs_is_not_planned_until_a_job_comes_before_it_starts()
+    {
+        var core = Core();
+        Assert.Empty(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(20)));
+        core.Add(Job("k1", "JY-001", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromMinutes(10));
+        Assert.Equal(["k1"], Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(10)), d => d.Shift.Stream == WasteStream.Kitchen).Request.Jobs.Select(j => j.JobId));
+        // Once the shift runs without a plan, a normal job waits for the next shift; an urgent one is planned from now.
+        Assert.DoesNotContain(core.Due(KitchenShiftStart + TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
+        var at = KitchenShiftStart + TimeSpan.FromHours(2);
+        Assert.True(core.Add(Job("k2", "JY-002", "kitchen", ["kitchen"], "urgent", at), at));
+        var now = Assert.Single(core.Due(at), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal((at, KitchenShiftStart, 1), (now.Request.ShiftStart, now.Shift.Start, now.Revision));
+        Assert.Equal(["k1", "k2"], now.Request.Jobs.Select(j => j.JobId));
+    }
+
     /// <summary>A plan with one vehicle visiting the jobs an hour apart, then the facility, then the depot.</summary>
     private static ShiftPlan PlanOf(DuePlan due, string vehicle, (string Job, string Bin)[] stops)
     {
