@@ -105,6 +105,9 @@ public sealed class RoutingService : BackgroundService
     /// <summary>The streams it plans.</summary>
     public IReadOnlyList<WasteStream> Streams => _streams;
 
+    /// <summary>Ticks done while planning (on the project clock), for tests and health.</summary>
+    public long Ticks { get; private set; }
+
     /// <summary>Plans this process made and stored.</summary>
     public long PlansMade { get; private set; }
 
@@ -154,6 +157,7 @@ public sealed class RoutingService : BackgroundService
             {
                 _nextTick = now + _options.TickInterval;
                 await PlanDueAsync(core, now, stoppingToken);
+                Ticks++;
                 core.Prune(now - TimeSpan.FromDays(2));
                 CurrentPlans = [.. core.Current(now)];
                 OpenJobs = core.OpenJobs;
@@ -405,6 +409,7 @@ public sealed class RoutingHealthCheck(RoutingService routing) : IHealthCheck
             ["streams"] = string.Join(",", routing.Streams.Select(s => s.Name())),
             ["openJobs"] = routing.OpenJobs,
             ["plansMade"] = routing.PlansMade,
+            ["ticks"] = routing.Ticks,
             ["currentPlans"] = routing.CurrentPlans.Count,
             ["lease"] = routing.LeaseState,
         };
