@@ -56,7 +56,7 @@ internal static class RoutesEndpoints
         }
         var unserved = current.SelectMany(p => p.Unserved.Select(u => new UnservedView(p.PlanId, p.Stream, u.JobId, u.Bin, u.Reason))).ToList();
         var trucks = new List<VehicleView>();
-        foreach (var p in positions)
+        foreach (var p in positions.OrderBy(p => p.VehicleId, StringComparer.Ordinal))
         {
             var known = registry.Vehicles.FirstOrDefault(v => string.Equals(v.Id, p.VehicleId, StringComparison.Ordinal));
             if (known is null || (wanted is not null && known.Stream.Name() != wanted) || (truck is not null && known.Id != truck.Id))
