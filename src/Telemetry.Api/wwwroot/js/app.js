@@ -968,9 +968,13 @@ function routesPanel({ onJobChanged } = {}) {
   function drawRoute(route) {
     const colour = STREAM_COLOURS[route.stream] || '#333';
     const points = route.stops.map(s => [s.map.latitude, s.map.longitude]);
-    const line = L.polyline(points, { color: colour, weight: 4, opacity: 0.85, className: `route-line route-${route.stream}`, interactive: false }).addTo(lines);
-    const path = line.getElement();
-    if (path) Object.assign(path.dataset, { vehicle: route.vehicle, stream: route.stream, planId: route.planId, points: String(points.length) });
+    const line = L.polyline(points, { color: colour, weight: 4, opacity: 0.85, className: `route-line route-${route.stream}`, interactive: false });
+    // Leaflet makes a new path element each time the layer is added (the switch hides and shows it): named on every add.
+    line.on('add', () => {
+      const path = line.getElement();
+      if (path) Object.assign(path.dataset, { vehicle: route.vehicle, stream: route.stream, planId: route.planId, points: String(points.length) });
+    });
+    line.addTo(lines);
     for (const s of route.stops) {
       if (s.kind === 'depot') continue;
       const marker = el('span', { class: `stop-marker stream-${route.stream} kind-${s.kind}`, dataset: { vehicle: route.vehicle, seq: String(s.seq), place: s.place, eta: s.eta } },
