@@ -130,6 +130,9 @@ public sealed class RoutesBrowserTests(ITestOutputHelper output) : IAsyncLifetim
         await Assertions.Expect(line).ToHaveCountAsync(0);
         await page.Locator("#routes-toggle").CheckAsync();
         await Assertions.Expect(line).ToHaveCountAsync(1);
+        // For the docs: the map zoomed to the route, seen from the top of the page.
+        await card.Locator("button.show-route").ClickAsync();
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         await DashboardBrowserTests.DemoAndBrowser.ScreenshotAsync(page, "routes-en");
         browser.AssertClean(_api.Origin);
     }
