@@ -278,18 +278,92 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
                 : $"too far for the shift: a vehicle that went there first would be back at the depot {Math.Ceiling(best / 60.0)} min after the shift ends";
         }
 
-        public Solved? Solve(IReadOnlyList<int> jobs, TimeSpan solverTime)
+        public Solved Solve(IReadOnlyList<int> jobs, TimeSpan solverTime)
         {
-            // The solver's limit is in real (CPU-bound) time, not on the plan's clock, which may be simulated.
-            var begun = Stopwatch.GetTimestamp();
-            var solved = Solve(jobs, solverTime, FirstSolutionStrategy.Types.Value.ParallelCheapestInsertion);
-            if (solved is null)
+            // A search stopped by a very short limit (or a busy machine) can end with little or nothing served; the greedy plan
+            // stands in whenever it is better, and when there is no time at all.
+            var greedy = Greedy(jobs);
+            var solved = solverTime > TimeSpan.Zero ? Solve(jobs, solverTime, FirstSolutionStrategy.Types.Value.ParallelCheapestInsertion) : null;
+            return solved is not null && Cost(solved, jobs) <= Cost(greedy, jobs) ? solved : greedy;
+        }
+
+        /// <summary>The model's objective for a plan: the penalties of the jobs it drops and the metres driven.</summary>
+        private long Cost(Solved solved, IReadOnlyList<int> jobs)
+        {
+            var visited = solved.Sequences.SelectMany(s => s).ToHashSet();
+            var cost = jobs.Where(j => !visited.Contains(JobNode(j))).Sum(j => Penalty(_jobs[j].Job));
+            for (var v = 0; v < solved.Sequences.Count; v++)
             {
-                // The first solution did not come within the limit (a very short one): take the quickest construction instead.
-                var left = solverTime - Stopwatch.GetElapsedTime(begun);
-                solved = Solve(jobs, left > TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), FirstSolutionStrategy.Types.Value.PathCheapestArc);
+                var here = _startPoints[v];
+                foreach (var node in solved.Sequences[v])
+                {
+                    var to = node >= FirstJobNode + _jobs.Count ? _facilityPoint : _jobPoints[node - FirstJobNode];
+                    cost += Metres(here, to);
+                    here = to;
+                }
+                cost += solved.Sequences[v].Count == 0 ? 0 : Metres(here, _facilityPoint) + Metres(_facilityPoint, _depotPoints[v]);
             }
-            return solved;
+            return cost;
+        }
+
+        /// <summary>
+        /// A plan without the solver: each vehicle in turn takes the nearest job it can still serve and unload within the shift
+        /// (urgent jobs first), unloading at the facility whenever the next job would overfill it.
+        /// </summary>
+        private Solved Greedy(IReadOnlyList<int> jobs)
+        {
+            var left = jobs.OrderByDescending(j => _jobs[j].Job.Urgent).ToList();
+            var sequences = new List<IReadOnlyList<int>>();
+            var reload = FirstJobNode + _jobs.Count; // any node from here on is a visit to the facility
+            for (var v = 0; v < _vehicles.Count; v++)
+            {
+                var sequence = new List<int>();
+                var here = _startPoints[v];
+                var at = StartOffset(v);
+                var load = _starts[v].LoadKg;
+                var capacity = _vehicles[v].CapacityKg;
+                var unload = Seconds(_options.UnloadTime);
+                while (true)
+                {
+                    var best = -1;
+                    var bestArrival = long.MaxValue;
+                    var bestUrgent = false;
+                    foreach (var j in left)
+                    {
+                        var job = _jobs[j].Job;
+                        if (job.Kg > capacity || (bestUrgent && !job.Urgent))
+                        {
+                            continue;
+                        }
+                        var full = load + job.Kg > capacity;
+                        var arrival = full
+                            ? at + TravelSeconds(here, _facilityPoint) + unload + TravelSeconds(_facilityPoint, _jobPoints[j])
+                            : at + TravelSeconds(here, _jobPoints[j]);
+                        var done = arrival + Seconds(Service(job)) + TravelSeconds(_jobPoints[j], _facilityPoint);
+                        if (done <= EndLimit(v) && (arrival < bestArrival || (job.Urgent && !bestUrgent)))
+                        {
+                            (best, bestArrival, bestUrgent) = (j, arrival, job.Urgent);
+                        }
+                    }
+                    if (best < 0)
+                    {
+                        break;
+                    }
+                    var chosen = _jobs[best].Job;
+                    if (load + chosen.Kg > capacity)
+                    {
+                        sequence.Add(reload);
+                        load = 0;
+                    }
+                    sequence.Add(JobNode(best));
+                    load += chosen.Kg;
+                    at = bestArrival + Seconds(Service(chosen));
+                    here = _jobPoints[best];
+                    left.Remove(best);
+                }
+                sequences.Add(sequence);
+            }
+            return new Solved("time-limit", sequences);
         }
 
         private Solved? Solve(IReadOnlyList<int> jobs, TimeSpan solverTime, FirstSolutionStrategy.Types.Value firstSolution)
@@ -394,7 +468,7 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
             var parameters = operations_research_constraint_solver.DefaultRoutingSearchParameters();
             parameters.FirstSolutionStrategy = firstSolution;
             parameters.LocalSearchMetaheuristic = LocalSearchMetaheuristic.Types.Value.GuidedLocalSearch;
-            parameters.TimeLimit = Duration.FromTimeSpan(solverTime > TimeSpan.Zero ? solverTime : TimeSpan.FromMilliseconds(1));
+            parameters.TimeLimit = Duration.FromTimeSpan(solverTime);
             var began = Stopwatch.GetTimestamp();
             var solution = routing.SolveWithParameters(parameters);
             var status = routing.GetStatus();
