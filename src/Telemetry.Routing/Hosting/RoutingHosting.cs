@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Telemetry.Fleet;
 using Telemetry.Routing.Planning;
+using Telemetry.Routing.Travel;
 
 namespace Telemetry.Routing.Hosting;
 
@@ -63,7 +64,29 @@ public static class RoutingHosting
     /// <summary>The OR-Tools planner and its travel costs (the <c>Routing:Travel</c> and <c>Routing:Planner</c> settings).</summary>
     private static void AddShiftPlanner(this IHostApplicationBuilder builder)
     {
-        // Filled in with the planner's settings.
-        _ = builder;
+        var services = builder.Services;
+        services.AddOptions<TravelOptions>().BindConfiguration(TravelOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TravelOptions>>(new ListValidator<TravelOptions>(o => o.Validate()));
+        services.AddOptions<ShiftPlannerOptions>().BindConfiguration(ShiftPlannerOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ShiftPlannerOptions>>(new ListValidator<ShiftPlannerOptions>(o => o.Validate()));
+        services.AddSingleton<ITravelCostProvider>(sp =>
+        {
+            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            return TravelCostProviders.Create(sp.GetRequiredService<IOptions<TravelOptions>>().Value, () => http);
+        });
+        services.AddSingleton<IShiftPlanner>(sp => new OrToolsShiftPlanner(
+            sp.GetRequiredService<FleetRegistry>(), sp.GetRequiredService<ITravelCostProvider>(), TimeProvider.System,
+            sp.GetRequiredService<IOptions<ShiftPlannerOptions>>().Value));
+    }
+
+    /// <summary>Settings whose record says what is wrong with them (each message names its key).</summary>
+    private sealed class ListValidator<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options)
+        {
+            var problems = validate(options);
+            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems[0]);
+        }
     }
 }
