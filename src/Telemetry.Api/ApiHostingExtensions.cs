@@ -102,6 +102,8 @@ public static class ApiHostingExtensions
         services.AddSingleton<IFillSignalListener, FleetStateSignalListener>();
         services.AddSingleton<AlertBoard>();
         services.AddSingleton<JobBoard>();
+        services.AddSingleton<RouteBoard>();
+        services.AddSingleton<VehicleBoard>();
         services.AddSingleton<SchedulingProjection>();
         services.AddHostedService(sp => sp.GetRequiredService<SchedulingProjection>());
         services.AddHealthChecks()
@@ -111,12 +113,13 @@ public static class ApiHostingExtensions
         return builder;
     }
 
-    /// <summary>The api's consumer of <c>ReadingsStored</c>, for <c>AddTelemetryBus</c>.</summary>
+    /// <summary>The api's consumers (<c>ReadingsStored</c>, the scheduler's events, <c>RoutePlanned</c>), for <c>AddTelemetryBus</c>.</summary>
     public static void AddApiConsumers(IBusRegistrationConfigurator bus)
     {
         ArgumentNullException.ThrowIfNull(bus);
         bus.AddConsumer<ReadingsStoredConsumer, ReadingsStoredConsumerDefinition>();
         bus.AddConsumer<SchedulingEventsConsumer, SchedulingEventsConsumerDefinition>();
+        bus.AddConsumer<RoutePlannedConsumer, RoutePlannedConsumerDefinition>();
         bus.AddReceiveEndpointObserver<BusReconnectObserver>();
         // Commands to the active scheduler; it answers once what they did is stored.
         var scheduler = Telemetry.Scheduling.Hosting.SchedulerHosting.Address;

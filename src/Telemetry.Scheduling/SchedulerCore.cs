@@ -40,14 +40,18 @@ public sealed class SchedulerCore
     private readonly Dictionary<(string Bin, string Compartment), Outlook> _outlooks = [];
     private readonly List<KeyValuePair<(string Bin, string Compartment), Outlook>> _uncovered = [];
 
-    public SchedulerCore(FleetRegistry registry, AlertOptions rules)
+    /// <summary>
+    /// The scheduler over <paramref name="registry"/> with the alert rules; <paramref name="maxDwell"/>: per stream, the longest
+    /// its compartments may hold waste before a job empties them (<c>Scheduling:MaxDwell</c>; none when null).
+    /// </summary>
+    public SchedulerCore(FleetRegistry registry, AlertOptions rules, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(rules);
         _registry = registry;
         _rules = rules;
         Alerts = new AlertEngine(rules);
-        _planner = new JobPlanner(new ShiftCalendar(registry), rules.ThresholdPct, rules.OverflowPct);
+        _planner = new JobPlanner(new ShiftCalendar(registry), rules.ThresholdPct, rules.OverflowPct, maxDwell);
         foreach (var bin in registry.Bins)
         {
             foreach (var c in bin.Compartments)
@@ -75,6 +79,7 @@ public sealed class SchedulerCore
             {
                 case FillReading f when _outlooks.TryGetValue((f.BinId, f.Compartment), out var outlook):
                     var covered = Jobs.Covers(f.BinId, f.Compartment);
+                    outlook.HoldsSince ??= f.Time;
                     if (o.CleanedPct is { } cleaned)
                     {
                         outlook.FillPct = cleaned;
@@ -103,6 +108,10 @@ public sealed class SchedulerCore
         }
         foreach (var c in batch.Collections)
         {
+            if (_outlooks.TryGetValue((c.BinId, c.Compartment), out var emptied) && !(emptied.HoldsSince > c.Time))
+            {
+                emptied.HoldsSince = c.Time;
+            }
             if (Jobs.OpenFor(c.BinId, c.Compartment) is { } open && c.Time > open.RequestedAt && Jobs.Emptied(c.BinId, c.Compartment, c.Time) is { } done)
             {
                 output.Jobs.Add(new JobEvent(JobStates.Completed, done, c.Time, "scheduler"));
@@ -168,7 +177,7 @@ public sealed class SchedulerCore
         }
         foreach (var ((bin, compartment), o) in compartments)
         {
-            yield return new CompartmentOutlook(bin, compartment, o.Stream, o.FillPct, o.ThresholdAt, o.FullAt, critical.Count > 0 && critical.Contains((bin, compartment)));
+            yield return new CompartmentOutlook(bin, compartment, o.Stream, o.FillPct, o.ThresholdAt, o.FullAt, critical.Count > 0 && critical.Contains((bin, compartment)), o.HoldsSince);
         }
     }
 
@@ -214,6 +223,24 @@ public sealed class SchedulerCore
         return Jobs.Add(job) is { } added ? (added, "ok", null) : (null, "conflict", $"job {job.Id} exists already");
     }
 
+    /// <summary>A route plan was made: the open jobs its stops serve become <c>planned</c> with their vehicle (repeats change nothing).</summary>
+    public SchedulerOutput Planned(Telemetry.Contracts.Messages.RoutePlanned plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var output = new SchedulerOutput();
+        foreach (var route in plan.Routes)
+        {
+            foreach (var stop in route.Stops)
+            {
+                if (stop.JobId is { } id && Jobs.Plan(id, route.Vehicle, plan.PlannedAt) is { } planned)
+                {
+                    output.Jobs.Add(new JobEvent(JobStates.Planned, planned, plan.PlannedAt, "routing"));
+                }
+            }
+        }
+        return output;
+    }
+
     /// <summary>A dispatcher completes or cancels a job.</summary>
     public (CollectionJob? Job, string Status) Close(string id, bool completed, DateTimeOffset at)
     {
@@ -256,6 +283,10 @@ public sealed class SchedulerCore
         }
         foreach (var c in collections.OrderBy(c => c.Time))
         {
+            if (_outlooks.TryGetValue((c.BinId, c.Compartment), out var emptied) && !(emptied.HoldsSince > c.Time))
+            {
+                emptied.HoldsSince = c.Time;
+            }
             if (book.OpenFor(c.BinId, c.Compartment) is { } open && c.Time > open.RequestedAt && book.Emptied(c.BinId, c.Compartment, c.Time) is { } done)
             {
                 output.Jobs.Add(new JobEvent(JobStates.Completed, done, c.Time, "scheduler"));
@@ -271,5 +302,8 @@ public sealed class SchedulerCore
         public double? FillPct { get; set; }
         public DateTimeOffset? ThresholdAt { get; set; }
         public DateTimeOffset? FullAt { get; set; }
+
+        /// <summary>Its last emptying seen, else its first reading.</summary>
+        public DateTimeOffset? HoldsSince { get; set; }
     }
 }

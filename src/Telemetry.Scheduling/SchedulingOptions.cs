@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Telemetry.Fleet;
 using Telemetry.Scheduling.Alerts;
 
 namespace Telemetry.Scheduling;
@@ -20,6 +21,17 @@ public sealed class SchedulingOptions
     /// <summary>A scheduler that has not heard its lease for this long stops acting; a new holder waits as long before it starts.</summary>
     public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromSeconds(6);
 
+    /// <summary>
+    /// Per stream name, the longest a compartment of that stream may hold waste: the scheduler raises a job (reason
+    /// <c>dwell</c>) in time for the stream's next shift when the waste would be older by the shift after. Kitchen waste rots,
+    /// so by default it is emptied at least once a day; <c>00:00:00</c> turns a stream's dwell off.
+    /// </summary>
+    public Dictionary<string, TimeSpan> MaxDwell { get; set; } = new(StringComparer.Ordinal) { ["kitchen"] = TimeSpan.FromDays(1) };
+
+    /// <summary><see cref="MaxDwell"/> by stream, the streams turned off left out (validated names).</summary>
+    public IReadOnlyDictionary<WasteStream, TimeSpan> MaxDwellByStream() =>
+        MaxDwell.Where(d => d.Value > TimeSpan.Zero).ToDictionary(d => WasteStreams.Parse(d.Key), d => d.Value);
+
     /// <summary>Where the lock file lives that refuses a second scheduler on the in-memory bus (default: next to the SQLite file, or the temp folder).</summary>
     public string? LockPath { get; set; }
 }
@@ -39,6 +51,17 @@ internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOp
         if (o.TickInterval < TimeSpan.FromSeconds(1) || o.TickInterval > TimeSpan.FromHours(1))
         {
             return ValidateOptionsResult.Fail($"Scheduling:TickInterval: '{o.TickInterval}' must be from 00:00:01 to 01:00:00");
+        }
+        foreach (var (stream, dwell) in o.MaxDwell)
+        {
+            if (!WasteStreams.TryParse(stream, out _))
+            {
+                return ValidateOptionsResult.Fail($"Scheduling:MaxDwell:{stream}: '{stream}' is not a stream (recyclable, kitchen, hazardous, residual)");
+            }
+            if (dwell != TimeSpan.Zero && (dwell < TimeSpan.FromHours(1) || dwell > TimeSpan.FromDays(60)))
+            {
+                return ValidateOptionsResult.Fail($"Scheduling:MaxDwell:{stream}: '{dwell}' must be 00:00:00 (off) or from 01:00:00 to 60.00:00:00");
+            }
         }
         if (o.LeaseTimeout < TimeSpan.FromSeconds(2) || o.LeaseTimeout > TimeSpan.FromSeconds(20))
         {

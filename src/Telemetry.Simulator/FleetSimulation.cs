@@ -9,7 +9,11 @@ namespace Telemetry.Simulator;
 /// The simulated fleet: residents' deposits following daily and weekly rhythms (by stream and
 /// community), fill and weight rising with them by volume and density, noisy sensors with rare
 /// outliers, battery drain, rare faults, and collections. Pure: it produces timestamped outputs and
-/// does no I/O; the same registry, seed and start time give the same outputs.
+/// does no I/O; the same registry, seed and start time give the same outputs. Deposits (when and how heavy) are drawn from a
+/// random source of each compartment's own, so they do not depend on anything else the simulation does: two runs with the
+/// same seed see the same deposit arrivals whoever empties the compartments when (a deposit into a full compartment is
+/// refused and counted, <see cref="RefusedDeposits"/>). The ground truth is exposed for benchmarks: <see cref="TrueFillPct"/>,
+/// <see cref="Emptied"/> with each compartment's true level at its emptying, and <see cref="OverflowHours"/>.
 /// </summary>
 public sealed class FleetSimulation
 {
@@ -33,6 +37,10 @@ public sealed class FleetSimulation
             c => c.Id,
             c => WasteStreams.All.ToDictionary(s => s, _ => 0.7 + (communityRandom.NextDouble() * 0.6)));
         _bins = registry.Bins.Select((b, i) => new BinState(b, new Random(BinSeed(seed, i)), communityFactors[b.Community], registry.TimeZone)).ToArray();
+        for (var i = 0; i < _bins.Length; i++)
+        {
+            _bins[i].DepositSeed = BinSeed(seed ^ 0x5EED, i);
+        }
         _byId = _bins.ToDictionary(b => b.Bin.Id, StringComparer.Ordinal);
 
         foreach (var bin in _bins)
@@ -60,6 +68,40 @@ public sealed class FleetSimulation
 
     /// <summary>Messages produced so far.</summary>
     public long MessagesProduced { get; private set; }
+
+    /// <summary>Deposits made so far (accepted or refused).</summary>
+    public long Deposits { get; private set; }
+
+    /// <summary>Deposits refused so far because their compartment was full (its door stays locked).</summary>
+    public long RefusedDeposits { get; private set; }
+
+    /// <summary>Called for every compartment emptied (by <see cref="Empty"/> or a self-collection), with its true level just before.</summary>
+    public Action<EmptiedCompartment>? Emptied { get; set; }
+
+    /// <summary>Called for every deposit, accepted or refused (the deposit arrivals both runs of a benchmark share).</summary>
+    public Action<DepositArrival>? Deposited { get; set; }
+
+    /// <summary>The true level of a compartment now (what the sensor measures with noise), % of its volume; null when unknown.</summary>
+    public double? TrueFillPct(string binId, string compartment) =>
+        _byId.TryGetValue(binId, out var bin) && bin.Compartments.FirstOrDefault(c => c.Compartment.Id == compartment) is { } c ? c.FillPct : null;
+
+    /// <summary>The true net load of a compartment now, kg; null when unknown.</summary>
+    public double? TrueKg(string binId, string compartment) =>
+        _byId.TryGetValue(binId, out var bin) && bin.Compartments.FirstOrDefault(c => c.Compartment.Id == compartment) is { } c ? c.Kg : null;
+
+    /// <summary>Compartment-hours spent full (at 100 % of the volume) up to <see cref="Now"/>, over the whole fleet.</summary>
+    public double OverflowHours()
+    {
+        var hours = 0.0;
+        foreach (var bin in _bins)
+        {
+            foreach (var c in bin.Compartments)
+            {
+                hours += c.FullHours + (c.FullSince is { } since && Now > since ? (Now - since).TotalHours : 0);
+            }
+        }
+        return hours;
+    }
 
     /// <summary>Produces every output up to and including <paramref name="until"/>, in time order.</summary>
     public void RunUntil(DateTimeOffset until, Action<SimulatedOutput> sink)
@@ -166,15 +208,24 @@ public sealed class FleetSimulation
     private void Deposit(BinState bin, int c, DateTimeOffset at, Action<SimulatedOutput> sink)
     {
         var state = bin.Compartments[c];
+        // Deposit weights are roughly log-normal: many small bags, a few heavy ones. Drawn before the door is tried, so the
+        // draws do not depend on the compartment's state.
+        var kg = Math.Clamp(state.Profile.MeanKg * Math.Exp((Normal(state.Deposits) * 0.6) - 0.18), 0.02, 25);
+        Deposits++;
         // A full compartment's door stays locked: residents go elsewhere.
         if (state.Litres >= state.Compartment.Litres)
         {
+            RefusedDeposits++;
+            Deposited?.Invoke(new DepositArrival(bin.Bin.Id, state.Compartment.Id, at, kg, Accepted: false));
             return;
         }
-        // Deposit weights are roughly log-normal: many small bags, a few heavy ones.
-        var kg = Math.Clamp(state.Profile.MeanKg * Math.Exp((Normal(bin.Random) * 0.6) - 0.18), 0.02, 25);
+        Deposited?.Invoke(new DepositArrival(bin.Bin.Id, state.Compartment.Id, at, kg, Accepted: true));
         state.Kg += kg;
         state.Litres = Math.Min(state.Compartment.Litres, state.Litres + (kg / state.Profile.KgPerLitre));
+        if (state.Litres >= state.Compartment.Litres)
+        {
+            state.FullSince ??= at;
+        }
         if (!bin.Silent)
         {
             Emit(sink, at, bin, DeviceTopics.Weight(bin.Bin.Id), w =>
@@ -205,6 +256,12 @@ public sealed class FleetSimulation
         var emptied = bin.Compartments.Where(c => c.Compartment.Stream == stream).ToList();
         foreach (var c in emptied)
         {
+            Emptied?.Invoke(new EmptiedCompartment(bin.Bin.Id, c.Compartment.Id, stream, at, c.FillPct, c.Kg));
+            if (c.FullSince is { } since)
+            {
+                c.FullHours += Math.Max(0, (at - since).TotalHours);
+                c.FullSince = null;
+            }
             c.Kg = 0;
             c.Litres = 0;
             c.CollectionPending = false;
@@ -337,6 +394,7 @@ public sealed class FleetSimulation
         // gives a Poisson process whose rate follows the local time of day and week.
         var state = bin.Compartments[c];
         var peakPerHour = state.BaseRatePerHour * DepositRhythm.MaxFactor * _options.Activity;
+        var r = state.Deposits;
         if (peakPerHour <= 0)
         {
             return;
@@ -344,10 +402,10 @@ public sealed class FleetSimulation
         var t = from;
         for (var guard = 0; guard < 10_000; guard++)
         {
-            t += TimeSpan.FromHours(-Math.Log(1 - bin.Random.NextDouble()) / peakPerHour);
+            t += TimeSpan.FromHours(-Math.Log(1 - r.NextDouble()) / peakPerHour);
             var local = TimeZoneInfo.ConvertTime(t, _registry.TimeZone).DateTime;
             var rate = state.BaseRatePerHour * DepositRhythm.Rate(local, state.Profile.EveningBias) * _options.Activity;
-            if (bin.Random.NextDouble() * peakPerHour <= rate)
+            if (r.NextDouble() * peakPerHour <= rate)
             {
                 Schedule(t, new SimEvent(EventKind.Deposit, bin, c));
                 return;
@@ -412,9 +470,14 @@ public sealed class FleetSimulation
 
     private sealed record SimEvent(EventKind Kind, BinState Bin, int Compartment = 0, WasteStream Stream = default);
 
-    private sealed class CompartmentState(Compartment compartment, MaterialProfile profile, double baseRatePerHour)
+    private sealed class CompartmentState(Compartment compartment, MaterialProfile profile, double baseRatePerHour, Random deposits)
     {
         public Compartment Compartment { get; } = compartment;
+
+        /// <summary>The compartment's own source for deposit times and weights.</summary>
+        public Random Deposits { get; } = deposits;
+        public DateTimeOffset? FullSince { get; set; }
+        public double FullHours { get; set; }
         public MaterialProfile Profile { get; } = profile;
         public double BaseRatePerHour { get; } = baseRatePerHour;
         public double Kg { get; set; }
@@ -430,6 +493,7 @@ public sealed class FleetSimulation
 
         public Bin Bin { get; } = bin;
         public Random Random { get; } = random;
+        public int DepositSeed { get; set; }
         public CompartmentState[] Compartments { get; private set; } = [];
         public double Battery { get; private set; }
         public bool Silent { get; set; }
@@ -444,12 +508,12 @@ public sealed class FleetSimulation
             _lastDrain = start;
             Battery = 60 + (Random.NextDouble() * 40);
             _seq = Random.Next(0, 5000);
-            Compartments = Bin.Compartments.Select(c =>
+            Compartments = Bin.Compartments.Select((c, i) =>
             {
                 var profile = MaterialProfile.For(c);
                 var rate = profile.DepositsPerDay / 24 * communityFactors[c.Stream] * (0.8 + (Random.NextDouble() * 0.4));
                 // Start part-full, so a short run already shows compartments nearing full.
-                var state = new CompartmentState(c, profile, rate) { Litres = c.Litres * Random.NextDouble() * 0.6 };
+                var state = new CompartmentState(c, profile, rate, new Random(BinSeed(DepositSeed, i))) { Litres = c.Litres * Random.NextDouble() * 0.6 };
                 state.Kg = state.Litres * profile.KgPerLitre;
                 return state;
             }).ToArray();
@@ -497,3 +561,9 @@ public sealed class FleetSimulation
         }
     }
 }
+
+/// <summary>A compartment emptied: its true level (% of volume) and load (kg) just before.</summary>
+public readonly record struct EmptiedCompartment(string BinId, string Compartment, WasteStream Stream, DateTimeOffset At, double FillPct, double Kg);
+
+/// <summary>A resident's deposit: when, where, how heavy, and whether the door opened (a full compartment refuses it).</summary>
+public readonly record struct DepositArrival(string BinId, string Compartment, DateTimeOffset At, double Kg, bool Accepted);

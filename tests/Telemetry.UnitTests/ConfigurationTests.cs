@@ -182,9 +182,9 @@ public class RoleSettingsTests
         Assert.Equal(["bins/#", "vehicles/+/position"], Ingestion().SubscriptionTopics);
         Assert.Equal(["$share/ingest/bins/#", "$share/ingest/vehicles/+/position"], Ingestion("--Mqtt:Server=mqtt://b:1883", "--Mqtt:SharedGroup=ingest").SubscriptionTopics);
         Assert.Equal(["bins/#", "vehicles/+/position"], Ingestion("--Mqtt:Server=mqtt://b:1883").SubscriptionTopics);
-        Assert.Equal(["ingestion", "scheduler", "api"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
+        Assert.Equal(["ingestion", "scheduler", "routing", "api"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
         Assert.Equal(["scheduler"], Telemetry.Host.Commands.RunCommand.ParseRoles("scheduler"));
-        Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("routing"));
+        Assert.Equal(["routing"], Telemetry.Host.Commands.RunCommand.ParseRoles("routing"));
         Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("ingestion,teleport"));
     }
 

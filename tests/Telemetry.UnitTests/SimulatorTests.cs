@@ -109,6 +109,50 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void Deposit_arrivals_do_not_depend_on_when_compartments_are_emptied_and_a_full_compartment_refuses_them()
+    {
+        static (List<(string, string, DateTimeOffset, double)> Arrivals, FleetSimulation Sim, List<EmptiedCompartment> Emptied) Run(bool empty)
+        {
+            var sim = new FleetSimulation(Registry, 9, Start, new SimulationOptions { SelfCollect = false });
+            var arrivals = new List<(string, string, DateTimeOffset, double)>();
+            var emptied = new List<EmptiedCompartment>();
+            sim.Deposited = d => arrivals.Add((d.BinId, d.Compartment, d.At, d.Kg));
+            sim.Emptied = emptied.Add;
+            for (var h = 1; h <= 72; h++)
+            {
+                sim.RunUntil(Start.AddHours(h), _ => { });
+                if (empty && h % 7 == 0)
+                {
+                    foreach (var bin in Registry.Bins.Take(30))
+                    {
+                        sim.Empty(bin.Id, WasteStream.Residual, sim.Now, _ => { });
+                        sim.Empty(bin.Id, WasteStream.Kitchen, sim.Now, _ => { });
+                    }
+                }
+            }
+            return (arrivals, sim, emptied);
+        }
+        var idle = Run(empty: false);
+        var busy = Run(empty: true);
+        Assert.True(idle.Arrivals.Count > 55 * 100 * 3, $"{idle.Arrivals.Count} deposits");
+        Assert.Equal(idle.Arrivals, busy.Arrivals);
+        // Never emptied for three days, residual compartments fill up: their doors lock and deposits are refused and counted.
+        Assert.True(idle.Sim.RefusedDeposits > 1000, $"{idle.Sim.RefusedDeposits} refused");
+        Assert.True(busy.Sim.RefusedDeposits < idle.Sim.RefusedDeposits - 1000, $"{busy.Sim.RefusedDeposits} refused with collections, {idle.Sim.RefusedDeposits} without");
+        Assert.True(idle.Sim.OverflowHours() > busy.Sim.OverflowHours() + 100, $"{idle.Sim.OverflowHours()} vs {busy.Sim.OverflowHours()} overflow hours");
+        Assert.Empty(idle.Emptied);
+        // Each emptying reports the true level just before, and leaves the compartment empty.
+        var residual = busy.Emptied.First(e => e.Compartment == "residual");
+        Assert.InRange(residual.FillPct, 1, 100);
+        Assert.True(residual.Kg > 0);
+        Assert.Equal(WasteStream.Residual, residual.Stream);
+        Assert.Equal(Start.AddHours(7), residual.At);
+        var last = busy.Emptied[^1];
+        Assert.True(busy.Sim.TrueFillPct(last.BinId, last.Compartment) < 30);
+        Assert.Null(busy.Sim.TrueFillPct("JY-999", "kitchen"));
+    }
+
+    [Fact]
     public void Faults_come_and_go_within_the_contract_ranges()
     {
         var outputs = new FleetSimulation(Registry, 4, Start).RunUntil(Start.AddDays(30));

@@ -17,7 +17,7 @@ using static Telemetry.Api.Endpoints.QueryParameters;
 
 namespace Telemetry.Api.Endpoints;
 
-/// <summary>The endpoints of CONTRACT §6 that exist so far (alerts and jobs in <see cref="SchedulingEndpoints"/>). Routes arrive with their role.</summary>
+/// <summary>The endpoints of CONTRACT §6 (alerts and jobs in <see cref="SchedulingEndpoints"/>, routes in <see cref="RoutesEndpoints"/>).</summary>
 internal static class ApiEndpoints
 {
     public const string ReadPolicy = "read";
@@ -31,6 +31,7 @@ internal static class ApiEndpoints
     {
         var api = app.MapGroup("/api").AddEndpointFilter(BadParameters);
         SchedulingEndpoints.Map(api);
+        RoutesEndpoints.Map(api);
 
         api.MapGet("/bins", (FleetState state) => Results.Bytes(state.BinsJson(ApiJson.Options), "application/json"))
             .RequireAuthorization(ReadPolicy).Produces<IReadOnlyList<BinView>>()

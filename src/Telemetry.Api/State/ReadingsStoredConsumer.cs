@@ -11,14 +11,18 @@ namespace Telemetry.Api.State;
 /// Applies <see cref="ReadingsStored"/> events to the live state. Each api process has its own temporary queue
 /// (every replica sees every event) and takes events one at a time, in order. A gap in a publisher's sequence
 /// (an event it dropped while the bus was down, or one lost with this queue) asks <see cref="FleetStateLoader"/>
-/// to catch up from the store.
+/// to catch up from the store. The trucks' positions of the batch go to <see cref="VehicleBoard"/>.
 /// </summary>
-public sealed class ReadingsStoredConsumer(FleetState state, FleetStateLoader loader, FillIntelligence intelligence, ILogger<ReadingsStoredConsumer> logger) : IConsumer<ReadingsStored>
+public sealed class ReadingsStoredConsumer(FleetState state, FleetStateLoader loader, FillIntelligence intelligence, VehicleBoard vehicles, ILogger<ReadingsStoredConsumer> logger) : IConsumer<ReadingsStored>
 {
     public Task Consume(ConsumeContext<ReadingsStored> context)
     {
         var e = context.Message;
         state.Apply(e);
+        foreach (var position in e.Vehicles)
+        {
+            vehicles.Update(position);
+        }
         intelligence.Notify(e.Bins.Select(b => b.BinId));
         if (loader.Sequences.Observe(e.Source, e.Sequence) is { } missed)
         {

@@ -12,14 +12,16 @@ using Telemetry.Storage;
 namespace Telemetry.Api.State;
 
 /// <summary>
-/// Loads the alert and job projections from the store at start (the last 400 days), then every 30 s (real
+/// Loads the alert and job projections from the store at start (the last 400 days; with the route plans of the shifts around now
+/// and the trucks' latest positions), then every 30 s (real
 /// time) and whenever the bus comes back reads the last two days again: what the bus did not bring (an event published while
 /// this process was cut off) is taken from there. Store errors are retried; the endpoints answer 503 until the first load.
 /// </summary>
 public sealed class SchedulingProjection(
-    ITelemetryStore store, AlertBoard alerts, JobBoard jobs, TelemetryClock clock, ILogger<SchedulingProjection> logger) : BackgroundService
+    ITelemetryStore store, AlertBoard alerts, JobBoard jobs, RouteBoard routes, VehicleBoard vehicles, TelemetryClock clock, ILogger<SchedulingProjection> logger) : BackgroundService
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
+    private static readonly System.Text.Json.JsonSerializerOptions PlanJson = new(System.Text.Json.JsonSerializerDefaults.Web);
     private readonly SemaphoreSlim _wake = new(0, 1);
 
     public string? LastError { get; private set; }
@@ -55,6 +57,11 @@ public sealed class SchedulingProjection(
                 var jobEvents = await store.GetJobEventsAsync(from, now + TimeSpan.FromDays(1), 1_000_000, stoppingToken);
                 var news = alerts.Load(alertEvents, from);
                 jobs.Load(jobEvents, from);
+                // The route plans of the shifts around now and the trucks' last positions (what the bus did not bring).
+                var plans = await store.GetRoutePlansAsync(now - TimeSpan.FromDays(1), now + TimeSpan.FromDays(2), stoppingToken);
+                routes.Load(plans.Select(p => System.Text.Json.JsonSerializer.Deserialize<RoutePlanned>(p.Body, PlanJson)).OfType<RoutePlanned>());
+                var positions = await store.GetLatestVehiclePositionsAsync(stoppingToken);
+                vehicles.Load(positions.Select(p => new VehiclePositionUpdate(p.VehicleId, p.Time, p.Lat, p.Lon, p.SpeedKmh)));
                 if (first)
                 {
                     logger.LogInformation("Api: {Alerts} alert event(s) and {Jobs} job event(s) loaded from {Store}", alertEvents.Count, jobEvents.Count, store.Name);
@@ -93,8 +100,14 @@ public sealed class SchedulingProjectionHealthCheck(AlertBoard alerts, JobBoard 
 
 /// <summary>The scheduler's events for the api's projections: a temporary queue per process (every replica sees every event).</summary>
 public sealed class SchedulingEventsConsumer(AlertBoard alerts, JobBoard jobs) :
-    IConsumer<AlertChanged>, IConsumer<CollectionJobRequested>, IConsumer<CollectionJobClosed>
+    IConsumer<AlertChanged>, IConsumer<CollectionJobRequested>, IConsumer<CollectionJobClosed>, IConsumer<CollectionJobPlanned>
 {
+    public Task Consume(ConsumeContext<CollectionJobPlanned> context)
+    {
+        jobs.Apply(context.Message.Job);
+        return Task.CompletedTask;
+    }
+
     public Task Consume(ConsumeContext<AlertChanged> context)
     {
         var m = context.Message;

@@ -29,7 +29,12 @@ internal static class SettingsCatalogue
         "Alerts:StuckWindow", "Alerts:StuckBandPct", "Alerts:StuckDepositKg", "Alerts:StuckClearPct", "Alerts:RefireAfter", "Alerts:EscalateAfter",
         "Alerts:Webhooks:*", "Alerts:WebhookAttempts",
         "Fleet:Registry",
-        "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath",
+        "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*",
+        "Routing:LeadTime", "Routing:SolverTime", "Routing:TickInterval", "Routing:LeaseTimeout", "Routing:Streams",
+        "Routing:Travel:Provider", "Routing:Travel:RoadFactor", "Routing:Travel:SpeedKmh",
+        "Routing:Travel:Osrm:Url", "Routing:Travel:Osrm:Profile", "Routing:Travel:Osrm:Timeout", "Routing:Travel:Osrm:MaxTableSize",
+        "Routing:Planner:StopTime", "Routing:Planner:CompartmentTime", "Routing:Planner:UnloadTime",
+        "Routing:Planner:DropPenalty", "Routing:Planner:UrgentDropPenalty", "Routing:Planner:LatePenaltyPerMinute",
         "Health:Url",
         "Host:ProgressInterval", "Host:ProgressFormat", "Host:ShutdownTimeout",
     ];

@@ -58,9 +58,13 @@ public sealed class ShiftCalendar
     }
 }
 
-/// <summary>What the planner knows of one compartment at a tick: its cleaned level, prediction and alerts.</summary>
+/// <summary>
+/// What the planner knows of one compartment at a tick: its cleaned level, prediction and alerts, and since when it holds
+/// what it holds (its last emptying seen, else its first reading; null when neither is known).
+/// </summary>
 public readonly record struct CompartmentOutlook(
-    string Bin, string Compartment, WasteStream Stream, double? FillPct, DateTimeOffset? ThresholdAt, DateTimeOffset? FullAt, bool Critical);
+    string Bin, string Compartment, WasteStream Stream, double? FillPct, DateTimeOffset? ThresholdAt, DateTimeOffset? FullAt, bool Critical,
+    DateTimeOffset? HoldsSince = null);
 
 /// <summary>A collection job (CONTRACT §6 fields); states <c>requested</c>, <c>planned</c>, <c>completed</c>, <c>cancelled</c>.</summary>
 public sealed record CollectionJob(
@@ -93,6 +97,9 @@ public static class JobReasons
 
     /// <summary>Requested by a dispatcher.</summary>
     public const string Manual = "manual";
+
+    /// <summary>Its stream's maximum dwell would run out before the stream's shift after next (kitchen waste: once a day).</summary>
+    public const string Dwell = "dwell";
 }
 
 /// <summary>
@@ -192,6 +199,19 @@ public sealed class JobBook
         return _jobs[id] = job with { State = JobStates.Completed, CompletedAt = at };
     }
 
+    /// <summary>
+    /// A route plan took the job: state <c>planned</c> with its vehicle and the plan's time. Null when unknown, no longer open, or
+    /// planned already with that vehicle (a repeat; a re-plan that moves it to another vehicle is news).
+    /// </summary>
+    public CollectionJob? Plan(string id, string vehicle, DateTimeOffset at)
+    {
+        if (!_jobs.TryGetValue(id, out var job) || !job.Open || (job.State == JobStates.Planned && job.Vehicle == vehicle))
+        {
+            return null;
+        }
+        return _jobs[id] = job with { State = JobStates.Planned, Vehicle = vehicle, PlannedAt = at };
+    }
+
     /// <summary>A dispatcher closes a job by hand; null when unknown or no longer open.</summary>
     public CollectionJob? Close(string id, bool completed, DateTimeOffset at)
     {
@@ -208,12 +228,13 @@ public sealed class JobBook
 }
 
 /// <summary>
-/// Decides, at a tick, which compartments need collection in their stream's next shift: at the threshold now, or predicted to
-/// reach it before the shift after next starts. A bin's compartments of one stream that need it go in one job (one truck
-/// empties them together); compartments an open job covers are left out. Overflowing compartments, and those with a critical
-/// alert, make their job urgent.
+/// Decides, at a tick, which compartments need collection in their stream's next shift: at the threshold now, predicted to
+/// reach it before the shift after next starts, or (streams with a maximum dwell, <paramref name="maxDwell"/>) holding waste
+/// that would be older than the dwell by the start of the shift after next. A bin's compartments of one stream that need it
+/// go in one job (one truck empties them together); compartments an open job covers are left out. Overflowing compartments,
+/// and those with a critical alert, make their job urgent.
 /// </summary>
-public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double overflowPct)
+public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double overflowPct, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null)
 {
     public IReadOnlyList<CollectionJob> Tick(DateTimeOffset now, IEnumerable<CompartmentOutlook> compartments, JobBook book)
     {
@@ -229,7 +250,7 @@ public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double
             }
             var atThreshold = c.FillPct >= thresholdPct;
             var soon = c.ThresholdAt is { } at && at < shift.AfterNext.Start;
-            if (atThreshold || soon || c.Critical)
+            if (atThreshold || soon || c.Critical || DwellDue(c, shift.AfterNext.Start))
             {
                 if (!wanted.TryGetValue((c.Bin, c.Stream), out var list))
                 {
@@ -244,7 +265,10 @@ public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double
             var next = upcoming[stream]!.Value.Next;
             var overflow = list.Any(c => c.FillPct >= overflowPct);
             var urgent = overflow || list.Any(c => c.Critical);
-            var reason = overflow ? JobReasons.Overflow : list.Any(c => c.FillPct >= thresholdPct) ? JobReasons.Threshold : JobReasons.Predicted;
+            var reason = overflow ? JobReasons.Overflow
+                : list.Any(c => c.FillPct >= thresholdPct) ? JobReasons.Threshold
+                : list.Any(c => c.Critical || c.ThresholdAt < upcoming[stream]!.Value.AfterNext.Start) ? JobReasons.Predicted
+                : JobReasons.Dwell;
             var full = list.Where(c => c.FullAt is not null).Select(c => c.FullAt!.Value).DefaultIfEmpty().Min();
             DateTimeOffset? fullAt = full == default ? null : full;
             var deadline = fullAt is { } f && f < next.End ? f : next.End;
@@ -258,4 +282,9 @@ public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double
         }
         return jobs;
     }
+
+    /// <summary>Its waste would be older than the stream's maximum dwell by <paramref name="afterNext"/> (unknown age: due).</summary>
+    private bool DwellDue(CompartmentOutlook c, DateTimeOffset afterNext) =>
+        maxDwell is not null && maxDwell.TryGetValue(c.Stream, out var dwell) && dwell > TimeSpan.Zero
+        && (c.HoldsSince is not { } since || since + dwell < afterNext);
 }

@@ -35,6 +35,7 @@ public sealed class BusMessagingTests : IAsyncDisposable
         services.AddSingleton(Telemetry.Contracts.Time.TelemetryClock.Real);
         services.AddSingleton<IFillSignalListener, FleetStateSignalListener>();
         services.AddSingleton<FillIntelligence>();
+        services.AddSingleton<VehicleBoard>();
         services.AddMassTransitTestHarness(x => x.AddConsumer<ReadingsStoredConsumer>());
         _provider = services.BuildServiceProvider(true);
     }

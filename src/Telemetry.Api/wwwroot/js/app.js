@@ -131,7 +131,7 @@ function renderHeader() {
   header.replaceChildren();
   const route = location.hash || '#/';
   const nav = app.session ? el('nav', { 'aria-label': 'main' },
-    el('a', { href: '#/', class: route === '#/' || route.startsWith('#/bins') ? 'active' : '', text: t('nav.map') }),
+    el('a', { href: '#/', class: route === '#/' || route.startsWith('#/bins') || route.startsWith('#/sheet') ? 'active' : '', text: t('nav.map') }),
     el('a', { href: '#/analytics', class: route.startsWith('#/analytics') ? 'active' : '', text: t('nav.analytics') })) : null;
   const other = i18n.lang() === 'zh' ? 'en' : 'zh';
   header.append(
@@ -788,6 +788,280 @@ function requestForm(reg, jobs) {
   };
 }
 
+// ------------------------------------------------------------------ routes: the map layer, the panel, the driver's sheet
+
+/** How often the fleet page asks for the plans and the trucks' positions (real time). */
+const ROUTES_EVERY_MS = 5000;
+
+function routesQuery(vehicle) { return vehicle ? `/api/routes?vehicle=${encodeURIComponent(vehicle)}` : '/api/routes'; }
+
+function sheetHref(route) { return `#/sheet/${encodeURIComponent(route.planId)}/${encodeURIComponent(route.vehicle)}`; }
+
+/** "07:00–15:00" in the registry's zone, with the local day. */
+function shiftText(route) {
+  return t('routes.shift', { day: i18n.day(route.shiftStart), from: i18n.time(route.shiftStart), to: i18n.time(route.shiftEnd) });
+}
+
+function binStops(route) { return route.stops.filter(s => s.kind === 'bin'); }
+
+function stopLabel(stop) {
+  return stop.kind === 'facility' || stop.kind === 'depot' ? i18n.named(stop) : `${stop.place} · ${i18n.named(stop)}`;
+}
+
+/** POST /api/jobs/{id}/complete or /cancel for a job on a route; say() reports. */
+async function closeJob(jobId, action, say) {
+  try {
+    await json(`/api/jobs/${encodeURIComponent(jobId)}/${action}`, { method: 'POST' });
+    say(t(action === 'complete' ? 'jobs.completed' : 'jobs.cancelledDone'), 'good');
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return false;
+    if (error instanceof ApiError && error.status === 404) say(t('jobs.gone'), 'bad');
+    else if (error instanceof ApiError && error.status === 409) say(t('jobs.notOpen'), 'bad');
+    else if (error instanceof ApiError && error.status === 403) say(t('jobs.forbidden'), 'bad');
+    else say(t('jobs.failed', { error: error.message || String(error) }), 'bad');
+    return false;
+  }
+}
+
+/**
+ * The routes of the fleet page: each vehicle's route on the map (a line in its stream's colour, numbered stops with their
+ * ETA, the truck at its latest position) and in the panel (stops, distance, trips, the sheet; a dispatcher completes or
+ * cancels a stop's job), and the jobs a plan left out. GET /api/routes every few seconds while shown.
+ */
+function routesPanel({ onJobChanged } = {}) {
+  const count = el('span', { class: 'count-badge', id: 'routes-count', dataset: { count: '0' } });
+  const toggle = el('input', { type: 'checkbox', id: 'routes-toggle', checked: app.showRoutes !== false, onchange: e => { app.showRoutes = e.target.checked; paintLayer(); } });
+  const { line: notice, say } = noticeLine('routes-notice');
+  const state = el('div', { class: 'routes-state' }, loading());
+  const list = el('div', { class: 'route-list', id: 'route-list' });
+  const unserved = el('div', { class: 'unserved', id: 'unserved' });
+  const node = el('section', { class: 'card routes-panel', id: 'routes', 'aria-labelledby': 'routes-title' },
+    el('div', { class: 'card-head' },
+      el('h2', { id: 'routes-title' }, t('routes.title'), ' ', count),
+      el('label', { class: 'inline-label', for: 'routes-toggle' }, toggle, el('span', { text: t('routes.onMap') }))),
+    notice, state, list, unserved);
+  let map = null;
+  const lines = L.layerGroup();
+  const trucks = L.layerGroup();
+  const truckMarkers = new Map();
+  let answer = null;
+  let drawn = '';
+  let listed = '';
+  let timer = null;
+  let generation = 0;
+  let stopped = false;
+
+  async function load() {
+    const mine = ++generation;
+    let next;
+    try {
+      next = await json(routesQuery());
+    } catch (error) {
+      if (mine !== generation || stopped) return;
+      if (error instanceof ApiError && error.status === 401) return;
+      if (answer) say(t('routes.refreshFailed', { error: error.message || String(error) }), 'bad');
+      else state.replaceChildren(failure(error, load));
+      return;
+    }
+    if (mine !== generation || stopped) return;
+    answer = next;
+    paint();
+  }
+
+  function paint() {
+    if (!answer) return;
+    const routes = answer.routes;
+    count.textContent = String(routes.length);
+    count.dataset.count = String(routes.length);
+    count.title = t('routes.count', { n: routes.length });
+    state.replaceChildren(routes.length === 0 ? el('p', { class: 'state empty', id: 'routes-empty', text: t('routes.empty') }) : '');
+    const signature = JSON.stringify([routes.map(r => [r.planId, r.revision, r.vehicle]), answer.unserved, i18n.lang(), canAct()]);
+    if (signature !== listed) {
+      listed = signature;
+      list.replaceChildren(...routes.map(routeCard));
+      unserved.replaceChildren(...(answer.unserved.length === 0 ? [] : [
+        el('h3', { text: t('routes.unserved', { n: answer.unserved.length }) }),
+        el('ul', { class: 'unserved-list' }, ...answer.unserved.map(u => el('li', { dataset: { jobId: u.jobId, bin: u.bin } },
+          el('span', { class: `stream-dot stream-${u.stream}` }),
+          el('a', { href: `#/bins/${encodeURIComponent(u.bin)}`, text: u.bin }), ' · ',
+          el('span', { class: 'reason', text: i18n.term('unserved', u.reason) }))))]));
+    }
+    paintLayer();
+  }
+
+  function routeCard(route) {
+    const stops = binStops(route);
+    const items = route.stops.filter(s => s.kind !== 'depot' || s.seq === 0).map(s => el('li', { dataset: { seq: String(s.seq), place: s.place, kind: s.kind } },
+      el('span', { class: 'stop-seq', text: s.seq === 0 ? '' : String(s.seq) }),
+      el('time', { datetime: s.eta, class: 'stop-eta', text: i18n.time(s.eta) }),
+      el('span', { class: 'stop-name', text: stopLabel(s) }),
+      s.compartments.length ? el('span', { class: 'stop-compartments' }, ...s.compartments.map(c => el('span', { class: 'pill', text: i18n.material(c) }))) : null,
+      canAct() && s.jobId ? el('span', { class: 'row-actions' },
+        el('button', { type: 'button', class: 'complete', 'aria-label': t('jobs.completeLabel', { bin: s.place }), text: t('jobs.complete'), onclick: e => act(e.target, s.jobId, 'complete') }),
+        el('button', { type: 'button', class: 'cancel', 'aria-label': t('jobs.cancelLabel', { bin: s.place }), text: t('jobs.cancel'), onclick: e => act(e.target, s.jobId, 'cancel') }))
+        : null));
+    return el('article', { class: `route-card stream-edge-${route.stream}`, dataset: { vehicle: route.vehicle, planId: route.planId, stream: route.stream } },
+      el('div', { class: 'route-head' },
+        el('span', { class: `stream-dot stream-${route.stream}` }),
+        el('strong', { class: 'route-vehicle', text: route.vehicle }),
+        el('span', { class: 'route-stream', text: i18n.term('stream', route.stream) }),
+        el('span', { class: 'route-shift', text: shiftText(route) })),
+      el('div', { class: 'route-figures', text: t('routes.figures', { stops: stops.length, km: i18n.number(route.distanceKm, 1), trips: route.trips }) }),
+      el('div', { class: 'route-actions' },
+        el('button', { type: 'button', class: 'show-route', text: t('routes.show'), onclick: () => focus(route) }),
+        el('a', { class: 'button sheet-link', href: sheetHref(route), text: t('routes.sheet') })),
+      el('details', { class: 'route-stops' }, el('summary', { text: t('routes.stops', { n: stops.length }) }), el('ol', {}, ...items)));
+  }
+
+  async function act(button, jobId, action) {
+    const row = button.closest('li');
+    for (const b of row.querySelectorAll('button')) b.disabled = true;
+    const done = await closeJob(jobId, action, say);
+    for (const b of row.querySelectorAll('button')) b.disabled = false;
+    if (done) onJobChanged?.();
+    if (!stopped) load();
+  }
+
+  function focus(route) {
+    if (!map) return;
+    const points = route.stops.map(s => [s.map.latitude, s.map.longitude]);
+    if (points.length) map.fitBounds(L.latLngBounds(points), { padding: [30, 30] });
+    if (app.showRoutes === false) { app.showRoutes = true; toggle.checked = true; paintLayer(); }
+    document.getElementById('map')?.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+  }
+
+  function paintLayer() {
+    if (!map || !answer) return;
+    const shown = app.showRoutes !== false;
+    if (shown && !map.hasLayer(lines)) { lines.addTo(map); trucks.addTo(map); }
+    if (!shown && map.hasLayer(lines)) { lines.remove(); trucks.remove(); }
+    const signature = JSON.stringify([answer.routes.map(r => [r.planId, r.revision, r.vehicle]), i18n.lang()]);
+    if (signature !== drawn) {
+      drawn = signature;
+      lines.clearLayers();
+      for (const route of answer.routes) drawRoute(route);
+    }
+    // Trucks move in place (their markers are kept), so a tooltip or a tap on one is not lost at every refresh.
+    const seen = new Set();
+    for (const v of answer.vehicles) {
+      seen.add(v.id);
+      const at = [v.map.latitude, v.map.longitude];
+      const tip = el('span', { text: t('routes.truck', { id: v.id, stream: i18n.term('stream', v.stream), speed: i18n.number(v.speedKmh, 0), time: i18n.dateTime(v.ts) }) });
+      let marker = truckMarkers.get(v.id);
+      if (!marker) {
+        marker = L.marker(at, { keyboard: false, zIndexOffset: 1000, icon: L.divIcon({ className: '', html: el('span', { class: `truck-marker stream-${v.stream}`, dataset: { vehicle: v.id }, text: v.id }), iconSize: null }) })
+          .bindTooltip(tip).addTo(trucks);
+        truckMarkers.set(v.id, marker);
+      } else {
+        marker.setLatLng(at);
+        marker.setTooltipContent(tip);
+      }
+      const e = marker.options.icon.options.html;
+      e.dataset.lat = String(v.lat);
+      e.dataset.lon = String(v.lon);
+      e.dataset.ts = v.ts;
+    }
+    for (const [id, marker] of truckMarkers) if (!seen.has(id)) { marker.remove(); truckMarkers.delete(id); }
+  }
+
+  function drawRoute(route) {
+    const colour = STREAM_COLOURS[route.stream] || '#333';
+    const points = route.stops.map(s => [s.map.latitude, s.map.longitude]);
+    const line = L.polyline(points, { color: colour, weight: 4, opacity: 0.85, className: `route-line route-${route.stream}`, interactive: false });
+    // Leaflet makes a new path element each time the layer is added (the switch hides and shows it): named on every add.
+    line.on('add', () => {
+      const path = line.getElement();
+      if (path) Object.assign(path.dataset, { vehicle: route.vehicle, stream: route.stream, planId: route.planId, points: String(points.length) });
+    });
+    line.addTo(lines);
+    for (const s of route.stops) {
+      if (s.kind === 'depot') continue;
+      const marker = el('span', { class: `stop-marker stream-${route.stream} kind-${s.kind}`, dataset: { vehicle: route.vehicle, seq: String(s.seq), place: s.place, eta: s.eta } },
+        el('span', { class: 'stop-number', text: String(s.seq) }),
+        el('span', { class: 'stop-time', text: i18n.time(s.eta) }));
+      L.marker([s.map.latitude, s.map.longitude], { keyboard: false, zIndexOffset: 500, icon: L.divIcon({ className: '', html: marker, iconSize: [22, 22] }) })
+        .bindTooltip(el('span', { text: t('routes.stopTip', { vehicle: route.vehicle, seq: s.seq, name: stopLabel(s), eta: i18n.time(s.eta) }) }))
+        .addTo(lines);
+    }
+  }
+
+  return {
+    node,
+    attach(m) { map = m; paintLayer(); },
+    start() {
+      stopped = false;
+      load();
+      timer = setInterval(() => { if (!document.hidden) load(); }, ROUTES_EVERY_MS);
+    },
+    stop() { stopped = true; generation++; clearInterval(timer); },
+  };
+}
+
+/** A vehicle's route as a sheet for its driver: stops in order with addresses, compartments, ETA and load; printable. */
+function routeSheetView(planId, vehicle) {
+  const body = el('div', { class: 'sheet-body' }, loading());
+  const node = el('section', { class: 'sheet', id: 'route-sheet', dataset: { vehicle, planId } },
+    el('div', { class: 'sheet-tools no-print' },
+      el('a', { href: '#/', class: 'back', text: t('sheet.back') }),
+      el('button', { type: 'button', id: 'print', class: 'primary', text: t('sheet.print'), onclick: () => window.print() })),
+    body);
+  let generation = 0;
+
+  async function load() {
+    const mine = ++generation;
+    let answer;
+    try {
+      answer = await json(routesQuery(vehicle));
+    } catch (error) {
+      if (mine === generation) body.replaceChildren(failure(error, load));
+      return;
+    }
+    if (mine !== generation || app.view?.node !== node) return;
+    const mineRoutes = answer.routes.filter(r => r.vehicle === vehicle);
+    const route = mineRoutes.find(r => r.planId === planId) || null;
+    if (!route) {
+      body.replaceChildren(el('p', { class: 'state error', role: 'alert', id: 'sheet-missing', text: t('sheet.missing', { vehicle }) }),
+        ...mineRoutes.map(r => el('p', {}, el('a', { href: sheetHref(r), text: t('sheet.other', { shift: shiftText(r) }) }))));
+      return;
+    }
+    paint(route);
+  }
+
+  function paint(route) {
+    const depot = route.stops[0];
+    const row = (label, value) => [el('dt', { text: label }), el('dd', {}, value)];
+    const stops = route.stops;
+    const table = el('table', { class: 'sheet-stops', id: 'sheet-stops' },
+      el('thead', {}, el('tr', {}, ...['seq', 'eta', 'departs', 'stop', 'address', 'compartments', 'kg', 'load', 'done']
+        .map(c => el('th', { scope: 'col', class: `col-${c}`, text: t(`sheet.col.${c}`) })))),
+      el('tbody', {}, ...stops.map(s => el('tr', { dataset: { seq: String(s.seq), place: s.place, kind: s.kind } },
+        el('td', { class: 'col-seq', text: String(s.seq) }),
+        el('td', { class: 'col-eta' }, el('time', { datetime: s.eta, text: i18n.time(s.eta) })),
+        el('td', { class: 'col-departs' }, el('time', { datetime: s.departs, text: i18n.time(s.departs) })),
+        el('td', { class: 'col-stop', text: s.kind === 'bin' ? s.place : t(`stop.${s.kind}`) }),
+        el('td', { class: 'col-address', text: i18n.named(s) }),
+        el('td', { class: 'col-compartments', text: s.compartments.map(c => i18n.material(c)).join(i18n.lang() === 'zh' ? '、' : ', ') }),
+        el('td', { class: 'col-kg num', text: s.kind === 'depot' ? '' : i18n.number(s.kg, 0) }),
+        el('td', { class: 'col-load num', text: i18n.number(s.loadKg, 0) }),
+        el('td', { class: 'col-done', text: s.kind === 'depot' ? '' : '☐' })))));
+    body.replaceChildren(
+      el('h1', { id: 'sheet-title', text: t('sheet.title', { vehicle: route.vehicle }) }),
+      el('dl', { class: 'sheet-meta', id: 'sheet-meta' },
+        ...row(t('sheet.vehicle'), route.vehicle),
+        ...row(t('sheet.stream'), i18n.term('stream', route.stream)),
+        ...row(t('sheet.shift'), shiftText(route)),
+        ...row(t('sheet.depot'), i18n.named(depot)),
+        ...row(t('sheet.summary'), t('routes.figures', { stops: binStops(route).length, km: i18n.number(route.distanceKm, 1), trips: route.trips })),
+        ...row(t('sheet.planned'), t('sheet.plannedAt', { time: i18n.dateTime(route.plannedAt), revision: route.revision }))),
+      el('div', { class: 'table-wrap' }, table),
+      el('p', { class: 'sheet-foot', text: t('sheet.foot', { zone: app.fleet.timeZone }) }));
+    document.title = `${t('sheet.title', { vehicle: route.vehicle })} · ${districtName()}`;
+  }
+
+  return { node, mounted() { load(); }, destroy() { generation++; } };
+}
+
 // ------------------------------------------------------------------ router
 
 function render() {
@@ -806,6 +1080,12 @@ function render() {
       view = binView(id);
     }
     else if (route.startsWith('#/analytics')) view = analyticsView();
+    else if (route.match(/^#\/sheet\/([^/]+)\/([^/]+)$/)) {
+      const [, plan, vehicle] = route.match(/^#\/sheet\/([^/]+)\/([^/]+)$/);
+      let ids;
+      try { ids = [decodeURIComponent(plan), decodeURIComponent(vehicle)]; } catch { ids = [plan, vehicle]; }
+      view = routeSheetView(ids[0], ids[1]);
+    }
     else view = fleetView();
   }
   app.view = view;
@@ -830,6 +1110,8 @@ function fleetView() {
               : t('map.level.full', { pct: th.overflowPct }))),
     ...['offline', 'battery', 'tilt'].map(mark => el('li', {}, el('span', { class: `mark mark-${mark}`, text: MARK_GLYPHS[mark] }), markLabel(mark))),
     el('li', {}, el('span', { class: 'facility-swatch' }), t('map.facility')),
+    el('li', {}, el('span', { class: 'route-swatch' }), t('map.route')),
+    el('li', {}, el('span', { class: 'truck-swatch', text: '▶' }), t('map.truck')),
     el('li', { class: 'legend-title', text: t('map.alerts') }),
     ...['critical', 'warning', 'info'].map(sev => el('li', { dataset: { alertSeverity: sev } },
       el('span', { class: `swatch alert-ring alert-${sev}` }),
@@ -858,6 +1140,7 @@ function fleetView() {
 
   const alerts = alertsPanel();
   const jobs = jobsPanel();
+  const routes = routesPanel({ onJobChanged: () => jobs.load() });
   const node = el('div', { class: 'fleet-page' },
     el('section', { class: 'fleet' },
       el('div', { class: 'map-panel card' }, mapEl, legend),
@@ -872,6 +1155,7 @@ function fleetView() {
             el('label', {}, el('span', { text: t('list.sort') }), sortSelect)),
           count,
           el('div', { class: 'table-wrap' }, table))))),
+    routes.node,
     jobs.node);
 
   let map = null;
@@ -1045,6 +1329,8 @@ function fleetView() {
       refreshList();
       alerts.paint();
       jobs.start();
+      routes.attach(map);
+      routes.start();
     },
     alerts(bins) {
       alerts.paint();
@@ -1057,7 +1343,7 @@ function fleetView() {
       for (const b of changed) paintMarker(b.id);
       scheduleList();
     },
-    destroy() { jobs.stop(); map?.remove(); },
+    destroy() { jobs.stop(); routes.stop(); map?.remove(); },
   };
 }
 

@@ -120,7 +120,7 @@ const texts = {
     'jobs.col.bin': 'Bin', 'jobs.col.compartments': 'Compartments', 'jobs.col.stream': 'Stream', 'jobs.col.reason': 'Reason',
     'jobs.col.priority': 'Priority', 'jobs.col.deadline': 'Deadline', 'jobs.col.state': 'State', 'jobs.col.vehicle': 'Vehicle',
     'jobs.col.actions': 'Actions',
-    'reason.threshold': 'Threshold reached', 'reason.predicted': 'Predicted full', 'reason.overflow': 'Overflow', 'reason.manual': 'Requested by hand',
+    'reason.threshold': 'Threshold reached', 'reason.predicted': 'Predicted full', 'reason.overflow': 'Overflow', 'reason.manual': 'Requested by hand', 'reason.dwell': 'Daily collection',
     'priority.normal': 'Normal', 'priority.urgent': 'Urgent',
     'job.requested': 'Requested', 'job.planned': 'Planned', 'job.completed': 'Completed', 'job.cancelled': 'Cancelled',
     'jobs.overdue': 'overdue',
@@ -139,6 +139,35 @@ const texts = {
     'jobs.pickOne': 'Choose at least one compartment.',
     'jobs.requestedDone': 'Collection requested.',
     'jobs.conflict': 'This bin already has an open job for a chosen compartment.',
+    'map.route': 'Planned route (stream colour), numbered stops with ETA',
+    'map.truck': 'Truck, at its latest position',
+    'routes.title': 'Routes',
+    'routes.onMap': 'Show on the map',
+    'routes.count': '{n} routes',
+    'routes.empty': 'No routes planned.',
+    'routes.refreshFailed': 'Could not refresh the routes: {error}',
+    'routes.shift': '{day}, {from}–{to}',
+    'routes.figures': '{stops} stops · {km} km · {trips} trips to the facility',
+    'routes.show': 'Show on map',
+    'routes.sheet': 'Route sheet',
+    'routes.stops': 'Stops ({n} bins)',
+    'routes.unserved': 'Not served ({n})',
+    'routes.truck': '{id} ({stream}) · {speed} km/h · {time}',
+    'routes.stopTip': '{vehicle} stop {seq}: {name} · ETA {eta}',
+    'unserved.capacity': 'not enough truck capacity', 'unserved.time': 'does not fit in the shift', 'unserved.shift': 'does not fit in the shift',
+    'unserved.no-vehicle': 'no vehicle for this stream', 'unserved.unreachable': 'cannot be reached', 'unserved.unknown-bin': 'bin not in the registry',
+    'unserved.dropped': 'left out by the planner',
+    'stop.depot': 'Depot', 'stop.bin': 'Bin', 'stop.facility': 'Unload',
+    'sheet.back': '← Fleet',
+    'sheet.print': 'Print',
+    'sheet.title': 'Route sheet: {vehicle}',
+    'sheet.vehicle': 'Vehicle', 'sheet.stream': 'Stream', 'sheet.shift': 'Shift', 'sheet.depot': 'Depot', 'sheet.summary': 'Route',
+    'sheet.planned': 'Planned', 'sheet.plannedAt': '{time} (revision {revision})',
+    'sheet.col.seq': 'No.', 'sheet.col.eta': 'Arrive', 'sheet.col.departs': 'Leave', 'sheet.col.stop': 'Stop', 'sheet.col.address': 'Address',
+    'sheet.col.compartments': 'Compartments', 'sheet.col.kg': 'Collect kg', 'sheet.col.load': 'Load after kg', 'sheet.col.done': 'Done',
+    'sheet.foot': 'Times are local time ({zone}). Collect kg: expected; negative at the facility (unloaded).',
+    'sheet.missing': 'This route of {vehicle} is no longer planned (a newer plan replaced it, or its shift is over).',
+    'sheet.other': 'The current route: {shift}',
     'unit.kg': '{n} kg', 'unit.pct': '{n} %', 'unit.c': '{n} °C',
     'none': '—',
   },
@@ -260,7 +289,7 @@ const texts = {
     'jobs.col.bin': '分类箱', 'jobs.col.compartments': '分类仓', 'jobs.col.stream': '类别', 'jobs.col.reason': '原因',
     'jobs.col.priority': '优先级', 'jobs.col.deadline': '截止时间', 'jobs.col.state': '状态', 'jobs.col.vehicle': '车辆',
     'jobs.col.actions': '操作',
-    'reason.threshold': '达到清运阈值', 'reason.predicted': '预计装满', 'reason.overflow': '满溢', 'reason.manual': '人工申请',
+    'reason.threshold': '达到清运阈值', 'reason.predicted': '预计装满', 'reason.overflow': '满溢', 'reason.manual': '人工申请', 'reason.dwell': '每日清运',
     'priority.normal': '普通', 'priority.urgent': '紧急',
     'job.requested': '待排班', 'job.planned': '已排班', 'job.completed': '已完成', 'job.cancelled': '已取消',
     'jobs.overdue': '已超时',
@@ -279,6 +308,35 @@ const texts = {
     'jobs.pickOne': '请至少选择一个分类仓。',
     'jobs.requestedDone': '已申请收运。',
     'jobs.conflict': '所选分类仓已有未完成的收运任务。',
+    'map.route': '规划路线（按类别着色），编号站点及预计到达时间',
+    'map.truck': '收运车辆（最新位置）',
+    'routes.title': '收运路线',
+    'routes.onMap': '在地图上显示',
+    'routes.count': '共 {n} 条路线',
+    'routes.empty': '暂无规划路线。',
+    'routes.refreshFailed': '路线刷新失败：{error}',
+    'routes.shift': '{day} {from}–{to}',
+    'routes.figures': '{stops} 个站点 · {km} 公里 · 卸运 {trips} 趟',
+    'routes.show': '在地图上查看',
+    'routes.sheet': '路线单',
+    'routes.stops': '站点（{n} 个分类箱）',
+    'routes.unserved': '未安排（{n}）',
+    'routes.truck': '{id}（{stream}）· {speed} 公里/小时 · {time}',
+    'routes.stopTip': '{vehicle} 第 {seq} 站：{name} · 预计 {eta} 到达',
+    'unserved.capacity': '车辆运力不足', 'unserved.time': '班次内无法完成', 'unserved.shift': '班次内无法完成',
+    'unserved.no-vehicle': '该类别无可用车辆', 'unserved.unreachable': '无法到达', 'unserved.unknown-bin': '登记表中无此分类箱',
+    'unserved.dropped': '规划未纳入',
+    'stop.depot': '停车场', 'stop.bin': '分类箱', 'stop.facility': '卸车',
+    'sheet.back': '← 设备总览',
+    'sheet.print': '打印',
+    'sheet.title': '收运路线单：{vehicle}',
+    'sheet.vehicle': '车辆', 'sheet.stream': '类别', 'sheet.shift': '班次', 'sheet.depot': '停车场', 'sheet.summary': '路线',
+    'sheet.planned': '规划时间', 'sheet.plannedAt': '{time}（第 {revision} 版）',
+    'sheet.col.seq': '序号', 'sheet.col.eta': '到达', 'sheet.col.departs': '离开', 'sheet.col.stop': '站点', 'sheet.col.address': '地址',
+    'sheet.col.compartments': '分类仓', 'sheet.col.kg': '收运 kg', 'sheet.col.load': '车上 kg', 'sheet.col.done': '完成',
+    'sheet.foot': '时间均为当地时间（{zone}）。收运 kg 为预计值；在处理设施处为负数（卸车）。',
+    'sheet.missing': '{vehicle} 的这条路线已不再有效（已被新的规划替换，或班次已结束）。',
+    'sheet.other': '当前路线：{shift}',
     'unit.kg': '{n} kg', 'unit.pct': '{n}%', 'unit.c': '{n} °C',
     'none': '—',
   },
@@ -348,6 +406,18 @@ export function dateTime(value) {
 export function shortDateTime(value) {
   if (value === null || value === undefined) return t('none');
   return new Intl.DateTimeFormat(locale(), { timeZone: zone, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(value));
+}
+
+/** An instant as the time of day (HH:mm) in the registry's zone. */
+export function time(value) {
+  if (value === null || value === undefined) return t('none');
+  return new Intl.DateTimeFormat(locale(), { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(value));
+}
+
+/** An instant's local day in the registry's zone, with the weekday (for a shift). */
+export function day(value) {
+  if (value === null || value === undefined) return t('none');
+  return new Intl.DateTimeFormat(locale(), { timeZone: zone, weekday: 'short', month: 'short', day: 'numeric' }).format(new Date(value));
 }
 
 /** Short label for chart axes: day and time, or the day only. */

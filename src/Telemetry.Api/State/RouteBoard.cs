@@ -1,0 +1,109 @@
+using MassTransit;
+using Telemetry.Contracts.Messages;
+using Telemetry.Contracts.Time;
+using Telemetry.Messaging;
+
+namespace Telemetry.Api.State;
+
+/// <summary>
+/// The route plans the api serves (<c>GET /api/routes</c>), kept from the <see cref="RoutePlanned"/> events of the bus.
+/// <list type="bullet">
+/// <item>One plan per <see cref="RoutePlanned.PlanId"/>: a later revision replaces it whole; the same or an older revision
+/// (a redelivery, or an event overtaken by a newer one) changes nothing.</item>
+/// <item>Per stream, a plan gives way to one of a later shift (a later <see cref="RoutePlanned.ShiftStart"/>) once that shift has
+/// started or its own shift has ended. So the plans of shifts that have not ended are kept (the running shift and the next one,
+/// planned ahead), and of the ended ones only the most recent, until the next shift starts.</item>
+/// </list>
+/// Time is the project clock (the demo's accelerated one). Thread-safe.
+/// </summary>
+public sealed class RouteBoard(TelemetryClock clock)
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, RoutePlanned> _plans = new(StringComparer.Ordinal);
+
+    /// <summary>Changes so far (plans taken); the dashboard need not redraw when it has not moved.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>Takes a plan unless the board has it at this or a later revision; true when it was taken.</summary>
+    public bool Apply(RoutePlanned plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        lock (_gate)
+        {
+            if (_plans.TryGetValue(plan.PlanId, out var held) && held.Revision >= plan.Revision)
+            {
+                return false;
+            }
+            _plans[plan.PlanId] = plan;
+            Version++;
+            Prune(clock.GetUtcNow());
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Takes stored plans (at start, from the store: every revision or only the latest of each, in any order), by the same rules
+    /// as <see cref="Apply"/>. Returns how many were taken.
+    /// </summary>
+    public int Load(IEnumerable<RoutePlanned> plans)
+    {
+        ArgumentNullException.ThrowIfNull(plans);
+        var taken = 0;
+        foreach (var plan in plans)
+        {
+            if (Apply(plan))
+            {
+                taken++;
+            }
+        }
+        return taken;
+    }
+
+    /// <summary>The current plans by stream (registry order of streams is the caller's), then shift start.</summary>
+    public IReadOnlyList<RoutePlanned> Current()
+    {
+        lock (_gate)
+        {
+            Prune(clock.GetUtcNow());
+            return [.. _plans.Values.OrderBy(p => p.Stream, StringComparer.Ordinal).ThenBy(p => p.ShiftStart).ThenBy(p => p.PlanId, StringComparer.Ordinal)];
+        }
+    }
+
+    private void Prune(DateTimeOffset now)
+    {
+        List<string>? gone = null;
+        foreach (var stream in _plans.Values.GroupBy(p => p.Stream, StringComparer.Ordinal))
+        {
+            var plans = stream.ToList();
+            foreach (var p in plans)
+            {
+                var replaced = plans.Any(q => q.ShiftStart > p.ShiftStart && (now >= q.ShiftStart || now >= p.ShiftEnd));
+                if (replaced)
+                {
+                    (gone ??= []).Add(p.PlanId);
+                }
+            }
+        }
+        if (gone is null)
+        {
+            return;
+        }
+        foreach (var id in gone)
+        {
+            _plans.Remove(id);
+        }
+        Version++;
+    }
+}
+
+/// <summary>The routing worker's plans for the api's route board: a temporary queue per process (every replica sees every plan).</summary>
+public sealed class RoutePlannedConsumer(RouteBoard routes) : IConsumer<RoutePlanned>
+{
+    public Task Consume(ConsumeContext<RoutePlanned> context)
+    {
+        routes.Apply(context.Message);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class RoutePlannedConsumerDefinition() : TemporaryQueueDefinition<RoutePlannedConsumer>("api-routes");

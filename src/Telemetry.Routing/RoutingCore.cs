@@ -1,0 +1,366 @@
+using Telemetry.Contracts.Messages;
+using Telemetry.Fleet;
+using Telemetry.Routing.Planning;
+
+namespace Telemetry.Routing;
+
+/// <summary>
+/// How the routing worker plans: <see cref="LeadTime"/> before a vehicle shift starts it plans that shift with every open job of
+/// the stream; an urgent job that arrives while a shift runs re-plans that stream's running shift (keeping the stops already
+/// served); the solver gets <see cref="SolverTime"/>.
+/// </summary>
+public sealed record RoutingPolicy(TimeSpan LeadTime, TimeSpan SolverTime)
+{
+    public static RoutingPolicy Default { get; } = new(TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(5));
+}
+
+/// <summary>A vehicle shift of one stream: the vehicles whose daily shift hours are the same, on one local day.</summary>
+public sealed record VehicleShift(WasteStream Stream, DateTimeOffset Start, DateTimeOffset End, IReadOnlyList<Vehicle> Vehicles)
+{
+    /// <summary>The plan's id: the stream and the shift's start (UTC), the same in every worker.</summary>
+    public string PlanId => $"{Stream.Name()}:{Start.UtcDateTime:yyyyMMdd'T'HHmm'Z'}";
+}
+
+/// <summary>Why a job was not taken.</summary>
+public sealed class RouteJobRejectedException(string jobId, string reason) : Exception($"collection job {jobId}: {reason}")
+{
+    public string JobId { get; } = jobId;
+
+    public string Reason { get; } = reason;
+}
+
+/// <summary>A plan to make now: the request for the planner, its plan id and revision, and whether it re-plans a running shift.</summary>
+public sealed record DuePlan(VehicleShift Shift, ShiftPlanRequest Request, int Revision, bool Replan);
+
+/// <summary>
+/// The routing worker's decisions (pure, single-threaded; every time comes from the caller): the open jobs per stream, which
+/// vehicle shift is due for planning, and what the current plans are. A job is routed by one plan at a time; when its plan's shift
+/// has ended and the job is still open (the truck did not get there, the plan dropped it), the next shift takes it again.
+/// </summary>
+public sealed class RoutingCore
+{
+    private readonly FleetRegistry _registry;
+    private readonly RoutingPolicy _policy;
+    private readonly Func<string, string, double?> _latestKg;
+    private readonly Func<GeoPoint, GeoPoint, double> _km;
+    private readonly Dictionary<string, OpenJob> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CurrentPlan> _plans = new(StringComparer.Ordinal);
+    private readonly Dictionary<WasteStream, (TimeOnly Start, TimeOnly End, Vehicle[] Vehicles)[]> _shiftHours;
+
+    /// <param name="registry">The fleet.</param>
+    /// <param name="policy">Lead time and solver time.</param>
+    /// <param name="latestKg">A compartment's latest net weight, if known (a job's load); else its maximum load counts.</param>
+    /// <param name="km">Travel distance between two points (for the distance already driven on a re-plan).</param>
+    public RoutingCore(FleetRegistry registry, RoutingPolicy policy, Func<string, string, double?>? latestKg = null, Func<GeoPoint, GeoPoint, double>? km = null)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(policy);
+        _registry = registry;
+        _policy = policy;
+        _latestKg = latestKg ?? ((_, _) => null);
+        _km = km ?? ((_, _) => 0);
+        _shiftHours = WasteStreams.All.ToDictionary(s => s, s => registry.Vehicles.Where(v => v.Stream == s)
+            .GroupBy(v => (v.ShiftStart, v.ShiftEnd)).OrderBy(g => g.Key.ShiftStart)
+            .Select(g => (g.Key.ShiftStart, g.Key.ShiftEnd, g.OrderBy(v => v.Id, StringComparer.Ordinal).ToArray())).ToArray());
+    }
+
+    /// <summary>Open jobs it routes.</summary>
+    public int OpenJobs => _jobs.Count;
+
+    /// <summary>The open jobs of a stream.</summary>
+    public IEnumerable<CollectionJobInfo> Open(WasteStream stream) => _jobs.Values.Where(j => j.Stream == stream).Select(j => j.Info);
+
+    /// <summary>The current plan of each shift it planned whose shift has not ended before <paramref name="now"/>.</summary>
+    public IEnumerable<RoutePlanned> Current(DateTimeOffset now) => _plans.Values.Where(p => p.Message.ShiftEnd > now).Select(p => p.Message);
+
+    /// <summary>
+    /// Takes a requested job (a repeat of a known one changes nothing). Throws <see cref="RouteJobRejectedException"/> naming
+    /// the problem for a job it cannot route: an unknown bin, compartments the bin does not have, of another stream, or a stream
+    /// no vehicle serves. Returns true when the job is urgent and a shift of its stream is running: that shift is re-planned (or
+    /// planned from now, when it has no plan).
+    /// </summary>
+    public bool Add(CollectionJobInfo job, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (_jobs.ContainsKey(job.Id) || job.State is not ("requested" or "planned"))
+        {
+            return false;
+        }
+        var stream = Check(_registry, job);
+        var open = _jobs[job.Id] = new OpenJob(job, stream);
+        // A plan restored before the job (or a re-delivered request) may route it already.
+        foreach (var plan in _plans.Values)
+        {
+            if (plan.Message.Routes.Any(r => r.Stops.Any(s => s.JobId == job.Id)) && plan.Message.ShiftEnd > open.PlanEnds)
+            {
+                open.PlanId = plan.Message.PlanId;
+                open.PlanEnds = plan.Message.ShiftEnd;
+            }
+        }
+        if (open.PlanId is null && job.Priority == "urgent" && Running(stream, now) is { } running)
+        {
+            if (_plans.TryGetValue(running.PlanId, out var current))
+            {
+                current.Dirty = true;
+            }
+            return true; // re-planned, or planned from now when the running shift has no plan
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a job can be routed: a known stream that some vehicle serves, a bin of the registry, and compartments the bin has,
+    /// of that stream. Returns the stream; throws <see cref="RouteJobRejectedException"/> naming the problem.
+    /// </summary>
+    public static WasteStream Check(FleetRegistry registry, CollectionJobInfo job)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(job);
+        if (!WasteStreams.TryParse(job.Stream, out var stream))
+        {
+            throw new RouteJobRejectedException(job.Id, $"unknown stream '{job.Stream}'");
+        }
+        if (registry.FindBin(job.Bin) is not { } bin)
+        {
+            throw new RouteJobRejectedException(job.Id, $"no bin '{job.Bin}' in the registry");
+        }
+        if (job.Compartments is not { Count: > 0 })
+        {
+            throw new RouteJobRejectedException(job.Id, "it names no compartment");
+        }
+        foreach (var c in job.Compartments)
+        {
+            if (bin.FindCompartment(c) is not { } compartment)
+            {
+                throw new RouteJobRejectedException(job.Id, $"bin {bin.Id} has no compartment '{c}'");
+            }
+            if (compartment.Stream != stream)
+            {
+                throw new RouteJobRejectedException(job.Id, $"compartment {bin.Id} {c} is {compartment.Stream.Name()}, not {job.Stream}");
+            }
+        }
+        if (!registry.Vehicles.Any(v => v.Stream == stream))
+        {
+            throw new RouteJobRejectedException(job.Id, $"no vehicle in the registry serves the {job.Stream} stream");
+        }
+        return stream;
+    }
+
+    /// <summary>A job closed (completed or cancelled): it is routed no more. False when it was not open here.</summary>
+    public bool Remove(string jobId) => _jobs.Remove(jobId);
+
+    /// <summary>Takes a plan as stored (at a start or a takeover); a later revision of the same plan replaces it.</summary>
+    public void Restore(RoutePlanned plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (_plans.TryGetValue(plan.PlanId, out var old) && old.Message.Revision >= plan.Revision)
+        {
+            return;
+        }
+        _plans[plan.PlanId] = new CurrentPlan(plan);
+        foreach (var stop in plan.Routes.SelectMany(r => r.Stops))
+        {
+            if (stop.JobId is { } id && _jobs.TryGetValue(id, out var job))
+            {
+                job.PlanId = plan.PlanId;
+                job.PlanEnds = plan.ShiftEnd;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The plans to make at <paramref name="now"/>, for the streams <paramref name="streams"/> allows (null: all): each shift
+    /// starting within the lead time that has no plan yet, with every open job of its stream that no other running or coming plan
+    /// routes (a shift with no such job is not planned, and looked at again until it starts); and each running shift an urgent
+    /// job arrived in (a new revision, from where its vehicles are).
+    /// </summary>
+    public IReadOnlyList<DuePlan> Due(DateTimeOffset now, Func<WasteStream, bool>? streams = null)
+    {
+        var due = new List<DuePlan>();
+        foreach (var stream in WasteStreams.All)
+        {
+            if (streams is not null && !streams(stream))
+            {
+                continue;
+            }
+            foreach (var shift in Shifts(stream, now - TimeSpan.FromDays(1), now + _policy.LeadTime))
+            {
+                if (shift.End <= now || shift.Start > now + _policy.LeadTime)
+                {
+                    continue;
+                }
+                if (!_plans.TryGetValue(shift.PlanId, out var plan))
+                {
+                    // Nothing to do yet: looked at again at the next call, until the shift starts. A shift that runs without a plan
+                    // (nothing was due when it started) is planned from now when an urgent job comes.
+                    var request = Request(shift, now, progress: null);
+                    if (shift.Start < now)
+                    {
+                        request = request with { ShiftStart = now };
+                    }
+                    if (request.Jobs.Count > 0 && (shift.Start >= now || request.Jobs.Any(j => j.Urgent)))
+                    {
+                        due.Add(new DuePlan(shift, request, 1, Replan: false));
+                    }
+                }
+                else if (plan.Dirty && shift.Start <= now)
+                {
+                    due.Add(new DuePlan(shift, Request(shift, now, Progress(plan.Message, now)), plan.Message.Revision + 1, Replan: true));
+                }
+            }
+        }
+        return due;
+    }
+
+    /// <summary>Takes the plan the planner made for a due plan: its jobs are routed by it until its shift ends. Returns the message to publish.</summary>
+    public RoutePlanned Accept(DuePlan due, ShiftPlan plan, DateTimeOffset plannedAt)
+    {
+        ArgumentNullException.ThrowIfNull(due);
+        ArgumentNullException.ThrowIfNull(plan);
+        var message = ToMessage(due, plan, plannedAt);
+        _plans[due.Shift.PlanId] = new CurrentPlan(message);
+        foreach (var stop in message.Routes.SelectMany(r => r.Stops))
+        {
+            if (stop.JobId is { } id && _jobs.TryGetValue(id, out var job))
+            {
+                job.PlanId = message.PlanId;
+                job.PlanEnds = message.ShiftEnd;
+            }
+        }
+        return message;
+    }
+
+    /// <summary>Forgets plans whose shift ended before <paramref name="before"/>.</summary>
+    public void Prune(DateTimeOffset before)
+    {
+        foreach (var id in _plans.Where(p => p.Value.Message.ShiftEnd < before).Select(p => p.Key).ToList())
+        {
+            _plans.Remove(id);
+        }
+    }
+
+    /// <summary>The vehicle shifts of a stream that overlap [from, to], in start order.</summary>
+    public IEnumerable<VehicleShift> Shifts(WasteStream stream, DateTimeOffset from, DateTimeOffset to)
+    {
+        var zone = _registry.TimeZone;
+        var day = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(from, zone).DateTime).AddDays(-1);
+        var last = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(to, zone).DateTime);
+        for (; day <= last; day = day.AddDays(1))
+        {
+            foreach (var (start, end, vehicles) in _shiftHours[stream])
+            {
+                var s = Local(zone, day, start);
+                var e = end > start ? Local(zone, day, end) : Local(zone, day.AddDays(1), end);
+                if (e > from && s <= to)
+                {
+                    yield return new VehicleShift(stream, s, e, vehicles);
+                }
+            }
+        }
+    }
+
+    private VehicleShift? Running(WasteStream stream, DateTimeOffset now) =>
+        Shifts(stream, now, now).Where(s => s.Start <= now && now < s.End).LastOrDefault();
+
+    private ShiftPlanRequest Request(VehicleShift shift, DateTimeOffset now, IReadOnlyDictionary<string, VehicleProgress>? progress)
+    {
+        var jobs = new List<RouteJob>();
+        foreach (var job in _jobs.Values.Where(j => j.Stream == shift.Stream).OrderBy(j => j.Info.RequestedAt).ThenBy(j => j.Info.Id, StringComparer.Ordinal))
+        {
+            // Routed by another plan that still runs or is coming: that one serves it.
+            if (job.PlanId is { } other && other != shift.PlanId && job.PlanEnds > now)
+            {
+                continue;
+            }
+            // On a re-plan, the jobs already served by this plan's vehicles stay served (they are in the progress).
+            if (progress is not null && progress.Values.Any(p => p.Served.Any(s => s.JobId == job.Info.Id)))
+            {
+                continue;
+            }
+            var bin = _registry.FindBin(job.Info.Bin)!;
+            var kg = job.Info.Compartments.Sum(c => _latestKg(bin.Id, c) is { } known && known >= 0 ? known : bin.FindCompartment(c)!.MaxKg);
+            jobs.Add(new RouteJob(job.Info.Id, bin.Id, job.Info.Compartments, kg, job.Info.Priority == "urgent", job.Info.Deadline, job.Info.RequestedAt));
+        }
+        return new ShiftPlanRequest(shift.Stream, shift.Start, shift.End, shift.Vehicles, jobs, _policy.SolverTime, progress);
+    }
+
+    /// <summary>Where each vehicle of a running plan is at <paramref name="now"/>, by the plan: past the stops it has left.</summary>
+    private Dictionary<string, VehicleProgress> Progress(RoutePlanned plan, DateTimeOffset now)
+    {
+        var progress = new Dictionary<string, VehicleProgress>(StringComparer.Ordinal);
+        foreach (var route in plan.Routes)
+        {
+            var served = new List<PlannedStop>();
+            var km = 0.0;
+            var trips = 0;
+            GeoPoint? previous = null;
+            foreach (var s in route.Stops)
+            {
+                if (s.Departs > now)
+                {
+                    break;
+                }
+                var stop = FromInfo(s);
+                if (previous is { } p)
+                {
+                    km += _km(p, stop.Location);
+                }
+                previous = stop.Location;
+                trips += stop.Kind == StopKind.Facility ? 1 : 0;
+                served.Add(stop);
+            }
+            if (served.Count == 0)
+            {
+                continue; // not left the depot yet: planned afresh
+            }
+            var last = served[^1];
+            if (last.Kind == StopKind.Depot && served.Count > 1)
+            {
+                continue; // back at the depot: its shift's work is done
+            }
+            progress[route.Vehicle] = new VehicleProgress(last.Location, last.Departs > now ? last.Departs : now, last.LoadKg, served, km, trips);
+        }
+        return progress;
+    }
+
+    /// <summary>A route as the bus carries it, back in the planner's terms.</summary>
+    public static PlannedRoute FromInfo(RouteInfo route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return new PlannedRoute(route.Vehicle, [.. route.Stops.Select(FromInfo)], route.DistanceKm, route.Trips);
+    }
+
+    /// <summary>A stop as the bus carries it, back in the planner's terms.</summary>
+    public static PlannedStop FromInfo(RouteStopInfo s) => new(
+        s.Kind switch { "depot" => StopKind.Depot, "facility" => StopKind.Facility, _ => StopKind.Bin },
+        s.Place, new GeoPoint(s.Lat, s.Lon), s.Eta, s.Departs, s.LoadKg, s.JobId, s.Compartments, s.Kg);
+
+    private static RoutePlanned ToMessage(DuePlan due, ShiftPlan plan, DateTimeOffset plannedAt) => new(
+        due.Shift.PlanId, due.Revision, due.Shift.Stream.Name(), due.Shift.Start, due.Shift.End, plannedAt,
+        [.. plan.Routes.Select(r => new RouteInfo(r.Vehicle, Math.Round(r.DistanceKm, 3), r.Trips, [.. r.Stops.Select(ToInfo)]))],
+        [.. plan.Unserved.Select(u => new UnservedJobInfo(u.JobId, u.Bin, u.Reason))], plan.SolverStatus);
+
+    private static RouteStopInfo ToInfo(PlannedStop s) => new(
+        s.Kind switch { StopKind.Depot => "depot", StopKind.Facility => "facility", _ => "bin" },
+        s.Place, s.Location.Latitude, s.Location.Longitude, s.Eta, s.Departs, Math.Round(s.LoadKg, 1), Math.Round(s.Kg, 1), s.JobId, s.Compartments ?? []);
+
+    private static DateTimeOffset Local(TimeZoneInfo zone, DateOnly day, TimeOnly time)
+    {
+        var local = day.ToDateTime(time);
+        return new DateTimeOffset(local, zone.GetUtcOffset(local));
+    }
+
+    private sealed class OpenJob(CollectionJobInfo info, WasteStream stream)
+    {
+        public CollectionJobInfo Info { get; } = info;
+        public WasteStream Stream { get; } = stream;
+        public string? PlanId { get; set; }
+        public DateTimeOffset PlanEnds { get; set; }
+    }
+
+    private sealed class CurrentPlan(RoutePlanned message)
+    {
+        public RoutePlanned Message { get; } = message;
+        public bool Dirty { get; set; }
+    }
+}

@@ -1,0 +1,150 @@
+using Telemetry.Contracts.Messages;
+using Telemetry.Fleet;
+using Telemetry.Routing;
+using Telemetry.Routing.Planning;
+
+namespace Telemetry.UnitTests.Routing;
+
+public sealed class RoutingCoreTests
+{
+    private static readonly FleetRegistry Registry = FleetRegistryLoader.LoadDefault();
+
+    // 2026-12-03 is a Thursday; kitchen vehicles work 05:00-13:00 Asia/Shanghai = 21:00-05:00 UTC.
+    private static readonly DateTimeOffset KitchenShiftStart = new(2026, 12, 2, 21, 0, 0, TimeSpan.Zero);
+
+    private static CollectionJobInfo Job(string id, string bin, string stream, string[] compartments, string priority = "normal", DateTimeOffset? at = null) =>
+        new(id, bin, compartments, stream, "threshold", priority, null, (at ?? KitchenShiftStart) + TimeSpan.FromHours(12), "requested", null,
+            at ?? KitchenShiftStart - TimeSpan.FromHours(3), "scheduler", null, null, null);
+
+    private static RoutingCore Core() => new(Registry, new RoutingPolicy(TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(1)));
+
+    [Fact]
+    public void Jobs_it_cannot_route_are_rejected_naming_the_problem()
+    {
+        var core = Core();
+        var unknown = Assert.Throws<RouteJobRejectedException>(() => core.Add(Job("a", "JY-999", "kitchen", ["kitchen"]), KitchenShiftStart));
+        Assert.Contains("no bin 'JY-999'", unknown.Message, StringComparison.Ordinal);
+        var compartment = Assert.Throws<RouteJobRejectedException>(() => core.Add(Job("b", "JY-001", "kitchen", ["cardboard"]), KitchenShiftStart));
+        Assert.Contains("no compartment 'cardboard'", compartment.Message, StringComparison.Ordinal);
+        var stream = Assert.Throws<RouteJobRejectedException>(() => core.Add(Job("c", "JY-001", "kitchen", ["paper"]), KitchenShiftStart));
+        Assert.Contains("is recyclable, not kitchen", stream.Message, StringComparison.Ordinal);
+        Assert.Throws<RouteJobRejectedException>(() => core.Add(Job("d", "JY-001", "compost", ["kitchen"]), KitchenShiftStart));
+        Assert.Equal(0, core.OpenJobs);
+        core.Add(Job("e", "JY-002", "kitchen", ["kitchen"]), KitchenShiftStart);
+        Assert.Equal(1, core.OpenJobs);
+    }
+
+    [Fact]
+    public void A_shift_is_planned_once_at_its_lead_time_with_every_open_job_of_its_stream()
+    {
+        var core = Core();
+        core.Add(Job("k1", "JY-001", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromHours(3));
+        core.Add(Job("k2", "JY-002", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromHours(3));
+        core.Add(Job("r1", "JY-003", "recyclable", ["paper", "glass"]), KitchenShiftStart - TimeSpan.FromHours(3));
+
+        Assert.DoesNotContain(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(31)), d => d.Shift.Stream == WasteStream.Kitchen);
+        var due = Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(30)), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal(1, due.Revision);
+        Assert.False(due.Replan);
+        Assert.Equal("kitchen:20261202T2100Z", due.Shift.PlanId);
+        Assert.Equal(["k1", "k2"], due.Request.Jobs.Select(j => j.JobId));
+        Assert.Equal(10, due.Request.Vehicles.Count);
+        Assert.All(due.Request.Vehicles, v => Assert.Equal(WasteStream.Kitchen, v.Stream));
+        Assert.Equal(KitchenShiftStart + TimeSpan.FromHours(8), due.Request.ShiftEnd);
+        // No weight known: a job's load is its compartments' maximum load.
+        Assert.Equal(Registry.FindBin("JY-001")!.FindCompartment("kitchen")!.MaxKg, due.Request.Jobs[0].Kg);
+
+        var message = core.Accept(due, PlanOf(due, "KIT-01", [("k1", "JY-001"), ("k2", "JY-002")]), KitchenShiftStart - TimeSpan.FromMinutes(29));
+        Assert.Equal("kitchen", message.Stream);
+        Assert.Equal(["depot", "JY-001", "JY-002", "kitchen-site", "depot"], message.Routes[0].Stops.Select(s => s.Place));
+        Assert.DoesNotContain(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(20)), d => d.Shift.Stream == WasteStream.Kitchen);
+
+        // A job raised during the shift (not urgent) waits for the next shift; so does one the plan routed but that stays open.
+        core.Add(Job("k3", "JY-004", "kitchen", ["kitchen"], at: KitchenShiftStart + TimeSpan.FromHours(1)), KitchenShiftStart + TimeSpan.FromHours(1));
+        Assert.DoesNotContain(core.Due(KitchenShiftStart + TimeSpan.FromHours(2)), d => d.Shift.Stream == WasteStream.Kitchen);
+        core.Remove("k1");
+        var next = Assert.Single(core.Due(KitchenShiftStart + TimeSpan.FromHours(23.5)), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal(["k2", "k3"], next.Request.Jobs.Select(j => j.JobId));
+        Assert.Equal("kitchen:20261203T2100Z", next.Shift.PlanId);
+    }
+
+    [Fact]
+    public void An_urgent_job_during_a_shift_replans_it_from_where_the_vehicles_are()
+    {
+        var core = Core();
+        core.Add(Job("k1", "JY-001", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromHours(3));
+        core.Add(Job("k2", "JY-002", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromHours(3));
+        var due = Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(10)), d => d.Shift.Stream == WasteStream.Kitchen);
+        core.Accept(due, PlanOf(due, "KIT-01", [("k1", "JY-001"), ("k2", "JY-002")]), KitchenShiftStart - TimeSpan.FromMinutes(9));
+
+        // PlanOf: stops an hour apart; at start + 1.5 h the truck has left JY-001.
+        var at = KitchenShiftStart + TimeSpan.FromHours(1.5);
+        Assert.False(core.Add(Job("k3", "JY-005", "kitchen", ["kitchen"], at: at), at));
+        Assert.True(core.Add(Job("k4", "JY-006", "kitchen", ["kitchen"], "urgent", at), at));
+        var replan = Assert.Single(core.Due(at), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.True(replan.Replan);
+        Assert.Equal(2, replan.Revision);
+        var progress = replan.Request.Progress!["KIT-01"];
+        Assert.Equal(["depot", "JY-001"], progress.Served.Select(s => s.Place));
+        Assert.Equal(Registry.FindBin("JY-001")!.Location, progress.Position);
+        // Served jobs are not planned again; the routed one not yet served, the urgent one and the waiting one are.
+        Assert.Equal(["k2", "k3", "k4"], replan.Request.Jobs.Select(j => j.JobId));
+        Assert.True(replan.Request.Jobs.Single(j => j.JobId == "k4").Urgent);
+    }
+
+    [Fact]
+    public void Plans_restored_from_the_store_keep_their_jobs_routed()
+    {
+        var core = Core();
+        var first = Core();
+        first.Add(Job("k1", "JY-001", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromHours(3));
+        var due = first.Due(KitchenShiftStart - TimeSpan.FromMinutes(10)).Single(d => d.Shift.Stream == WasteStream.Kitchen);
+        var message = first.Accept(due, PlanOf(due, "KIT-01", [("k1", "JY-001")]), KitchenShiftStart - TimeSpan.FromMinutes(9));
+
+        core.Restore(message);
+        core.Add(Job("k1", "JY-001", "kitchen", ["kitchen"]), KitchenShiftStart);
+        core.Add(Job("k2", "JY-002", "kitchen", ["kitchen"]), KitchenShiftStart);
+        Assert.Single(core.Current(KitchenShiftStart));
+        // The shift has its plan: not planned again; k1 stays with it.
+        Assert.DoesNotContain(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(5)), d => d.Shift.Stream == WasteStream.Kitchen);
+        var next = core.Due(KitchenShiftStart + TimeSpan.FromHours(23.5)).Single(d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal(["k1", "k2"], next.Request.Jobs.Select(j => j.JobId));
+    }
+
+    [Fact]
+    public void A_shift_without_jobs_is_not_planned_until_a_job_comes_before_it_starts()
+    {
+        var core = Core();
+        Assert.Empty(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(20)));
+        core.Add(Job("k1", "JY-001", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromMinutes(10));
+        Assert.Equal(["k1"], Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(10)), d => d.Shift.Stream == WasteStream.Kitchen).Request.Jobs.Select(j => j.JobId));
+        // Once the shift runs without a plan, a normal job waits for the next shift; an urgent one is planned from now.
+        Assert.DoesNotContain(core.Due(KitchenShiftStart + TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
+        var at = KitchenShiftStart + TimeSpan.FromHours(2);
+        Assert.True(core.Add(Job("k2", "JY-002", "kitchen", ["kitchen"], "urgent", at), at));
+        var now = Assert.Single(core.Due(at), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal((at, KitchenShiftStart, 1), (now.Request.ShiftStart, now.Shift.Start, now.Revision));
+        Assert.Equal(["k1", "k2"], now.Request.Jobs.Select(j => j.JobId));
+    }
+
+    /// <summary>A plan with one vehicle visiting the jobs an hour apart, then the facility, then the depot.</summary>
+    private static ShiftPlan PlanOf(DuePlan due, string vehicle, (string Job, string Bin)[] stops)
+    {
+        var depot = Registry.Facility(FacilityKind.Depot);
+        var site = Registry.Facility(FacilityKind.KitchenSite);
+        var t = due.Shift.Start;
+        var list = new List<PlannedStop> { new(StopKind.Depot, depot.Id, depot.Location, t, t, 0) };
+        var load = 0.0;
+        foreach (var (job, bin) in stops)
+        {
+            t += TimeSpan.FromHours(1);
+            load += 100;
+            list.Add(new PlannedStop(StopKind.Bin, bin, Registry.FindBin(bin)!.Location, t, t + TimeSpan.FromMinutes(5), load, job, ["kitchen"], 100));
+        }
+        t += TimeSpan.FromHours(1);
+        list.Add(new PlannedStop(StopKind.Facility, site.Id, site.Location, t, t + TimeSpan.FromMinutes(15), 0, Kg: -load));
+        t += TimeSpan.FromHours(1);
+        list.Add(new PlannedStop(StopKind.Depot, depot.Id, depot.Location, t, t, 0));
+        return new ShiftPlan(due.Shift.Stream, due.Shift.Start, due.Shift.End, [new PlannedRoute(vehicle, list, 42, 1)], [], "feasible", TimeSpan.FromSeconds(1));
+    }
+}
