@@ -201,6 +201,7 @@ public static partial class CvrpParser
         {
             var n = Dimension("DEPOT_SECTION");
             int? depot = null;
+            var depotLine = 0;
             while (true)
             {
                 var text = Next() ?? throw Error("DEPOT_SECTION ends without -1");
@@ -217,6 +218,7 @@ public static partial class CvrpParser
                     throw Error($"a second depot ({id}; the first is {depot + 1}): this reader takes instances with one depot");
                 }
                 depot = id - 1;
+                depotLine = _line;
             }
             if (depot is not { } index)
             {
@@ -224,7 +226,7 @@ public static partial class CvrpParser
             }
             if (_demands is { } demands && demands[index] != 0)
             {
-                throw Error($"the depot, node {index + 1}, has demand {demands[index]} (0 expected)");
+                throw Error($"the depot, node {index + 1}, has demand {demands[index]} (0 expected)", depotLine);
             }
             return index;
         }
