@@ -56,7 +56,7 @@ public sealed class RouteBenchmark(RouteBenchOptions options, TextWriter output)
         return (instances, best);
     }
 
-    public int Run()
+    public int Run(CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
         var (instances, best) = Load(options.Instances);
@@ -64,7 +64,7 @@ public sealed class RouteBenchmark(RouteBenchOptions options, TextWriter output)
         // OR-Tools' native library loads on its first use: not on the first instance's clock.
         var warm = Stopwatch.StartNew();
         var tiny = new CvrpInstance("warm-up-k2", null, 2, 2, [new(0, 0), new(10, 0), new(0, 10), new(-10, 0)], [0, 1, 1, 1], 0);
-        CvrpSolver.Solve(tiny, new CvrpSolverOptions { TimeLimit = TimeSpan.FromMilliseconds(200), Method = options.Method, Threads = options.Threads });
+        CvrpSolver.Solve(tiny, new CvrpSolverOptions { TimeLimit = TimeSpan.FromMilliseconds(200), Method = options.Method, Threads = options.Threads }, cancellation);
         output.WriteLine(Invariant($"warm-up (OR-Tools loaded, a 4-node instance solved): {warm.Elapsed.TotalSeconds:0.00} s"));
         var runs = new List<RunFigures>();
         var gaps = new Dictionary<string, List<double?>>(StringComparer.Ordinal);
@@ -82,7 +82,8 @@ public sealed class RouteBenchmark(RouteBenchOptions options, TextWriter output)
                 double? gap = null;
                 try
                 {
-                    var result = CvrpSolver.Solve(instance, solverOptions);
+                    var result = CvrpSolver.Solve(instance, solverOptions, cancellation);
+                    cancellation.ThrowIfCancellationRequested();
                     wall.Stop();
                     // Checked again here, apart from the solver, and costed from the routes alone.
                     var problems = CvrpChecker.Problems(instance, result.Solution.Routes);

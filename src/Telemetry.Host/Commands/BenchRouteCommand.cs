@@ -23,7 +23,7 @@ internal static class BenchRouteCommand
         {
             instances, seconds, runs, method, threads, seed,
         };
-        command.SetAction(parse =>
+        command.SetAction((parse, cancellation) =>
         {
             var folder = parse.GetValue(instances) ?? FindRepositoryInstances()
                 ?? throw new ConfigurationException("--instances", $"is required outside the repository (no {RepositoryInstances} found above the current folder)");
@@ -53,14 +53,19 @@ internal static class BenchRouteCommand
                 "ortools" => CvrpMethod.OrTools,
                 var other => throw new ConfigurationException("--method", $"'{other}' is not hybrid, hybrid-gls or ortools"),
             };
-            try
+            var options = new RouteBenchOptions(folder, s, r, m, t, parse.GetValue(seed));
+            // A thread of its own: the solver blocks while it searches, and Ctrl+C cancels it between steps.
+            return Task.Factory.StartNew(() =>
             {
-                return new RouteBenchmark(new RouteBenchOptions(folder, s, r, m, t, parse.GetValue(seed)), Console.Out).Run();
-            }
-            catch (CvrpFormatException ex)
-            {
-                throw new ConfigurationException("--instances", ex.Message);
-            }
+                try
+                {
+                    return new RouteBenchmark(options, Console.Out).Run(cancellation);
+                }
+                catch (CvrpFormatException ex)
+                {
+                    throw new ConfigurationException("--instances", ex.Message);
+                }
+            }, cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         });
         return command;
     }

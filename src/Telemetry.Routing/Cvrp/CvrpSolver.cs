@@ -47,9 +47,9 @@ public static class CvrpSolver
 {
     /// <summary>
     /// Kept free of the limit for joining the threads, checking and reading the result, and for the scheduler's delays on a
-    /// busy machine (a thread that was preempted when its deadline passed): 50 ms and 2 % of the limit.
+    /// busy machine (a thread that was preempted when its deadline passed): 100 ms and 2 % of the limit.
     /// </summary>
-    private static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(100);
 
     public static CvrpSolveResult Solve(CvrpInstance instance, CvrpSolverOptions options, CancellationToken cancellation = default)
     {

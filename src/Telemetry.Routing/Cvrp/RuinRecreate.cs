@@ -442,7 +442,7 @@ internal sealed record RuinRecreateSettings
 
     public double BlinkRate { get; init; } = 0.01;
 
-    public double StartTemperature { get; init; } = 0.2;
+    public double StartTemperature { get; init; } = 0.5;
 
     public double EndTemperature { get; init; } = 0.002;
 }
