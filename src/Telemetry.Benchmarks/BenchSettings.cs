@@ -41,6 +41,12 @@ internal static class BenchSettings
         }
     }
 
+    public static Telemetry.Scheduling.SchedulingOptions Scheduling(IConfiguration config) =>
+        Bind<Telemetry.Scheduling.SchedulingOptions>(config, Telemetry.Scheduling.SchedulingOptions.Section, new Telemetry.Scheduling.SchedulingOptionsValidator());
+
+    public static Telemetry.Scheduling.AlertSettings Alerts(IConfiguration config, Telemetry.Scheduling.SchedulingOptions scheduling) =>
+        Bind<Telemetry.Scheduling.AlertSettings>(config, Telemetry.Scheduling.AlertSettings.Section, new Telemetry.Scheduling.AlertSettingsValidator(Options.Create(scheduling)));
+
     public static ITelemetryStore CreateStore(IConfiguration config) =>
         StorageHostingExtensions.CreateStore(Bind<StorageOptions>(config, StorageOptions.Section, new StorageOptionsValidator()));
 
