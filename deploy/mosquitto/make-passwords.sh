@@ -5,7 +5,7 @@
 #
 #   deploy/mosquitto/make-passwords.sh [USER ...]
 #
-# Default users: JY-001 ... JY-055, one per ingestion replica (telemetry-ingest-1 and -2, as in
+# Default users: JY-001 ... JY-055, the registry's vehicles (REC-01 ...), one per ingestion replica (telemetry-ingest-1 and -2, as in
 # the ACL; the broker makes each username its client id, so replicas never share one), and
 # telemetry-monitor. Needs mosquitto_passwd (Debian: mosquitto; or:
 # docker run --rm -v "$PWD:/w" eclipse-mosquitto:2 mosquitto_passwd ...).
@@ -14,6 +14,11 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 users=("$@")
 if [[ ${#users[@]} -eq 0 ]]; then
     for i in $(seq 1 55); do users+=("$(printf 'JY-%03d' "$i")"); done
+    # The trucks of the shipped registry (REC-01 ...), for telematics units that connect themselves.
+    registry=../../src/Telemetry.Fleet/Registry/jiyang.json
+    if [[ -f $registry ]]; then
+        while read -r v; do users+=("$v"); done < <(sed -n '/"vehicles"/,$p' "$registry" | grep -o '"id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
+    fi
     users+=(telemetry-ingest-1 telemetry-ingest-2 telemetry-monitor)
 fi
 umask 077

@@ -8,6 +8,7 @@ public sealed class FleetRegistry
 {
     private readonly Dictionary<string, Bin> _bins;
     private readonly Dictionary<string, Community> _communities;
+    private readonly Dictionary<string, Vehicle> _vehicles;
 
     public FleetRegistry(
         string district,
@@ -29,6 +30,7 @@ public sealed class FleetRegistry
         Vehicles = vehicles;
         _bins = bins.ToDictionary(b => b.Id, StringComparer.Ordinal);
         _communities = communities.ToDictionary(c => c.Id, StringComparer.Ordinal);
+        _vehicles = vehicles.ToDictionary(v => v.Id, StringComparer.Ordinal);
     }
 
     public string District { get; }
@@ -45,6 +47,8 @@ public sealed class FleetRegistry
     public IReadOnlyList<Vehicle> Vehicles { get; }
 
     public Bin? FindBin(string id) => _bins.GetValueOrDefault(id);
+
+    public Vehicle? FindVehicle(string id) => _vehicles.GetValueOrDefault(id);
 
     public Community? FindCommunity(string id) => _communities.GetValueOrDefault(id);
 

@@ -71,7 +71,18 @@ public sealed record IngestionSettings
     /// subscriptions) or when the group is empty (a single replica: a plain subscription survives a
     /// Mosquitto restart, a shared one does not).
     /// </summary>
-    public string SubscriptionTopic => Broker.Embedded || string.IsNullOrEmpty(SharedGroup) ? "bins/#" : $"$share/{SharedGroup}/bins/#";
+    public string SubscriptionTopic => Shared("bins/#");
+
+    /// <summary>
+    /// Every topic filter ingestion subscribes to, in one SUBSCRIBE: the bins' (<see cref="SubscriptionTopic"/>) and the trucks'
+    /// positions, <c>vehicles/+/position</c>, plain or shared as the bins' are.
+    /// </summary>
+    public IReadOnlyList<string> SubscriptionTopics => [SubscriptionTopic, Shared(VehicleFilter)];
+
+    /// <summary>The trucks' topic filter (CONTRACT §2: <c>vehicles/{vehicleId}/position</c>).</summary>
+    public const string VehicleFilter = "vehicles/+/position";
+
+    private string Shared(string filter) => Broker.Embedded || string.IsNullOrEmpty(SharedGroup) ? filter : $"$share/{SharedGroup}/{filter}";
 
     public static string DefaultClientId() => $"telemetry-ingest-{Environment.MachineName}";
 }

@@ -85,33 +85,7 @@ public sealed class RoutingCore
         {
             return false;
         }
-        if (!WasteStreams.TryParse(job.Stream, out var stream))
-        {
-            throw new RouteJobRejectedException(job.Id, $"unknown stream '{job.Stream}'");
-        }
-        if (_registry.FindBin(job.Bin) is not { } bin)
-        {
-            throw new RouteJobRejectedException(job.Id, $"no bin '{job.Bin}' in the registry");
-        }
-        if (job.Compartments.Count == 0)
-        {
-            throw new RouteJobRejectedException(job.Id, "it names no compartment");
-        }
-        foreach (var c in job.Compartments)
-        {
-            if (bin.FindCompartment(c) is not { } compartment)
-            {
-                throw new RouteJobRejectedException(job.Id, $"bin {bin.Id} has no compartment '{c}'");
-            }
-            if (compartment.Stream != stream)
-            {
-                throw new RouteJobRejectedException(job.Id, $"compartment {bin.Id} {c} is {compartment.Stream.Name()}, not {job.Stream}");
-            }
-        }
-        if (_shiftHours[stream].Length == 0)
-        {
-            throw new RouteJobRejectedException(job.Id, $"no vehicle in the registry serves the {job.Stream} stream");
-        }
+        var stream = Check(_registry, job);
         var open = _jobs[job.Id] = new OpenJob(job, stream);
         // A plan restored before the job (or a re-delivered request) may route it already.
         foreach (var plan in _plans.Values)
@@ -128,6 +102,44 @@ public sealed class RoutingCore
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Whether a job can be routed: a known stream that some vehicle serves, a bin of the registry, and compartments the bin has,
+    /// of that stream. Returns the stream; throws <see cref="RouteJobRejectedException"/> naming the problem.
+    /// </summary>
+    public static WasteStream Check(FleetRegistry registry, CollectionJobInfo job)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(job);
+        if (!WasteStreams.TryParse(job.Stream, out var stream))
+        {
+            throw new RouteJobRejectedException(job.Id, $"unknown stream '{job.Stream}'");
+        }
+        if (registry.FindBin(job.Bin) is not { } bin)
+        {
+            throw new RouteJobRejectedException(job.Id, $"no bin '{job.Bin}' in the registry");
+        }
+        if (job.Compartments is not { Count: > 0 })
+        {
+            throw new RouteJobRejectedException(job.Id, "it names no compartment");
+        }
+        foreach (var c in job.Compartments)
+        {
+            if (bin.FindCompartment(c) is not { } compartment)
+            {
+                throw new RouteJobRejectedException(job.Id, $"bin {bin.Id} has no compartment '{c}'");
+            }
+            if (compartment.Stream != stream)
+            {
+                throw new RouteJobRejectedException(job.Id, $"compartment {bin.Id} {c} is {compartment.Stream.Name()}, not {job.Stream}");
+            }
+        }
+        if (!registry.Vehicles.Any(v => v.Stream == stream))
+        {
+            throw new RouteJobRejectedException(job.Id, $"no vehicle in the registry serves the {job.Stream} stream");
+        }
+        return stream;
     }
 
     /// <summary>A job closed (completed or cancelled): it is routed no more. False when it was not open here.</summary>
@@ -300,7 +312,15 @@ public sealed class RoutingCore
         return progress;
     }
 
-    private static PlannedStop FromInfo(RouteStopInfo s) => new(
+    /// <summary>A route as the bus carries it, back in the planner's terms.</summary>
+    public static PlannedRoute FromInfo(RouteInfo route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return new PlannedRoute(route.Vehicle, [.. route.Stops.Select(FromInfo)], route.DistanceKm, route.Trips);
+    }
+
+    /// <summary>A stop as the bus carries it, back in the planner's terms.</summary>
+    public static PlannedStop FromInfo(RouteStopInfo s) => new(
         s.Kind switch { "depot" => StopKind.Depot, "facility" => StopKind.Facility, _ => StopKind.Bin },
         s.Place, new GeoPoint(s.Lat, s.Lon), s.Eta, s.Departs, s.LoadKg, s.JobId, s.Compartments, s.Kg);
 

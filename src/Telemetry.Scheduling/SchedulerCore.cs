@@ -223,6 +223,24 @@ public sealed class SchedulerCore
         return Jobs.Add(job) is { } added ? (added, "ok", null) : (null, "conflict", $"job {job.Id} exists already");
     }
 
+    /// <summary>A route plan was made: the open jobs its stops serve become <c>planned</c> with their vehicle (repeats change nothing).</summary>
+    public SchedulerOutput Planned(Telemetry.Contracts.Messages.RoutePlanned plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var output = new SchedulerOutput();
+        foreach (var route in plan.Routes)
+        {
+            foreach (var stop in route.Stops)
+            {
+                if (stop.JobId is { } id && Jobs.Plan(id, route.Vehicle, plan.PlannedAt) is { } planned)
+                {
+                    output.Jobs.Add(new JobEvent(JobStates.Planned, planned, plan.PlannedAt, "routing"));
+                }
+            }
+        }
+        return output;
+    }
+
     /// <summary>A dispatcher completes or cancels a job.</summary>
     public (CollectionJob? Job, string Status) Close(string id, bool completed, DateTimeOffset at)
     {

@@ -26,6 +26,9 @@ internal sealed class DeviceConnection : IAsyncDisposable
     private readonly string _clientId;
     private readonly IReadOnlyList<string> _binIds;
     private readonly bool _isDevice;
+
+    // A truck's telematics unit: it connects as its vehicle id (client id = username) and publishes positions only.
+    private readonly bool _isVehicle;
     private readonly SimulatorConnectionOptions _options;
     private readonly SimulatorStats _stats;
     private readonly SemaphoreSlim _connectGate;
@@ -42,8 +45,9 @@ internal sealed class DeviceConnection : IAsyncDisposable
     private TaskCompletionSource _connectionLost = NewSignal();
 
     public DeviceConnection(string clientId, IReadOnlyList<string> binIds, bool isDevice,
-        SimulatorConnectionOptions options, SimulatorStats stats, SemaphoreSlim connectGate, ConnectionFailureLog failures, ILogger logger)
+        SimulatorConnectionOptions options, SimulatorStats stats, SemaphoreSlim connectGate, ConnectionFailureLog failures, ILogger logger, bool isVehicle = false)
     {
+        _isVehicle = isVehicle;
         _clientId = clientId;
         _binIds = binIds;
         _isDevice = isDevice;
@@ -70,6 +74,9 @@ internal sealed class DeviceConnection : IAsyncDisposable
     public bool TakeStatusRequest() => Interlocked.Exchange(ref _statusRequested, 0) == 1;
 
     public bool IsDevice => _isDevice;
+
+    /// <summary>The MQTT client id it connects with.</summary>
+    public string ClientId => _clientId;
 
     public IReadOnlyList<string> BinIds => _binIds;
 
@@ -288,6 +295,10 @@ internal sealed class DeviceConnection : IAsyncDisposable
                     .WithWillPayload(FleetSimulation.LastWill.ToArray())
                     .WithWillRetain(true)
                     .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            }
+            else if (_isVehicle)
+            {
+                builder = builder.WithCredentials(_clientId, _options.DevicePasswordFormat?.Replace("{id}", _clientId, StringComparison.Ordinal));
             }
             else if (_options.Username is not null)
             {

@@ -21,8 +21,19 @@ public sealed class SimulatorRunner : IAsyncDisposable
     private readonly SemaphoreSlim _connectGate;
     private readonly ConnectionFailureLog _failures;
 
-    public SimulatorRunner(FleetSimulation simulation, TimeProvider clock, SimulatorConnectionOptions options, ILogger? logger = null)
+    private readonly ISimulatedTrucks? _trucks;
+
+    /// <param name="simulation">The fleet.</param>
+    /// <param name="clock">Simulated time.</param>
+    /// <param name="options">How devices connect.</param>
+    /// <param name="logger">Where connection problems are told.</param>
+    /// <param name="trucks">
+    /// Trucks that empty bins (the demo's, driving planned routes): advanced with the fleet, each publishing its positions over a
+    /// connection of its own (client id = username = vehicle id).
+    /// </param>
+    public SimulatorRunner(FleetSimulation simulation, TimeProvider clock, SimulatorConnectionOptions options, ILogger? logger = null, ISimulatedTrucks? trucks = null)
     {
+        _trucks = trucks;
         _simulation = simulation;
         _clock = clock;
         _options = options;
@@ -54,6 +65,15 @@ public sealed class SimulatorRunner : IAsyncDisposable
                     _byBin[id] = c;
                 }
             }
+        }
+        if (trucks is not null)
+        {
+            var vehicles = simulation.Registry.Vehicles.Select(v => new DeviceConnection(v.Id, [v.Id], isDevice: false, options, Stats, _connectGate, _failures, _logger, isVehicle: true)).ToArray();
+            foreach (var v in vehicles)
+            {
+                _byBin[v.ClientId] = v;
+            }
+            _connections = [.. _connections, .. vehicles];
         }
     }
 
@@ -125,7 +145,10 @@ public sealed class SimulatorRunner : IAsyncDisposable
             }
             // Produce in slices so a backlog does not flood the outboxes in one go.
             var slice = _simulation.Now + TimeSpan.FromMinutes(1);
-            _simulation.RunUntil(target < slice ? target : slice, Dispatch);
+            var sliceEnd = target < slice ? target : slice;
+            // The trucks first: a bin they empty in this slice reports its new level in it.
+            _trucks?.Advance(sliceEnd, _simulation, Dispatch);
+            _simulation.RunUntil(sliceEnd, Dispatch);
             if (until is { } end && _simulation.Now >= end)
             {
                 return;

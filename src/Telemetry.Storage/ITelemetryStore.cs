@@ -116,6 +116,25 @@ public interface ITelemetryStore : IAsyncDisposable
 
     /// <summary>Job events with a time in [start, end), oldest first (then by job id, type), at most <paramref name="limit"/> of the newest when there are more.</summary>
     Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct);
+
+    /// <summary>
+    /// The newest stored position of each vehicle (measurement <c>vehicle_position</c>, written by <see cref="WriteAsync"/> from
+    /// <see cref="VehiclePositionReading"/>s), ordered by vehicle id: where the trucks are.
+    /// </summary>
+    Task<IReadOnlyList<VehiclePositionReading>> GetLatestVehiclePositionsAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Writes a route plan durably (measurement <c>route_plan</c>). Idempotent: the same plan id and revision written again is one
+    /// plan, the later write winning (of two with different <see cref="StoredRoutePlan.PlannedAt"/>, the later planned one stays).
+    /// Errors as <see cref="WriteAsync"/>.
+    /// </summary>
+    Task WriteRoutePlanAsync(StoredRoutePlan plan, CancellationToken ct);
+
+    /// <summary>
+    /// The plans whose shift touches [<paramref name="from"/>, <paramref name="to"/>] (<see cref="StoredRoutePlan.ShiftEnd"/> ≥ from and
+    /// <see cref="StoredRoutePlan.ShiftStart"/> ≤ to), every revision, ordered by planned time, then revision, then plan id.
+    /// </summary>
+    Task<IReadOnlyList<StoredRoutePlan>> GetRoutePlansAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
 }
 
 /// <summary>The store could not be reached or is overloaded; the write may be retried.</summary>

@@ -70,3 +70,11 @@ public sealed record StoredJobEvent(
     string Type, DateTimeOffset At, string JobId, string BinId, string Community, IReadOnlyList<string> Compartments, string Stream,
     string Reason, string Priority, DateTimeOffset? PredictedFullAt, DateTimeOffset Deadline, string State, string? Vehicle,
     DateTimeOffset RequestedAt, string RequestedBy, DateTimeOffset? PlannedAt, DateTimeOffset? CompletedAt, DateTimeOffset? CancelledAt, string? By);
+
+/// <summary>
+/// One route plan as stored (measurement <c>route_plan</c>): a stream's plan for one vehicle shift at one revision (a re-plan during
+/// the shift is the next revision of the same <see cref="PlanId"/>). <see cref="Body"/> is the JSON of the <c>RoutePlanned</c> message,
+/// kept as it is: the store reads only the other fields. Its identity is (plan id, revision). Times are kept to the millisecond.
+/// </summary>
+public sealed record StoredRoutePlan(
+    string PlanId, int Revision, string Stream, DateTimeOffset ShiftStart, DateTimeOffset ShiftEnd, DateTimeOffset PlannedAt, string Body);

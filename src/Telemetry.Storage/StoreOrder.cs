@@ -64,6 +64,26 @@ internal static class StoreOrder
         return ordered.Count <= limit ? ordered : ordered.GetRange(ordered.Count - limit, limit);
     }
 
+    /// <summary>By planned time, then revision, then plan id.</summary>
+    public static List<StoredRoutePlan> RoutePlans(IEnumerable<StoredRoutePlan> plans) =>
+        [.. plans.OrderBy(p => p.PlannedAt)
+            .ThenBy(p => p.Revision)
+            .ThenBy(p => p.PlanId, StringComparer.Ordinal)];
+
+    /// <summary>Per vehicle the newest position (of equal times, the last given), ordered by vehicle id.</summary>
+    public static List<VehiclePositionReading> LatestPositions(IEnumerable<VehiclePositionReading> positions)
+    {
+        var newest = new Dictionary<string, VehiclePositionReading>(StringComparer.Ordinal);
+        foreach (var p in positions)
+        {
+            if (!newest.TryGetValue(p.VehicleId, out var seen) || p.Time >= seen.Time)
+            {
+                newest[p.VehicleId] = p;
+            }
+        }
+        return [.. newest.Values.OrderBy(p => p.VehicleId, StringComparer.Ordinal)];
+    }
+
     private static int Rank(Reading r) => r switch
     {
         FillReading => 0,

@@ -179,9 +179,9 @@ public class RoleSettingsTests
         Assert.Equal(("bins/#", $"telemetry-ingest-{Environment.MachineName}", 5000), (s.SubscriptionTopic, s.ClientId, s.BatchSize));
         Assert.Equal("bins/#", Ingestion().SubscriptionTopic); // embedded: no shared subscriptions
         Assert.Equal("$share/ingest/bins/#", Ingestion("--Mqtt:Server=mqtt://b:1883", "--Mqtt:SharedGroup=ingest").SubscriptionTopic);
-        Assert.Equal(["ingestion", "scheduler", "api"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
+        Assert.Equal(["ingestion", "scheduler", "routing", "api"], Telemetry.Host.Commands.RunCommand.ParseRoles(""));
         Assert.Equal(["scheduler"], Telemetry.Host.Commands.RunCommand.ParseRoles("scheduler"));
-        Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("routing"));
+        Assert.Equal(["routing"], Telemetry.Host.Commands.RunCommand.ParseRoles("routing"));
         Assert.Throws<ConfigurationException>(() => Telemetry.Host.Commands.RunCommand.ParseRoles("ingestion,teleport"));
     }
 

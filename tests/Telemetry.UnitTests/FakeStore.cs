@@ -82,7 +82,7 @@ internal sealed class FakeStore : ITelemetryStore
         }
         var bins = binIds?.ToHashSet(StringComparer.Ordinal);
         var latest = new Dictionary<(string, string, string, DateTimeOffset), Reading>();
-        foreach (var r in AllReadings.Where(r => r.Time >= start && r.Time < end && (bins is null || bins.Contains(r.BinId))))
+        foreach (var r in AllReadings.Where(r => r is not VehiclePositionReading && r.Time >= start && r.Time < end && (bins is null || bins.Contains(r.BinId))))
         {
             latest[r switch
             {
@@ -254,6 +254,45 @@ internal sealed class FakeStore : ITelemetryStore
         {
             return Task.FromResult<IReadOnlyList<StoredJobEvent>>(StoreOrder.NewestJobEvents(
                 _jobEvents.Values.Where(e => e.At >= start && e.At < end), limit));
+        }
+    }
+
+    /// <summary>As the stores: per vehicle the newest position written.</summary>
+    public Task<IReadOnlyList<VehiclePositionReading>> GetLatestVehiclePositionsAsync(CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<VehiclePositionReading>>(StoreOrder.LatestPositions(AllReadings.OfType<VehiclePositionReading>()));
+
+    private readonly Dictionary<(string PlanId, int Revision), StoredRoutePlan> _routePlans = [];
+
+    /// <summary>Keeps the plans in memory by plan id and revision (times to the millisecond), the later write winning unless planned earlier.</summary>
+    public async Task WriteRoutePlanAsync(StoredRoutePlan plan, CancellationToken ct)
+    {
+        await Gate.Task.WaitAsync(ct);
+        if (Fault is { } fault)
+        {
+            throw fault;
+        }
+        if (RefuseEverything)
+        {
+            throw new StoreRejectedException("field type conflict");
+        }
+        var stored = plan with { ShiftStart = Ms(plan.ShiftStart), ShiftEnd = Ms(plan.ShiftEnd), PlannedAt = Ms(plan.PlannedAt) };
+        lock (_events)
+        {
+            if (!_routePlans.TryGetValue((plan.PlanId, plan.Revision), out var before) || stored.PlannedAt >= before.PlannedAt)
+            {
+                _routePlans[(plan.PlanId, plan.Revision)] = stored;
+            }
+        }
+
+        static DateTimeOffset Ms(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
+    }
+
+    public Task<IReadOnlyList<StoredRoutePlan>> GetRoutePlansAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        lock (_events)
+        {
+            return Task.FromResult<IReadOnlyList<StoredRoutePlan>>(StoreOrder.RoutePlans(
+                _routePlans.Values.Where(p => p.ShiftEnd >= from && p.ShiftStart <= to)));
         }
     }
 

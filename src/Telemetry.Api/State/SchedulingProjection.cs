@@ -93,8 +93,14 @@ public sealed class SchedulingProjectionHealthCheck(AlertBoard alerts, JobBoard 
 
 /// <summary>The scheduler's events for the api's projections: a temporary queue per process (every replica sees every event).</summary>
 public sealed class SchedulingEventsConsumer(AlertBoard alerts, JobBoard jobs) :
-    IConsumer<AlertChanged>, IConsumer<CollectionJobRequested>, IConsumer<CollectionJobClosed>
+    IConsumer<AlertChanged>, IConsumer<CollectionJobRequested>, IConsumer<CollectionJobClosed>, IConsumer<CollectionJobPlanned>
 {
+    public Task Consume(ConsumeContext<CollectionJobPlanned> context)
+    {
+        jobs.Apply(context.Message.Job);
+        return Task.CompletedTask;
+    }
+
     public Task Consume(ConsumeContext<AlertChanged> context)
     {
         var m = context.Message;

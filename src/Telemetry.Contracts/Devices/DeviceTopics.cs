@@ -14,4 +14,10 @@ public static class DeviceTopics
     public static string Fill(string binId) => $"{Root}/{binId}/{FillSuffix}";
     public static string Weight(string binId) => $"{Root}/{binId}/{WeightSuffix}";
     public static string Status(string binId) => $"{Root}/{binId}/{StatusSuffix}";
+
+    /// <summary>Where trucks publish their positions: <c>vehicles/{vehicleId}/position</c>.</summary>
+    public const string VehicleRoot = "vehicles";
+    public const string PositionSuffix = "position";
+
+    public static string Position(string vehicleId) => $"{VehicleRoot}/{vehicleId}/{PositionSuffix}";
 }

@@ -1,9 +1,10 @@
 namespace Telemetry.Contracts.Devices;
 
-/// <summary>The three kinds of device message, one per topic.</summary>
+/// <summary>The kinds of device message, one per topic: a bin's three and a vehicle's position.</summary>
 public enum MessageKind
 {
     Fill,
     Weight,
     Status,
+    Position,
 }

@@ -16,6 +16,7 @@ using Telemetry.Scheduling.Hosting;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Hosting;
 using Telemetry.Messaging;
+using Telemetry.Routing.Hosting;
 using Telemetry.Simulator;
 using Telemetry.Storage.Hosting;
 using Telemetry.Storage.Sqlite;
@@ -88,16 +89,21 @@ internal static class DemoCommand
             {
                 ApiHostingExtensions.AddApiConsumers(bus);
                 SchedulerHosting.AddSchedulerConsumers(bus, withReadings: false);
+                RoutingHosting.AddRoutingConsumers(bus);
+                DemoTrucksConsumer.Register(bus);
             });
             builder.AddIngestion();
             builder.AddScheduler();
+            builder.AddRouting();
             builder.AddApi();
+            // The trucks drive the planned routes and empty what they visit (the simulator no longer empties bins by itself).
+            services.AddSingleton<DemoTrucks>();
             services.AddSingleton(demo);
             services.AddSingleton(sp => new DemoSimulatorService(
                 // Owned by the service (not the container): disposed when it stops, before the broker.
-                new SimulatorRunner(new FleetSimulation(sp.GetRequiredService<FleetRegistry>(), demo.Seed, demo.Start), clock,
+                new SimulatorRunner(new FleetSimulation(sp.GetRequiredService<FleetRegistry>(), demo.Seed, demo.Start, new SimulationOptions { SelfCollect = false }), clock,
                     new SimulatorConnectionOptions { Broker = new MqttEndpoint(false, "127.0.0.1", mqttPort, false) },
-                    sp.GetRequiredService<ILoggerFactory>().CreateLogger("simulator")),
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger("simulator"), sp.GetRequiredService<DemoTrucks>()),
                 sp.GetRequiredService<IngestionService>(), sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>(), demo,
                 sp.GetRequiredService<ILogger<DemoSimulatorService>>()));
             services.AddHostedService(sp => sp.GetRequiredService<DemoSimulatorService>());
@@ -111,7 +117,7 @@ internal static class DemoCommand
                 Telemetry demo — {registry.District}, {registry.City}: {registry.Bins.Count} bins in {registry.Communities.Count} communities, {registry.AllCompartments().Count()} compartments
                   MQTT broker   embedded (MQTTnet), mqtt://127.0.0.1:{mqttPort}, persistent sessions on
                   simulator     {registry.Bins.Count} devices, one connection each (client id = username = bin id), seed {demo.Seed}
-                  ingestion     {ingestion.ClientId} on {ingestion.SubscriptionTopic} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
+                  ingestion     {ingestion.ClientId} on {string.Join(" and ", ingestion.SubscriptionTopics)} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
                   clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{demo.Speed} (shared by every component){(demo.Until is { } until ? $", until {until.UtcDateTime:yyyy-MM-dd HH:mm}Z" : "")}
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
                   dashboard     {urls}/   (sign in with a key below; keys are for this run only)

@@ -8,6 +8,7 @@ using Telemetry.Host.Hosting;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Hosting;
 using Telemetry.Messaging;
+using Telemetry.Routing.Hosting;
 using Telemetry.Scheduling.Hosting;
 using Telemetry.Storage.Hosting;
 
@@ -17,9 +18,8 @@ namespace Telemetry.Host.Commands;
 internal static class RunCommand
 {
     /// <summary>Roles this build can run. Routing joins when it is built.</summary>
-    public static readonly string[] AvailableRoles = ["ingestion", "scheduler", "api"];
+    public static readonly string[] AvailableRoles = ["ingestion", "scheduler", "routing", "api"];
 
-    private static readonly string[] PlannedRoles = ["routing"];
 
     public static Command Create()
     {
@@ -41,6 +41,7 @@ internal static class RunCommand
             var api = selected.Contains("api", StringComparer.Ordinal);
             var ingestion = selected.Contains("ingestion", StringComparer.Ordinal);
             var scheduler = selected.Contains("scheduler", StringComparer.Ordinal);
+            var routing = selected.Contains("routing", StringComparer.Ordinal);
             var probe = TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: false);
             var web = api || TelemetryHost.HealthUrl(probe.Configuration) is not null;
             var builder = web ? TelemetryHost.CreateBuilder(parse.UnmatchedTokens, web: true) : probe;
@@ -56,7 +57,7 @@ internal static class RunCommand
             // in-memory bus carries events between the roles of this process only: with nobody here to consume
             // them (ingestion alone), there is no bus and nothing is published.
             var rabbit = string.Equals(builder.Configuration["Bus:Transport"], "rabbitmq", StringComparison.Ordinal);
-            if (api || scheduler || rabbit || builder.Configuration["Bus:Transport"] is { } other && other != "inmemory")
+            if (api || scheduler || routing || rabbit || builder.Configuration["Bus:Transport"] is { } other && other != "inmemory")
             {
                 builder.AddTelemetryBus(bus =>
                 {
@@ -67,6 +68,10 @@ internal static class RunCommand
                     if (scheduler)
                     {
                         SchedulerHosting.AddSchedulerConsumers(bus, withReadings: !api);
+                    }
+                    if (routing)
+                    {
+                        RoutingHosting.AddRoutingConsumers(bus);
                     }
                 });
             }
@@ -79,6 +84,10 @@ internal static class RunCommand
             if (scheduler)
             {
                 builder.AddScheduler();
+            }
+            if (routing)
+            {
+                builder.AddRouting();
             }
             if (api)
             {
@@ -109,10 +118,6 @@ internal static class RunCommand
         }
         foreach (var role in roles)
         {
-            if (PlannedRoles.Contains(role, StringComparer.Ordinal))
-            {
-                throw new ConfigurationException("--roles", $"role '{role}' is not part of this build yet; available: {string.Join(", ", AvailableRoles)}");
-            }
             if (!AvailableRoles.Contains(role, StringComparer.Ordinal))
             {
                 throw new ConfigurationException("--roles", $"unknown role '{role}'; available: {string.Join(", ", AvailableRoles)}");

@@ -71,11 +71,23 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
         }
     }
 
-    /// <summary>The registered bin a topic names (<c>bins/{id}/…</c>), if any; used to tag dead letters.</summary>
+    /// <summary>
+    /// The registered device a topic names, if any: a bin (<c>bins/{id}/…</c>) or a vehicle (<c>vehicles/{id}/…</c>); the
+    /// dead letter's <c>bin</c> tag (a registry id, else <c>unknown</c>), so an operator finds a misconfigured truck by its id.
+    /// </summary>
     public string? TopicBin(string topic)
     {
         var parts = topic.Split('/');
-        return parts.Length >= 2 && parts[0] == DeviceTopics.Root && registry.FindBin(parts[1]) is not null ? parts[1] : null;
+        if (parts.Length < 2)
+        {
+            return null;
+        }
+        return parts[0] switch
+        {
+            DeviceTopics.Root when registry.FindBin(parts[1]) is not null => parts[1],
+            DeviceTopics.VehicleRoot when registry.FindVehicle(parts[1]) is not null => parts[1],
+            _ => null,
+        };
     }
 
     private DecodeResult DecodeCore(string topic, ReadOnlyMemory<byte> payload, DateTimeOffset receivedAt)
@@ -86,6 +98,10 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
         }
 
         var parts = topic.Split('/');
+        if (parts[0] == DeviceTopics.VehicleRoot)
+        {
+            return DecodeVehicle(topic, parts, payload, receivedAt);
+        }
         MessageKind kind;
         if (parts.Length != 3 || parts[0] != DeviceTopics.Root || parts[1].Length == 0 || !TryKind(parts[2], out kind))
         {
@@ -98,33 +114,14 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
             return DecodeResult.Reject(RejectReason.UnknownBin, $"bin '{Shorten(parts[1])}' is not in the registry", null);
         }
 
-        var span = payload.Span;
-        if (!Utf8.IsValid(span))
+        if (ParseObject(payload, bin.Id, out var doc) is { } malformed)
         {
-            return DecodeResult.Reject(RejectReason.MalformedJson, "payload is not valid UTF-8", bin.Id);
-        }
-        if (span.StartsWith("\uFEFF"u8))
-        {
-            return DecodeResult.Reject(RejectReason.MalformedJson, "payload starts with a byte-order mark", bin.Id);
-        }
-
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(payload, JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            return DecodeResult.Reject(RejectReason.MalformedJson, $"not JSON: {ex.Message}", bin.Id);
+            return malformed;
         }
 
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return DecodeResult.Reject(RejectReason.MalformedJson, $"payload is a JSON {root.ValueKind.ToString().ToLowerInvariant()}, not an object", bin.Id);
-            }
+            var root = doc!.RootElement;
             var check = new Checks();
             var readings = kind == MessageKind.Status
                 ? DecodeStatus(root, bin, receivedAt, ref check)
@@ -134,6 +131,92 @@ public sealed class DeviceMessageDecoder(FleetRegistry registry, DecoderSettings
                 : DecodeResult.Accept(kind, bin.Id, readings!);
         }
     }
+
+    /// <summary>The payload as a JSON object, or the <c>malformed-json</c> rejection (not UTF-8, a byte-order mark, not JSON, not an object).</summary>
+    private static DecodeResult? ParseObject(ReadOnlyMemory<byte> payload, string deviceId, out JsonDocument? doc)
+    {
+        doc = null;
+        var span = payload.Span;
+        if (!Utf8.IsValid(span))
+        {
+            return DecodeResult.Reject(RejectReason.MalformedJson, "payload is not valid UTF-8", deviceId);
+        }
+        if (span.StartsWith("\uFEFF"u8))
+        {
+            return DecodeResult.Reject(RejectReason.MalformedJson, "payload starts with a byte-order mark", deviceId);
+        }
+        JsonDocument parsed;
+        try
+        {
+            parsed = JsonDocument.Parse(payload, JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            return DecodeResult.Reject(RejectReason.MalformedJson, $"not JSON: {ex.Message}", deviceId);
+        }
+        if (parsed.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            var kind = parsed.RootElement.ValueKind.ToString().ToLowerInvariant();
+            parsed.Dispose();
+            return DecodeResult.Reject(RejectReason.MalformedJson, $"payload is a JSON {kind}, not an object", deviceId);
+        }
+        doc = parsed;
+        return null;
+    }
+
+    /// <summary>
+    /// <c>vehicles/{vehicleId}/position</c>: checked in the bins' order (topic, vehicle, JSON, version, fields, ranges, clock).
+    /// <c>v</c>, <c>ts</c>, <c>lat</c>, <c>lon</c> and <c>speedKmh</c> are required; lat and lon must lie within the registry's
+    /// bounds (a truck of the district is in the district), the speed from 0 to <see cref="MaxSpeedKmh"/>.
+    /// </summary>
+    private DecodeResult DecodeVehicle(string topic, string[] parts, ReadOnlyMemory<byte> payload, DateTimeOffset receivedAt)
+    {
+        if (parts.Length != 3 || parts[1].Length == 0 || parts[2] != DeviceTopics.PositionSuffix)
+        {
+            return DecodeResult.Reject(RejectReason.UnknownTopic, $"topic '{Shorten(topic)}' is not vehicles/{{vehicleId}}/position", TopicBin(topic));
+        }
+        var vehicle = registry.FindVehicle(parts[1]);
+        if (vehicle is null)
+        {
+            return DecodeResult.Reject(RejectReason.UnknownVehicle, $"vehicle '{Shorten(parts[1])}' is not in the registry", null);
+        }
+        if (ParseObject(payload, vehicle.Id, out var doc) is { } malformed)
+        {
+            return malformed;
+        }
+        using (doc)
+        {
+            var root = doc!.RootElement;
+            var check = new Checks();
+            CheckVersion(root, ref check, required: true);
+            var ts = ReadTimestamp(root, required: true, receivedAt, ref check);
+            var bounds = registry.Bounds;
+            var lat = ReadNumber(root, "lat", default, required: true, ref check);
+            if (lat is { } la)
+            {
+                CheckRange(la, bounds.South, bounds.North, default, "lat", ref check);
+            }
+            var lon = ReadNumber(root, "lon", default, required: true, ref check);
+            if (lon is { } lo)
+            {
+                CheckRange(lo, bounds.West, bounds.East, default, "lon", ref check);
+            }
+            var speed = ReadNumber(root, "speedKmh", default, required: true, ref check);
+            if (speed is { } sp)
+            {
+                CheckRange(sp, 0, MaxSpeedKmh, default, "speedKmh", ref check);
+            }
+            if (check.Reason is { } reason)
+            {
+                return DecodeResult.Reject(reason, check.Detail!, vehicle.Id);
+            }
+            return DecodeResult.Accept(MessageKind.Position, vehicle.Id,
+                [new VehiclePositionReading(vehicle.Id, vehicle.Stream.Name(), ts!.Value, lat!.Value, lon!.Value, speed!.Value)]);
+        }
+    }
+
+    /// <summary>The highest speed a position may report, km/h: above any truck's, so a larger figure is a faulty unit.</summary>
+    public const double MaxSpeedKmh = 200;
 
     private List<Reading>? DecodeCompartments(MessageKind kind, JsonElement root, Bin bin, DateTimeOffset receivedAt, ref Checks check)
     {

@@ -2,13 +2,16 @@ namespace Telemetry.Ingestion.Decoding;
 
 /// <summary>
 /// Why a device message was rejected (CONTRACT §2). The numeric order is the order of precedence:
-/// a message failing several checks gets the first.
+/// a message failing several checks gets the first. <see cref="UnknownVehicle"/> is the vehicles' <see cref="UnknownBin"/>
+/// (<c>vehicles/{id}/position</c> with an id the registry does not have); a message is a bin's or a vehicle's, so the two
+/// never compete.
 /// </summary>
 public enum RejectReason
 {
     TooLarge = 1,
     UnknownTopic,
     UnknownBin,
+    UnknownVehicle,
     MalformedJson,
     UnsupportedVersion,
     MissingField,
@@ -28,6 +31,7 @@ public static class RejectReasons
         RejectReason.TooLarge => "too-large",
         RejectReason.UnknownTopic => "unknown-topic",
         RejectReason.UnknownBin => "unknown-bin",
+        RejectReason.UnknownVehicle => "unknown-vehicle",
         RejectReason.MalformedJson => "malformed-json",
         RejectReason.UnsupportedVersion => "unsupported-version",
         RejectReason.MissingField => "missing-field",

@@ -17,7 +17,8 @@ public interface IStoredReadingsObserver
 /// <summary>
 /// Publishes what stored batches changed as <see cref="ReadingsStored"/> events, on a loop of its own: ingestion never
 /// waits on the bus. Stored readings are merged per bin (the newest fill and weight of each compartment, the newest
-/// status) and sent every <c>Bus:PublishInterval</c>, at most <see cref="MaxBinsPerEvent"/> bins an event, so what
+/// status) and per vehicle (its newest position), and sent every <c>Bus:PublishInterval</c>, at most
+/// <see cref="MaxBinsPerEvent"/> bins and as many vehicles an event, so what
 /// waits is bounded by the fleet's size however long the bus is away, and under full load the events stay few and
 /// small. Each publish waits at most <c>Bus:PublishTimeout</c>; an event that fails is dropped, and since every event
 /// carries the next number of this process's sequence, consumers see the gap and catch up from the store.
@@ -33,6 +34,7 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
     private readonly TimeProvider _time;
     private readonly ILogger<ReadingsStoredPublisher> _logger;
     private Dictionary<string, PendingBin> _pending = new(StringComparer.Ordinal);
+    private Dictionary<string, VehiclePositionReading> _pendingVehicles = new(StringComparer.Ordinal);
     private long _sequence;
     private long _published;
     private long _dropped;
@@ -74,7 +76,7 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
         }
         lock (_gate)
         {
-            Merge(_pending, readings);
+            Merge(_pending, _pendingVehicles, readings);
         }
         // After a quiet spell the first batch goes out at once (a lone reading that raises an alert is not held for an
         // interval); under load, events go out once an interval with what was merged meanwhile.
@@ -94,18 +96,34 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
     private readonly SemaphoreSlim _kick = new(0, 1);
     private long _lastFlush;
 
-    /// <summary>One event of <paramref name="readings"/>: per bin the newest of each compartment and the newest status.</summary>
+    /// <summary>
+    /// One event of <paramref name="readings"/>: per bin the newest of each compartment and the newest status, per vehicle
+    /// its newest position.
+    /// </summary>
     internal static ReadingsStored Build(string source, long sequence, DateTimeOffset storedAt, IReadOnlyList<Reading> readings)
     {
         var pending = new Dictionary<string, PendingBin>(StringComparer.Ordinal);
-        Merge(pending, readings);
-        return Event(source, sequence, storedAt, pending.OrderBy(b => b.Key, StringComparer.Ordinal).ToList());
+        var vehicles = new Dictionary<string, VehiclePositionReading>(StringComparer.Ordinal);
+        Merge(pending, vehicles, readings);
+        return Event(source, sequence, storedAt, pending.OrderBy(b => b.Key, StringComparer.Ordinal).ToList(), Ordered(vehicles));
     }
 
-    private static void Merge(Dictionary<string, PendingBin> pending, IReadOnlyList<Reading> readings)
+    private static List<VehiclePositionReading> Ordered(Dictionary<string, VehiclePositionReading> vehicles) =>
+        [.. vehicles.Values.OrderBy(v => v.VehicleId, StringComparer.Ordinal)];
+
+    private static void Merge(Dictionary<string, PendingBin> pending, Dictionary<string, VehiclePositionReading> vehicles, IReadOnlyList<Reading> readings)
     {
         foreach (var r in readings)
         {
+            if (r is VehiclePositionReading p)
+            {
+                // A position delivered late (QoS 1 redelivery, a unit's backlog) does not move the truck back.
+                if (!vehicles.TryGetValue(p.VehicleId, out var newest) || p.Time >= newest.Time)
+                {
+                    vehicles[p.VehicleId] = p;
+                }
+                continue;
+            }
             if (!pending.TryGetValue(r.BinId, out var bin))
             {
                 pending[r.BinId] = bin = new PendingBin();
@@ -133,12 +151,16 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
         }
     }
 
-    private static ReadingsStored Event(string source, long sequence, DateTimeOffset storedAt, IReadOnlyList<KeyValuePair<string, PendingBin>> bins) =>
+    private static ReadingsStored Event(string source, long sequence, DateTimeOffset storedAt, IReadOnlyList<KeyValuePair<string, PendingBin>> bins,
+        IReadOnlyList<VehiclePositionReading> vehicles) =>
         new(source, sequence, storedAt, [.. bins.Select(b => new BinUpdate(
             b.Key,
             b.Value.Status is { } s ? new BinStatusUpdate(s.Time, s.Online, s.BatteryPct, s.TempC, s.Tilt, s.DoorOpen) : null,
             [.. b.Value.Compartments.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
-                new CompartmentUpdate(c.Key, c.Value.Fill?.Time, c.Value.Fill?.Pct, c.Value.Weight?.Time, c.Value.Weight?.NetKg))]))]);
+                new CompartmentUpdate(c.Key, c.Value.Fill?.Time, c.Value.Fill?.Pct, c.Value.Weight?.Time, c.Value.Weight?.NetKg))]))])
+        {
+            Vehicles = [.. vehicles.Select(v => new VehiclePositionUpdate(v.VehicleId, v.Time, v.Lat, v.Lon, v.SpeedKmh))],
+        };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -157,7 +179,7 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
                 bool any;
                 lock (_gate)
                 {
-                    any = _pending.Count > 0;
+                    any = _pending.Count > 0 || _pendingVehicles.Count > 0;
                 }
                 if (any)
                 {
@@ -202,24 +224,33 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
         }
     }
 
-    /// <summary>Publishes what has been merged since the last flush, in events of at most <see cref="MaxBinsPerEvent"/> bins.</summary>
+    /// <summary>
+    /// Publishes what has been merged since the last flush, in events of at most <see cref="MaxBinsPerEvent"/> bins and as many
+    /// vehicles (the first events carry the vehicles; one with only vehicles when no bin changed).
+    /// </summary>
     internal async Task FlushAsync(CancellationToken ct)
     {
         await AnnounceConnectionAsync(ct);
         Dictionary<string, PendingBin> bins;
+        Dictionary<string, VehiclePositionReading> vehicles;
         lock (_gate)
         {
-            if (_pending.Count == 0)
+            if (_pending.Count == 0 && _pendingVehicles.Count == 0)
             {
                 return;
             }
             bins = _pending;
+            vehicles = _pendingVehicles;
             _pending = new Dictionary<string, PendingBin>(StringComparer.Ordinal);
+            _pendingVehicles = new Dictionary<string, VehiclePositionReading>(StringComparer.Ordinal);
         }
         var ordered = bins.OrderBy(b => b.Key, StringComparer.Ordinal).ToList();
-        for (var i = 0; i < ordered.Count; i += MaxBinsPerEvent)
+        var positions = Ordered(vehicles);
+        for (var i = 0; i < Math.Max(ordered.Count, positions.Count); i += MaxBinsPerEvent)
         {
-            var e = Event(Source, Interlocked.Increment(ref _sequence), _time.GetUtcNow(), ordered.GetRange(i, Math.Min(MaxBinsPerEvent, ordered.Count - i)));
+            var e = Event(Source, Interlocked.Increment(ref _sequence), _time.GetUtcNow(),
+                ordered.GetRange(Math.Min(i, ordered.Count), Math.Clamp(ordered.Count - i, 0, MaxBinsPerEvent)),
+                positions.GetRange(Math.Min(i, positions.Count), Math.Clamp(positions.Count - i, 0, MaxBinsPerEvent)));
             using var timeout = new CancellationTokenSource(_options.PublishTimeout);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
             try
@@ -232,7 +263,7 @@ public sealed class ReadingsStoredPublisher : BackgroundService, IStoredReadings
                 Interlocked.Increment(ref _dropped);
                 var error = timeout.IsCancellationRequested ? $"no answer from the bus within {_options.PublishTimeout.TotalSeconds:0.#} s"
                     : ct.IsCancellationRequested ? "stopping" : ex.Message;
-                Warn($"publishing event {e.Sequence} ({e.Bins.Count} bins) failed ({error}); it is dropped and consumers catch up from the store");
+                Warn($"publishing event {e.Sequence} ({e.Bins.Count} bins, {e.Vehicles.Count} vehicles) failed ({error}); it is dropped and consumers catch up from the store");
             }
         }
     }

@@ -18,7 +18,7 @@ public sealed class IngestionWorker(IngestionService service, ILogger<IngestionW
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         logger.LogInformation("Ingestion: broker {Broker} as {ClientId} on {Topic}; store {Store}",
-            service.Settings.Broker, service.Settings.ClientId, service.Settings.SubscriptionTopic, service.Store.Name);
+            service.Settings.Broker, service.Settings.ClientId, string.Join(" and ", service.Settings.SubscriptionTopics), service.Store.Name);
         try
         {
             await service.InitializeStoreAsync(stoppingToken);

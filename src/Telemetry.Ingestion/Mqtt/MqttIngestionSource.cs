@@ -10,7 +10,7 @@ namespace Telemetry.Ingestion.Mqtt;
 
 /// <summary>
 /// The MQTT side of ingestion: an MQTT 5 client with a persistent session (clean start off, session
-/// expiry, stable client id), subscribed at QoS 1 to <c>bins/#</c> (through a shared subscription
+/// expiry, stable client id), subscribed at QoS 1 to <c>bins/#</c> and <c>vehicles/+/position</c> (through shared subscriptions
 /// when a group is configured) with Retain Handling 2, acknowledging manually once the pipeline has
 /// stored a message. Flow is bounded by Receive Maximum and a byte limit, not by blocking the receive
 /// handler; packets above the announced Maximum Packet Size are the broker's to drop. Reconnects with
@@ -401,31 +401,34 @@ public sealed class MqttIngestionSource(IngestionSettings settings, IngestionPip
             throw new MqttRefusedException(refused);
         }
         // Subscribing again is harmless when the session survived, and needed when it did not.
-        var subscribe = new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter(f => f
-                .WithTopic(settings.SubscriptionTopic)
+        var builder = new MqttClientSubscribeOptionsBuilder();
+        foreach (var filter in settings.SubscriptionTopics)
+        {
+            builder.WithTopicFilter(f => f
+                .WithTopic(filter)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe))
-            .Build();
-        var subscribed = await client.SubscribeAsync(subscribe, ct);
+                .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe));
+        }
+        var subscribed = await client.SubscribeAsync(builder.Build(), ct);
         foreach (var item in subscribed.Items)
         {
             if (item.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2)
             {
+                var filter = item.TopicFilter?.Topic ?? string.Join(", ", settings.SubscriptionTopics);
                 if (!_everConnected && item.ResultCode == MqttClientSubscribeResultCode.NotAuthorized)
                 {
                     // The credentials were good (CONNACK said so); it is the user the ACL does not know as a reader.
-                    throw new ConfigurationException("Mqtt:Username", $"the broker does not let {UserText} subscribe to {settings.SubscriptionTopic} (NotAuthorized): its ACL must grant read access to bins/#");
+                    throw new ConfigurationException("Mqtt:Username", $"the broker does not let {UserText} subscribe to {filter} (NotAuthorized): its ACL must grant read access to bins/# and vehicles/#");
                 }
                 if (!_everConnected && item.ResultCode == MqttClientSubscribeResultCode.SharedSubscriptionsNotSupported)
                 {
-                    throw new ConfigurationException("Mqtt:SharedGroup", $"the broker does not support shared subscriptions ({settings.SubscriptionTopic}): leave the group empty");
+                    throw new ConfigurationException("Mqtt:SharedGroup", $"the broker does not support shared subscriptions ({filter}): leave the group empty");
                 }
-                throw new MqttRefusedException($"subscription to {settings.SubscriptionTopic} refused: {item.ResultCode}");
+                throw new MqttRefusedException($"subscription to {filter} refused: {item.ResultCode}");
             }
         }
         logger.LogInformation("MQTT {Broker}: connected as {ClientId} (session {Session}, Maximum Packet Size {MaxPacket:N0} bytes), subscribed to {Topic}",
-            settings.Broker, settings.ClientId, result.IsSessionPresent ? "resumed" : "new", built.MaximumPacketSize, settings.SubscriptionTopic);
+            settings.Broker, settings.ClientId, result.IsSessionPresent ? "resumed" : "new", built.MaximumPacketSize, string.Join(" and ", settings.SubscriptionTopics));
     }
 
     private string UserKey => string.IsNullOrEmpty(settings.Username) ? "Mqtt:Username" : "Mqtt:Password";

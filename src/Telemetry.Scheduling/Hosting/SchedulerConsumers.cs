@@ -11,7 +11,7 @@ namespace Telemetry.Scheduling.Hosting;
 /// consumer: only the process holding the lease gets them. A process that does not act (yet) answers "unavailable" at once.
 /// </summary>
 public sealed class SchedulerCommandConsumer(SchedulerService scheduler, ISchedulerLease lease) :
-    IConsumer<AcknowledgeAlert>, IConsumer<RequestCollectionJob>, IConsumer<CloseCollectionJob>, IConsumer<SchedulerLeasePing>
+    IConsumer<AcknowledgeAlert>, IConsumer<RequestCollectionJob>, IConsumer<CloseCollectionJob>, IConsumer<SchedulerLeasePing>, IConsumer<RoutePlanned>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
 
@@ -73,6 +73,20 @@ public sealed class SchedulerCommandConsumer(SchedulerService scheduler, ISchedu
         await context.RespondAsync(result ?? new JobCommandResult("unavailable", null, Unavailable()));
     }
 
+    /// <summary>
+    /// A route plan: its jobs become <c>planned</c>. Only the acting scheduler may store that; one that does not act yet (taking
+    /// over) throws, and the message is retried (every second, for half a minute) until it does.
+    /// </summary>
+    public async Task Consume(ConsumeContext<RoutePlanned> context)
+    {
+        var plan = context.Message;
+        var result = await RunAsync(context, (core, now) => ((object)plan.PlanId, core.Planned(plan)));
+        if (result is null)
+        {
+            throw new SchedulerUnavailableException($"route plan {plan.PlanId} revision {plan.Revision}: {Unavailable()}");
+        }
+    }
+
     public Task Consume(ConsumeContext<SchedulerLeasePing> context)
     {
         (lease as BrokerLease)?.Heard(context.Message);
@@ -118,6 +132,12 @@ public sealed class SchedulerCommandConsumerDefinition : ConsumerDefinition<Sche
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<SchedulerCommandConsumer> consumerConfigurator, IRegistrationContext context)
     {
         endpointConfigurator.PrefetchCount = 32;
+        // Only route plans throw (the scheduler does not act yet); commands answer "unavailable" instead.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<SchedulerUnavailableException>();
+            r.Interval(30, TimeSpan.FromSeconds(1));
+        });
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
             rabbit.SingleActiveConsumer = true;
@@ -156,8 +176,14 @@ public sealed class IngestionConnectionConsumerDefinition() : TemporaryQueueDefi
 /// The jobs the acting scheduler decided, for a standby: it keeps its book of open jobs current, so the alerts it derives
 /// (a <c>fill</c> alert is not raised for a covered compartment) are the acting one's. A temporary queue per scheduler process.
 /// </summary>
-public sealed class StandbyJobsConsumer(SchedulerService scheduler) : IConsumer<CollectionJobRequested>, IConsumer<CollectionJobClosed>
+public sealed class StandbyJobsConsumer(SchedulerService scheduler) : IConsumer<CollectionJobRequested>, IConsumer<CollectionJobClosed>, IConsumer<CollectionJobPlanned>
 {
+    public Task Consume(ConsumeContext<CollectionJobPlanned> context)
+    {
+        scheduler.JobSeen(context.Message.Job);
+        return Task.CompletedTask;
+    }
+
     public Task Consume(ConsumeContext<CollectionJobRequested> context)
     {
         scheduler.JobSeen(context.Message.Job);
@@ -172,3 +198,6 @@ public sealed class StandbyJobsConsumer(SchedulerService scheduler) : IConsumer<
 }
 
 public sealed class StandbyJobsConsumerDefinition() : TemporaryQueueDefinition<StandbyJobsConsumer>("scheduler-jobs");
+
+/// <summary>The scheduler does not act now (standing by, taking over, or its store is away): the message is retried.</summary>
+public sealed class SchedulerUnavailableException(string message) : Exception(message);

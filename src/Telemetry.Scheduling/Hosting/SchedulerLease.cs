@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Telemetry.Contracts.Messages;
+using Telemetry.Messaging;
 
 namespace Telemetry.Scheduling.Hosting;
 
@@ -25,66 +26,16 @@ public sealed class InProcessLease : ISchedulerLease
 }
 
 /// <summary>
-/// The lease on RabbitMQ: every scheduler sends a ping a second to the queue <c>telemetry-scheduler</c>, which has a single active
-/// consumer; the broker delivers them (and the api's commands) only to the process whose consumer is active. A process holds the
-/// lease while pings reach it; it <see cref="Acting">acts</see> once it has held it for <c>Scheduling:LeaseTimeout</c>, and stops
-/// acting when none has reached it for as long. So the one that lost the lease (dead, cut off, its consumer moved) has stopped
-/// before the next one starts: the broker moves the consumer only after the old one is gone, and the old one hears no ping
-/// after that moment. Times are real time, whatever clock the scheduler decides on.
+/// The lease on RabbitMQ: single active consumer of the queue <c>telemetry-scheduler</c> (see <see cref="SingleActiveConsumerLease"/>);
+/// the api's commands share the queue, so only the holder gets them.
 /// </summary>
-public sealed class BrokerLease(IOptions<SchedulingOptions> options, TimeProvider time) : ISchedulerLease
+public sealed class BrokerLease(IOptions<SchedulingOptions> options, TimeProvider time)
+    : SingleActiveConsumerLease(SchedulerHosting.QueueName, options.Value.LeaseTimeout, time), ISchedulerLease
 {
-    private readonly TimeSpan _timeout = options.Value.LeaseTimeout;
-    private readonly object _gate = new();
-    private long? _heldSince;
-    private long? _lastHeard;
-
-    /// <summary>This process's name in its pings.</summary>
-    public string Instance { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-
-    /// <summary>
-    /// A ping reached this process. Only its own pings count, and only fresh ones (sent less than a second ago by this
-    /// process's clock): a ping delivered just before the broker moved the consumer, and handled late, must not extend a lease
-    /// that is gone. Pings of the other schedulers are in the same queue; whoever holds the lease drops them.
-    /// </summary>
     public void Heard(SchedulerLeasePing ping)
     {
         ArgumentNullException.ThrowIfNull(ping);
-        if (ping.Instance != Instance || time.GetUtcNow() - ping.SentAt > TimeSpan.FromSeconds(1))
-        {
-            return;
-        }
-        lock (_gate)
-        {
-            var now = time.GetTimestamp();
-            if (_lastHeard is not { } last || time.GetElapsedTime(last, now) >= _timeout)
-            {
-                _heldSince = now;
-            }
-            _lastHeard = now;
-        }
-    }
-
-    public bool Acting
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _lastHeard is { } last && _heldSince is { } since
-                    && time.GetElapsedTime(last) < _timeout && time.GetElapsedTime(since) >= _timeout;
-            }
-        }
-    }
-
-    public string Describe()
-    {
-        lock (_gate)
-        {
-            return _lastHeard is { } last
-                ? $"RabbitMQ single active consumer: last ping {time.GetElapsedTime(last).TotalSeconds:0.0} s ago, held {(_heldSince is { } s ? time.GetElapsedTime(s).TotalSeconds : 0):0} s"
-                : "RabbitMQ single active consumer: no ping has reached this process (another scheduler holds the lease, or the broker is away)";
-        }
+        Heard(ping.Instance, ping.SentAt);
     }
 }
 

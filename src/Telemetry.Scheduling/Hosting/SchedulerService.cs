@@ -312,7 +312,12 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         }
         foreach (var e in storedJobs.Where(e => e.At >= now - RepublishWindow))
         {
-            _outbox.Enqueue(e.Type == JobStates.Requested ? new CollectionJobRequested(e.Info()) : new CollectionJobClosed(e.Info(), e.By ?? "scheduler"));
+            _outbox.Enqueue(e.Type switch
+            {
+                JobStates.Requested => new CollectionJobRequested(e.Info()),
+                JobStates.Planned => new CollectionJobPlanned(e.Info()),
+                _ => new CollectionJobClosed(e.Info(), e.By ?? "scheduler"),
+            });
         }
         _logger.LogInformation(
             "Scheduler: acting ({Lease}): {Alerts} alert(s) active, {Jobs} open job(s); of {Derived} alert event(s) derived before, {News} are news",
@@ -451,6 +456,10 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
             else if (e.Type is JobStates.Completed or JobStates.Cancelled)
             {
                 _outbox.Enqueue(new CollectionJobClosed(e.Job.Info(), e.By));
+            }
+            else if (e.Type == JobStates.Planned)
+            {
+                _outbox.Enqueue(new CollectionJobPlanned(e.Job.Info()));
             }
         }
         await FlushOutboxAsync(ct);

@@ -199,6 +199,19 @@ public sealed class JobBook
         return _jobs[id] = job with { State = JobStates.Completed, CompletedAt = at };
     }
 
+    /// <summary>
+    /// A route plan took the job: state <c>planned</c> with its vehicle and the plan's time. Null when unknown, no longer open, or
+    /// planned already with that vehicle (a repeat; a re-plan that moves it to another vehicle is news).
+    /// </summary>
+    public CollectionJob? Plan(string id, string vehicle, DateTimeOffset at)
+    {
+        if (!_jobs.TryGetValue(id, out var job) || !job.Open || (job.State == JobStates.Planned && job.Vehicle == vehicle))
+        {
+            return null;
+        }
+        return _jobs[id] = job with { State = JobStates.Planned, Vehicle = vehicle, PlannedAt = at };
+    }
+
     /// <summary>A dispatcher closes a job by hand; null when unknown or no longer open.</summary>
     public CollectionJob? Close(string id, bool completed, DateTimeOffset at)
     {

@@ -34,7 +34,9 @@ namespace Telemetry.Storage.InfluxDb;
 /// Alert events (measurement <c>alert_event</c>) are points timed in milliseconds at their <see cref="StoredAlertEvent.At"/>, in
 /// the series of their bin, community, compartment, kind, severity and type (<see cref="WriteAlertEventsAsync"/>).
 /// Job events (measurement <c>job_event</c>) likewise, at their <see cref="StoredJobEvent.At"/>, in the series of their bin,
-/// community, job id, stream and type (<see cref="WriteJobEventsAsync"/>).
+/// community, job id, stream and type (<see cref="WriteJobEventsAsync"/>). Vehicle positions (<c>vehicle_position</c>) are
+/// readings of the series (vehicle, stream) at their <c>ts</c>; route plans (<c>route_plan</c>) points of the series (plan, revision,
+/// stream) at their planned time (<see cref="WriteRoutePlanAsync"/>).
 /// </remarks>
 public sealed class InfluxDbStore : ITelemetryStore
 {
@@ -697,6 +699,79 @@ public sealed class InfluxDbStore : ITelemetryStore
         }, list, ct);
         return StoreOrder.NewestJobEvents(list, limit);
     }
+
+    /// <summary>
+    /// The newest point of each series of <c>vehicle_position</c> (<c>ORDER BY time DESC LIMIT 1</c> per series: one row, the
+    /// point's own time, which <c>last()</c> of three fields would not give), the newest per vehicle where its stream tag changed.
+    /// </summary>
+    public async Task<IReadOnlyList<VehiclePositionReading>> GetLatestVehiclePositionsAsync(CancellationToken ct)
+    {
+        var results = await QueryAsync("ms", ct,
+            "SELECT \"lat\", \"lon\", \"speed_kmh\" FROM \"vehicle_position\" GROUP BY \"vehicle\", \"stream\" ORDER BY time DESC LIMIT 1");
+        var list = new List<VehiclePositionReading>();
+        foreach (var (s, row) in Rows(results[0]))
+        {
+            var (lat, lon, speed) = (s.ColumnOrMissing("lat"), s.ColumnOrMissing("lon"), s.ColumnOrMissing("speed_kmh"));
+            double? Number(int column) => column >= 0 && column < row.Length ? Series.Double(row[column]) : null;
+            if (Number(lat) is { } la && Number(lon) is { } lo)
+            {
+                list.Add(new VehiclePositionReading(s.Tag("vehicle"), s.Tag("stream"), FromMs(Series.Long(row[0])), la, lo, Number(speed) ?? double.NaN));
+            }
+        }
+        return StoreOrder.LatestPositions(list.OrderBy(p => p.Time));
+    }
+
+    /// <summary>
+    /// A point of <c>route_plan</c> at millisecond precision (<see cref="LineProtocol.Format(StoredRoutePlan)"/>). Its series is the
+    /// plan id, revision and stream, its time the planned time: the same plan written again is one point, overwritten. Errors as
+    /// <see cref="WriteAsync"/>'s.
+    /// </summary>
+    public async Task WriteRoutePlanAsync(StoredRoutePlan plan, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentException.ThrowIfNullOrEmpty(plan.PlanId);
+        await SendEventLinesAsync([LineProtocol.Format(plan)], ct);
+    }
+
+    /// <summary>
+    /// The plans selected by their shift fields (<c>shift_end_ms &gt;= from AND shift_start_ms &lt;= to</c>), over every planned
+    /// time, read as <see cref="ReadRangeAsync"/> reads; per plan id and revision the point with the latest planned time (a
+    /// plan written again with another planned time is a second point), in <see cref="StoreOrder.RoutePlans"/>' order.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredRoutePlan>> GetRoutePlansAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var shift = $"\"shift_end_ms\" >= {Ms(from)} AND \"shift_start_ms\" <= {Ms(to)}";
+        var list = new List<StoredRoutePlan>();
+        await ReadRangeAsync(DateTimeOffset.UnixEpoch, PlansUntil, range =>
+        [
+            $"SELECT \"shift_start_ms\", \"shift_end_ms\", \"body\" FROM \"route_plan\" WHERE {range} AND {shift} GROUP BY \"plan\", \"revision\", \"stream\"",
+        ], static (_, s, values, into) =>
+        {
+            var (plan, stream) = (s.Tag("plan"), s.Tag("stream"));
+            var revision = int.TryParse(s.Tag("revision"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) ? r : -1;
+            var (start, end, body) = (s.ColumnOrMissing("shift_start_ms"), s.ColumnOrMissing("shift_end_ms"), s.ColumnOrMissing("body"));
+            foreach (var row in values.EnumerateArray())
+            {
+                into.Add(new StoredRoutePlan(plan, revision, stream, FromMs((long)(Series.Double(Series.Cell(row, start)) ?? 0)),
+                    FromMs((long)(Series.Double(Series.Cell(row, end)) ?? 0)), FromMs(Series.Long(row[0])),
+                    LineProtocol.UnescapeText(Series.String(Series.Cell(row, body)) ?? "")));
+            }
+        }, list, ct);
+        var newest = new Dictionary<(string, int), StoredRoutePlan>();
+        foreach (var p in list)
+        {
+            if (!newest.TryGetValue((p.PlanId, p.Revision), out var seen) || p.PlannedAt >= seen.PlannedAt)
+            {
+                newest[(p.PlanId, p.Revision)] = p;
+            }
+        }
+        return StoreOrder.RoutePlans(newest.Values);
+
+        static string Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The end of the planned times <see cref="GetRoutePlansAsync"/> reads: well past any plan, within InfluxDB's time range (2262).</summary>
+    private static readonly DateTimeOffset PlansUntil = new(2200, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     public async ValueTask DisposeAsync()
     {

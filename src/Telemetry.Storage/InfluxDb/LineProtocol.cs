@@ -5,8 +5,8 @@ using Telemetry.Contracts.Readings;
 namespace Telemetry.Storage.InfluxDb;
 
 /// <summary>
-/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings, collections, device events, alert events and job events are
-/// timed in milliseconds, dead letters in microseconds. Numbers other than <c>seq</c> are floats (written without the
+/// InfluxDB line protocol for the measurements of CONTRACT §3. Readings (and vehicle positions), collections, device events, alert
+/// events, job events and route plans are timed in milliseconds, dead letters in microseconds. Numbers other than <c>seq</c> are floats (written without the
 /// <c>i</c> suffix, in round-trip form); <c>seq</c> is an integer.
 /// </summary>
 /// <remarks>
@@ -41,6 +41,8 @@ internal static class LineProtocol
     public const string DeviceEvent = "device_event";
     public const string AlertEvent = "alert_event";
     public const string JobEvent = "job_event";
+    public const string VehiclePosition = "vehicle_position";
+    public const string RoutePlan = "route_plan";
 
     public static string Format(Reading reading)
     {
@@ -115,6 +117,15 @@ internal static class LineProtocol
                 {
                     throw new StoreRejectedException($"status of {s.BinId} at {s.Time:O} has no field to store");
                 }
+                break;
+            case VehiclePositionReading p:
+                sb.Append(VehiclePosition);
+                Tag(sb, "stream", p.Stream);
+                Tag(sb, "vehicle", p.VehicleId);
+                sb.Append(' ');
+                FloatField(sb, "lat", p.Lat, first: true, p.VehicleId, p.Time);
+                FloatField(sb, "lon", p.Lon, first: false, p.VehicleId, p.Time);
+                FloatField(sb, "speed_kmh", p.SpeedKmh, first: false, p.VehicleId, p.Time);
                 break;
             default:
                 throw new ArgumentException($"unknown reading type {reading.GetType().Name}", nameof(reading));
@@ -260,6 +271,29 @@ internal static class LineProtocol
                 StringField(sb, key, AlertTime(value), first: false);
             }
         }
+    }
+
+    /// <summary>
+    /// A route plan (measurement <c>route_plan</c>), timed in milliseconds at <see cref="StoredRoutePlan.PlannedAt"/>. Tags in key
+    /// order: <c>plan</c> (the plan id), <c>revision</c> (its number as text: a tag, so that each revision is a point of its own and
+    /// the same revision written again is one, and no integer field breaks CONTRACT §3's floats), <c>stream</c>. Fields:
+    /// <c>shift_start_ms</c> and <c>shift_end_ms</c> (floats of Unix milliseconds, so that a query selects the shifts of a period
+    /// with a comparison) and <c>body</c> (the <c>RoutePlanned</c> JSON, a string field).
+    /// </summary>
+    public static string Format(StoredRoutePlan p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        var sb = new StringBuilder(256 + (2 * p.Body.Length));
+        sb.Append(RoutePlan);
+        Tag(sb, "plan", p.PlanId);
+        Tag(sb, "revision", p.Revision.ToString(CultureInfo.InvariantCulture));
+        Tag(sb, "stream", p.Stream);
+        sb.Append(' ');
+        FloatField(sb, "shift_start_ms", p.ShiftStart.ToUnixTimeMilliseconds(), first: true, p.PlanId, p.PlannedAt);
+        FloatField(sb, "shift_end_ms", p.ShiftEnd.ToUnixTimeMilliseconds(), first: false, p.PlanId, p.PlannedAt);
+        StringField(sb, "body", p.Body, first: false);
+        sb.Append(' ').Append(p.PlannedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        return sb.ToString();
     }
 
     /// <summary>An alert's time as stored in a string field: RFC 3339, UTC, milliseconds (<c>2026-11-02T00:10:00.000Z</c>).</summary>

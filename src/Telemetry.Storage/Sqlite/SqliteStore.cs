@@ -11,7 +11,9 @@ namespace Telemetry.Storage.Sqlite;
 /// delivered twice one row; a later write replaces the values it gives (as InfluxDB does). So do the
 /// primary keys of the event tables: <c>collection</c> (bin, compartment, time_ms), <c>device_event</c>
 /// (bin, kind, time_ms), <c>alert_event</c> (bin, compartment, kind, type, time_ms; compartment '' for a bin's
-/// alerts) and <c>job_event</c> (job_id, type, time_ms). Text is stored exactly as given (parameters, no escaping needed).
+/// alerts) and <c>job_event</c> (job_id, type, time_ms); <c>vehicle_position</c> is keyed by (vehicle, time_ms) like a reading and
+/// <c>route_plan</c> by (plan_id, revision). Text is stored exactly as given (parameters, no escaping needed). Each schema
+/// version adds tables (<c>CREATE TABLE IF NOT EXISTS</c>), so a file of an earlier version gets them at start and keeps its data.
 /// </summary>
 /// <remarks>
 /// Every SQLite error is classified by its primary result code (<see cref="Classify"/>): the ones a retry
@@ -26,7 +28,7 @@ public sealed class SqliteStore : ITelemetryStore
     public const string PathKey = "Storage:Sqlite:Path";
 
     /// <summary>Written at every start: the schema's version, and the write that proves the file can be written.</summary>
-    private const int SchemaVersion = 4;
+    private const int SchemaVersion = 5;
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -158,6 +160,15 @@ public sealed class SqliteStore : ITelemetryStore
                 cancelled_at_ms INTEGER, caused_by TEXT,
                 PRIMARY KEY (job_id, type, time_ms)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS job_event_time ON job_event (time_ms);
+            CREATE TABLE IF NOT EXISTS vehicle_position (
+                vehicle TEXT NOT NULL, time_ms INTEGER NOT NULL, stream TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, speed_kmh REAL NOT NULL,
+                PRIMARY KEY (vehicle, time_ms)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS vehicle_position_time ON vehicle_position (time_ms);
+            CREATE TABLE IF NOT EXISTS route_plan (
+                plan_id TEXT NOT NULL, revision INTEGER NOT NULL, stream TEXT NOT NULL, shift_start_ms INTEGER NOT NULL,
+                shift_end_ms INTEGER NOT NULL, planned_at_ms INTEGER NOT NULL, body TEXT NOT NULL,
+                PRIMARY KEY (plan_id, revision)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS route_plan_shift ON route_plan (shift_start_ms);
             """, ct);
 
     public async Task WriteAsync(IReadOnlyList<Reading> readings, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
@@ -183,6 +194,10 @@ public sealed class SqliteStore : ITelemetryStore
                     temp_c = COALESCE(excluded.temp_c, status.temp_c), tilt = COALESCE(excluded.tilt, status.tilt),
                     door_open = COALESCE(excluded.door_open, status.door_open), seq = COALESCE(excluded.seq, status.seq)
                 """, "$b", "$cm", "$t", "$f", "$o", "$bp", "$tc", "$ti", "$do", "$q");
+            using var position = Command(writer, tx, """
+                INSERT INTO vehicle_position (vehicle, time_ms, stream, lat, lon, speed_kmh) VALUES ($v, $t, $s, $la, $lo, $sp)
+                ON CONFLICT (vehicle, time_ms) DO UPDATE SET stream = excluded.stream, lat = excluded.lat, lon = excluded.lon, speed_kmh = excluded.speed_kmh
+                """, "$v", "$t", "$s", "$la", "$lo", "$sp");
             using var dead = Command(writer, tx, """
                 INSERT INTO dead_letter (time_us, reason, bin, ingester, topic, payload, error) VALUES ($t, $r, $b, $i, $tp, $p, $e)
                 """, "$t", "$r", "$b", "$i", "$tp", "$p", "$e");
@@ -199,6 +214,9 @@ public sealed class SqliteStore : ITelemetryStore
                         break;
                     case StatusReading s:
                         await Run(status, ct, s.BinId, s.Community, Ms(s.Time), s.TimeFromDevice ? 1 : 0, Bool(s.Online), s.BatteryPct, s.TempC, Bool(s.Tilt), Bool(s.DoorOpen), s.Seq);
+                        break;
+                    case VehiclePositionReading p:
+                        await Run(position, ct, p.VehicleId, Ms(p.Time), p.Stream, p.Lat, p.Lon, p.SpeedKmh);
                         break;
                     default:
                         throw new ArgumentException($"unknown reading type {reading.GetType().Name}", nameof(readings));
@@ -643,6 +661,63 @@ public sealed class SqliteStore : ITelemetryStore
                 OptionalText(18)));
         }
         return StoreOrder.NewestJobEvents(list, limit);
+    }
+
+    public async Task<IReadOnlyList<VehiclePositionReading>> GetLatestVehiclePositionsAsync(CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<VehiclePositionReading>();
+        // SQLite takes the bare columns of a max() aggregate from the row with the maximum.
+        await foreach (var r in Query(c, "SELECT vehicle, stream, max(time_ms), lat, lon, speed_kmh FROM vehicle_position GROUP BY vehicle", [], ct))
+        {
+            list.Add(new VehiclePositionReading(r.GetString(0), r.GetString(1), FromMs(r.GetInt64(2)), r.GetDouble(3), r.GetDouble(4), r.GetDouble(5)));
+        }
+        return StoreOrder.LatestPositions(list);
+    }
+
+    /// <summary>
+    /// One row of <c>route_plan</c> per plan id and revision; written again, the row takes the later write's values unless that
+    /// one was planned earlier than the row (as InfluxDB keeps the point with the later time).
+    /// </summary>
+    public async Task WriteRoutePlanAsync(StoredRoutePlan plan, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var writer = _writer ?? throw new InvalidOperationException("InitializeAsync first");
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
+            using var insert = Command(writer, tx, """
+                INSERT INTO route_plan (plan_id, revision, stream, shift_start_ms, shift_end_ms, planned_at_ms, body) VALUES ($p, $r, $s, $ss, $se, $pa, $b)
+                ON CONFLICT (plan_id, revision) DO UPDATE SET stream = excluded.stream, shift_start_ms = excluded.shift_start_ms,
+                    shift_end_ms = excluded.shift_end_ms, planned_at_ms = excluded.planned_at_ms, body = excluded.body
+                WHERE excluded.planned_at_ms >= route_plan.planned_at_ms
+                """, "$p", "$r", "$s", "$ss", "$se", "$pa", "$b");
+            await Run(insert, ct, plan.PlanId, plan.Revision, plan.Stream, Ms(plan.ShiftStart), Ms(plan.ShiftEnd), Ms(plan.PlannedAt), plan.Body);
+            await tx.CommitAsync(ct);
+        }
+        catch (SqliteException ex)
+        {
+            throw Classify(ex, Path);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredRoutePlan>> GetRoutePlansAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var c = await OpenReaderAsync(ct);
+        var list = new List<StoredRoutePlan>();
+        await foreach (var r in Query(c, """
+            SELECT plan_id, revision, stream, shift_start_ms, shift_end_ms, planned_at_ms, body FROM route_plan
+            WHERE shift_end_ms >= $1 AND shift_start_ms <= $2
+            """, [Ms(from), Ms(to)], ct))
+        {
+            list.Add(new StoredRoutePlan(r.GetString(0), r.GetInt32(1), r.GetString(2), FromMs(r.GetInt64(3)), FromMs(r.GetInt64(4)), FromMs(r.GetInt64(5)), r.GetString(6)));
+        }
+        return StoreOrder.RoutePlans(list);
     }
 
     public async ValueTask DisposeAsync()

@@ -235,6 +235,9 @@ public sealed class HostCompositionTests(ITestOutputHelper output) : IDisposable
         public Task<IReadOnlyList<StoredAlertEvent>> GetAlertEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
         public virtual Task WriteJobEventsAsync(IReadOnlyList<StoredJobEvent> events, CancellationToken ct) => Task.CompletedTask;
         public Task<IReadOnlyList<StoredJobEvent>> GetJobEventsAsync(DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct) => throw new NotSupportedException();
+        public Task<IReadOnlyList<VehiclePositionReading>> GetLatestVehiclePositionsAsync(CancellationToken ct) => throw new NotSupportedException();
+        public virtual Task WriteRoutePlanAsync(StoredRoutePlan plan, CancellationToken ct) => Task.CompletedTask;
+        public Task<IReadOnlyList<StoredRoutePlan>> GetRoutePlansAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct) => throw new NotSupportedException();
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -50,6 +50,31 @@ public class SchedulerCoreTests
     }
 
     [Fact]
+    public void A_route_plan_marks_its_jobs_planned_once_and_again_when_a_replan_moves_them()
+    {
+        var core = new SchedulerCore(Registry, new AlertOptions());
+        var (job, _, _) = core.Request("JY-002", ["plastic"], "dispatcher", Now);
+        var (other, _, _) = core.Request("JY-003", ["kitchen"], "dispatcher", Now);
+        static Telemetry.Contracts.Messages.RoutePlanned Plan(int revision, string vehicle, params string[] jobs) => new(
+            "recyclable:20261103T2300Z", revision, "recyclable", Now.AddHours(21), Now.AddHours(29), Now.AddHours(20), [
+                new Telemetry.Contracts.Messages.RouteInfo(vehicle, 12.5, 1, [.. jobs.Select(j => new Telemetry.Contracts.Messages.RouteStopInfo(
+                    "bin", "JY-002", 36.9, 117.1, Now.AddHours(22), Now.AddHours(22.1), 30, 30, j, ["plastic"]))]),
+            ], [], "feasible");
+
+        var first = core.Planned(Plan(1, "REC-01", job!.Id, "unknown-job"));
+        var planned = Assert.Single(first.Jobs);
+        Assert.Equal((JobStates.Planned, "REC-01", Now.AddHours(20)), (planned.Type, planned.Job.Vehicle, planned.Job.PlannedAt));
+        Assert.Equal(JobStates.Planned, core.Jobs.Find(job.Id)!.State);
+        Assert.True(core.Jobs.Covers("JY-002", "plastic"));
+        Assert.Equal(JobStates.Requested, core.Jobs.Find(other!.Id)!.State);
+        Assert.Empty(core.Planned(Plan(1, "REC-01", job.Id)).Jobs);
+        Assert.Equal("REC-02", Assert.Single(core.Planned(Plan(2, "REC-02", job.Id)).Jobs).Job.Vehicle);
+        // A closed job is not planned again.
+        core.Close(job.Id, completed: true, Now.AddHours(23));
+        Assert.Empty(core.Planned(Plan(3, "REC-03", job.Id)).Jobs);
+    }
+
+    [Fact]
     public void An_adopted_predicted_full_alert_is_cleared_by_the_tick_once_a_job_covers_it()
     {
         var core = new SchedulerCore(Registry, new AlertOptions());
