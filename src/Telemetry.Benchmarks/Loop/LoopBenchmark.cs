@@ -1,15 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Telemetry.Contracts.Configuration;
 using Telemetry.Fleet;
+using Telemetry.Routing;
 using Telemetry.Routing.Planning;
+using Telemetry.Routing.Travel;
 
 namespace Telemetry.Benchmarks.Loop;
 
 /// <summary>Options of <c>telemetry bench loop</c>.</summary>
 /// <param name="Days">Simulated days measured.</param>
 /// <param name="Seed">Seed of the simulated fleet (deposits, sensors, faults).</param>
-internal sealed record LoopBenchOptions(int Days, int Seed);
+/// <param name="WarmupDays">Days both runs spend first, unmeasured, the simulator emptying compartments itself (the fill signal learns).</param>
+internal sealed record LoopBenchOptions(int Days, int Seed, int WarmupDays = LoopBenchSetup.WarmupDays);
 
 /// <summary>
 /// <c>telemetry bench loop</c> (CONTRACT §5): the closed loop against the fixed-schedule baseline over the same simulated days,
@@ -34,9 +39,9 @@ internal sealed class LoopBenchmark(LoopSettings settings, Func<IShiftPlanner> p
         var baseline = Task.Run(() => new LoopRun(settings, LoopMode.Baseline, planners(), Progress).RunAsync(ct), ct);
         var figures = await Task.WhenAll(loop, baseline);
         var (l, b) = (figures[0], figures[1]);
-        output.WriteLine(Invariant($"loop:     {l.TruckKm:0.0} km ({Streams(l.KmByStream)}), {l.Trips} trips, {l.Stops} stops, overflow {l.OverflowHours:0.0} compartment-hours, fill at collection {l.FillAtCollectionPct:0.0} % over {l.Collected} compartments a job named ({Streams(l.CollectedByStream)}); {l.Alongside} emptied alongside at {l.AlongsideFillPct:0.0} %; deposits refused {l.RefusedDeposits} of {l.Deposits}"));
-        output.WriteLine(Invariant($"          jobs {l.JobsRaised} raised ({string.Join(", ", l.JobsByReason.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Key} {x.Value}"))}), {l.JobsCompleted} completed; {l.Plans} plans ({l.Replans} re-plans), {l.Unserved} jobs left unserved by a plan; solver {l.SolverTime.TotalSeconds:0} s"));
-        output.WriteLine(Invariant($"baseline: {b.TruckKm:0.0} km ({Streams(b.KmByStream)}), {b.Trips} trips, {b.Stops} stops, overflow {b.OverflowHours:0.0} compartment-hours, fill at collection {b.FillAtCollectionPct:0.0} % over {b.Collected} compartments; deposits refused {b.RefusedDeposits} of {b.Deposits}; {b.Plans} plans, {b.Unserved} bins left unserved by a plan; solver {b.SolverTime.TotalSeconds:0} s"));
+        output.WriteLine(Invariant($"loop:     {l.TruckKm:0.0} km ({Streams(l.KmByStream)}), {l.Trips} trips, {l.Stops} stops, overflow {l.OverflowHours:0.0} compartment-hours, fill at collection {l.FillAtCollectionPct:0.0} % over {l.Collected} compartments a job named ({Fills(l)}); {l.Alongside} emptied alongside at {l.AlongsideFillPct:0.0} %; deposits refused {l.RefusedDeposits} of {l.Deposits}"));
+        output.WriteLine(Invariant($"          jobs {l.JobsRaised} raised ({string.Join(", ", l.JobsByReason.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Key} {x.Value}"))}), {l.JobsCompleted} completed; {l.Plans} plans ({l.Replans} re-plans), {l.Unserved} jobs left unserved by a plan; solver {l.SolverTime.TotalSeconds:0} s ({Statuses(l)})"));
+        output.WriteLine(Invariant($"baseline: {b.TruckKm:0.0} km ({Streams(b.KmByStream)}), {b.Trips} trips, {b.Stops} stops, overflow {b.OverflowHours:0.0} compartment-hours, fill at collection {b.FillAtCollectionPct:0.0} % over {b.Collected} compartments ({Fills(b)}); deposits refused {b.RefusedDeposits} of {b.Deposits}; {b.Plans} plans, {b.Unserved} bins left unserved by a plan; solver {b.SolverTime.TotalSeconds:0} s ({Statuses(b)})"));
         output.WriteLine(Invariant($"goals: truckKm {Ratio(l.TruckKm, b.TruckKm)} of the baseline's (goal <= 1, stretch 0.6); overflowHours {Ratio(l.OverflowHours, b.OverflowHours)} of the baseline's (goal <= 0.1); fillAtCollectionPct {l.FillAtCollectionPct:0.0} (goal >= 70); {clock.Elapsed.TotalSeconds:0} s"));
         var json = new Dictionary<string, object>
         {
@@ -66,6 +71,12 @@ internal sealed class LoopBenchmark(LoopSettings settings, Func<IShiftPlanner> p
     private static string Streams<T>(Dictionary<WasteStream, T> byStream) where T : IFormattable =>
         string.Join(", ", byStream.Select(x => $"{x.Key.Name()} {x.Value.ToString("0.#", CultureInfo.InvariantCulture)}"));
 
+    private static string Fills(LoopFigures f) => string.Join(", ", WasteStreams.All.Select(s =>
+        Invariant($"{s.Name()} {f.CollectedByStream[s]} at {(f.CollectedByStream[s] == 0 ? 0 : f.CollectedFillByStream[s] / f.CollectedByStream[s]):0.0} %")));
+
+    private static string Statuses(LoopFigures f) =>
+        string.Join(", ", f.PlansByStatus.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Value} {x.Key}"));
+
     private static string Ratio(double a, double b) => b > 0 ? (a / b).ToString("0.000", CultureInfo.InvariantCulture) : "n/a";
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
@@ -79,34 +90,56 @@ internal static class LoopBenchSetup
 
     public const int WarmupDays = 7;
 
-    public static LoopSettings Settings(Microsoft.Extensions.Configuration.IConfiguration config, LoopBenchOptions options, TimeSpan solverTime, TimeSpan leadTime)
+    /// <summary>
+    /// The solutions after which a plan's search stops in the benchmark unless <c>Routing:Planner:SolutionLimit</c> says
+    /// otherwise: a limit that does not depend on the machine's speed or load, so the same seed gives the same plans.
+    /// </summary>
+    public const long DefaultSolutionLimit = 50;
+
+    public static LoopSettings Settings(IConfiguration config, LoopBenchOptions options, TimeSpan solverTime)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         var registry = BenchSettings.LoadRegistry(config);
         var scheduling = BenchSettings.Scheduling(config);
         var alerts = BenchSettings.Alerts(config, scheduling);
+        var routing = BenchSettings.Routing(config);
         var local = TimeZoneInfo.ConvertTime(DefaultStart, registry.TimeZone);
         // The first Monday 00:00 local on or after the default start, in the registry's own zone.
         var monday = local.Date.AddDays(((int)DayOfWeek.Monday - (int)local.DayOfWeek + 7) % 7);
         var start = new DateTimeOffset(monday, registry.TimeZone.GetUtcOffset(monday));
-        return new LoopSettings(registry, options.Seed, start, options.Days, WarmupDays, alerts.ToRules(scheduling.ThresholdPct), scheduling.MaxDwellByStream(),
-            scheduling.TickInterval, new Telemetry.Routing.RoutingPolicy(leadTime, solverTime), GreatCircle.RoadKm);
+        var travel = Travel(config);
+        var km = travel is GreatCircleTravel gc ? (Func<GeoPoint, GeoPoint, double>)((a, b) => gc.Metres(a, b) / 1000) : (a, b) => new GreatCircleTravel().Metres(a, b) / 1000;
+        return new LoopSettings(registry, options.Seed, start, options.Days, options.WarmupDays, alerts.ToRules(scheduling.ThresholdPct), scheduling.MaxDwellByStream(),
+            scheduling.TickInterval, new RoutingPolicy(routing.LeadTime, solverTime), km);
     }
-}
 
-/// <summary>Great-circle distance times the default road factor (the travel-cost provider's default), km.</summary>
-internal static class GreatCircle
-{
-    public const double RoadFactor = 1.3;
-
-    public static double RoadKm(GeoPoint a, GeoPoint b)
+    /// <summary>The configured travel costs (<c>Routing:Travel</c>; great-circle x road factor by default).</summary>
+    public static ITravelCostProvider Travel(IConfiguration config)
     {
-        var lat1 = a.Latitude * Math.PI / 180;
-        var lat2 = b.Latitude * Math.PI / 180;
-        var dLat = lat2 - lat1;
-        var dLon = (b.Longitude - a.Longitude) * Math.PI / 180;
-        var h = (Math.Sin(dLat / 2) * Math.Sin(dLat / 2)) + (Math.Cos(lat1) * Math.Cos(lat2) * Math.Sin(dLon / 2) * Math.Sin(dLon / 2));
-        return 2 * 6371.0088 * Math.Asin(Math.Min(1, Math.Sqrt(h))) * RoadFactor;
+        var options = new TravelOptions();
+        config.GetSection(TravelOptions.Section).Bind(options);
+        if (options.Validate() is { Count: > 0 } errors)
+        {
+            var first = errors[0];
+            var colon = first.IndexOf(": ", StringComparison.Ordinal);
+            throw new ConfigurationException(first[..colon], first[(colon + 2)..]);
+        }
+        return TravelCostProviders.Create(options, () => new HttpClient());
+    }
+
+    /// <summary>The OR-Tools planner with the <c>Routing:Planner</c> settings (and the benchmark's solution limit unless configured).</summary>
+    public static Func<IShiftPlanner> Planner(IConfiguration config, FleetRegistry registry)
+    {
+        var options = new ShiftPlannerOptions { SolutionLimit = DefaultSolutionLimit };
+        config.GetSection(ShiftPlannerOptions.Section).Bind(options);
+        if (options.Validate() is { Count: > 0 } errors)
+        {
+            var first = errors[0];
+            var colon = first.IndexOf(": ", StringComparison.Ordinal);
+            throw new ConfigurationException(first[..colon], first[(colon + 2)..]);
+        }
+        var travel = Travel(config);
+        return () => new OrToolsShiftPlanner(registry, travel, TimeProvider.System, options);
     }
 }

@@ -49,8 +49,10 @@ internal sealed class LoopFigures
     public long Deposits { get; set; }
     public Dictionary<WasteStream, double> KmByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
     public Dictionary<WasteStream, int> CollectedByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0);
+    public Dictionary<WasteStream, double> CollectedFillByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
     public Dictionary<string, int> JobsByReason { get; } = new(StringComparer.Ordinal);
     public TimeSpan SolverTime { get; set; }
+    public Dictionary<string, int> PlansByStatus { get; } = new(StringComparer.Ordinal);
 
     public double FillAtCollectionPct => Collected == 0 ? 0 : CollectedFillSum / Collected;
 
@@ -305,6 +307,10 @@ internal sealed class LoopRun
             return;
         }
         _total.SolverTime += plan.SolveTime;
+        // A search the clock stopped (it used its whole time) may end elsewhere on another run: the figures are reproducible
+        // when the solution limit stops every search first.
+        var by = plan.SolveTime >= _s.Routing.SolverTime * 0.95 ? "stopped by the time limit" : "stopped by the solution limit or done";
+        _total.PlansByStatus[by] = _total.PlansByStatus.GetValueOrDefault(by) + 1;
         Count(f => f.Plans++);
         Count(f => f.Unserved += plan.Unserved.Count);
         if (due.Replan)
@@ -375,6 +381,7 @@ internal sealed class LoopRun
                 f.Collected++;
                 f.CollectedFillSum += e.FillPct;
                 f.CollectedByStream[e.Stream]++;
+                f.CollectedFillByStream[e.Stream] += e.FillPct;
             });
         }
         else

@@ -2,7 +2,6 @@ using System.CommandLine;
 using Telemetry.Benchmarks.Loop;
 using Telemetry.Contracts.Configuration;
 using Telemetry.Host.Hosting;
-using Telemetry.Routing;
 
 namespace Telemetry.Host.Commands;
 
@@ -13,11 +12,11 @@ internal static class BenchLoopCommand
     {
         var days = new Option<int>("--days") { Description = "Simulated days measured (after 7 days of warm-up).", DefaultValueFactory = _ => 30 };
         var seed = new Option<int>("--seed") { Description = "Seed of the simulated fleet: the same seed gives the same figures.", DefaultValueFactory = _ => 20261102 };
-        var solver = new Option<double>("--solver-seconds") { Description = "The router's time limit per plan, in both runs.", DefaultValueFactory = _ => 1 };
-        var lead = new Option<TimeSpan>("--lead-time") { Description = "How long before a shift starts the router plans it (the routing worker's lead time).", DefaultValueFactory = _ => RoutingPolicy.Default.LeadTime };
+        var solver = new Option<double>("--solver-seconds") { Description = "The router's time limit per plan, in both runs (the search also stops after Routing:Planner:SolutionLimit solutions, 50 here by default, so the same seed gives the same plans).", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup-days") { Description = "Unmeasured days both runs spend first, the simulator emptying the bins itself while the fill signal learns.", DefaultValueFactory = _ => LoopBenchSetup.WarmupDays };
         var command = new Command("loop", "Benchmark the closed loop (simulator, decoding, fill signal, scheduler, router, trucks driving the plans) against fixed rounds planned by the same router, over --days simulated days of the fleet; last line JSON.")
         {
-            days, seed, solver, lead,
+            days, seed, solver, warmup,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
@@ -33,13 +32,13 @@ internal static class BenchLoopCommand
             {
                 throw new ConfigurationException("--solver-seconds", "must be from 0.01 to 600");
             }
-            var l = parse.GetValue(lead);
-            if (l < TimeSpan.Zero || l > TimeSpan.FromHours(12))
+            var w = parse.GetValue(warmup);
+            if (w is < 1 or > 60)
             {
-                throw new ConfigurationException("--lead-time", "must be from 00:00:00 to 12:00:00");
+                throw new ConfigurationException("--warmup-days", "must be from 1 to 60");
             }
-            var settings = LoopBenchSetup.Settings(config, new LoopBenchOptions(d, parse.GetValue(seed)), TimeSpan.FromSeconds(s), l);
-            await new LoopBenchmark(settings, () => new GreedyShiftPlanner(settings.Registry), "greedy", Console.Out).RunAsync(ct);
+            var settings = LoopBenchSetup.Settings(config, new LoopBenchOptions(d, parse.GetValue(seed), w), TimeSpan.FromSeconds(s));
+            await new LoopBenchmark(settings, LoopBenchSetup.Planner(config, settings.Registry), "OR-Tools", Console.Out).RunAsync(ct);
             return 0;
         });
         return command;

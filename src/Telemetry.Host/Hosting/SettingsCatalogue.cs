@@ -30,6 +30,7 @@ internal static class SettingsCatalogue
         "Alerts:Webhooks:*", "Alerts:WebhookAttempts",
         "Fleet:Registry",
         "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*",
+        "Routing:LeadTime", "Routing:Planner:SolutionLimit",
         "Health:Url",
         "Host:ProgressInterval", "Host:ProgressFormat", "Host:ShutdownTimeout",
     ];

@@ -395,6 +395,10 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
             parameters.FirstSolutionStrategy = firstSolution;
             parameters.LocalSearchMetaheuristic = LocalSearchMetaheuristic.Types.Value.GuidedLocalSearch;
             parameters.TimeLimit = Duration.FromTimeSpan(solverTime > TimeSpan.Zero ? solverTime : TimeSpan.FromMilliseconds(1));
+            if (_options.SolutionLimit > 0)
+            {
+                parameters.SolutionLimit = _options.SolutionLimit;
+            }
             var began = Stopwatch.GetTimestamp();
             var solution = routing.SolveWithParameters(parameters);
             var status = routing.GetStatus();
