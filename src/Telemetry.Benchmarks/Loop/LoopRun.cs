@@ -27,7 +27,7 @@ internal enum LoopMode
 /// </summary>
 internal sealed record LoopSettings(
     FleetRegistry Registry, int Seed, DateTimeOffset Start, int Days, int WarmupDays, AlertOptions Rules,
-    IReadOnlyDictionary<WasteStream, TimeSpan> MaxDwell, TimeSpan TickInterval, RoutingPolicy Routing, Func<GeoPoint, GeoPoint, double> Km);
+    IReadOnlyDictionary<WasteStream, TimeSpan> MaxDwell, double PredictedFromPct, TimeSpan TickInterval, RoutingPolicy Routing, Func<GeoPoint, GeoPoint, double> Km);
 
 /// <summary>What one simulated day (or the whole run) came to.</summary>
 internal sealed class LoopFigures
@@ -97,7 +97,7 @@ internal sealed class LoopRun
         _sim.Emptied = OnEmptied;
         _decoder = new DeviceMessageDecoder(settings.Registry, new DecoderSettings());
         _signal = new LoopSignal(settings.Registry, settings.Rules.ThresholdPct, predict: mode == LoopMode.Loop);
-        _core = mode == LoopMode.Loop ? new SchedulerCore(settings.Registry, settings.Rules, settings.MaxDwell) : null;
+        _core = mode == LoopMode.Loop ? new SchedulerCore(settings.Registry, settings.Rules, settings.MaxDwell, settings.PredictedFromPct) : null;
         _routing = new RoutingCore(settings.Registry, settings.Routing, _signal.LatestKg, settings.Km);
     }
 

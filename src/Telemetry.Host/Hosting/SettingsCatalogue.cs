@@ -29,7 +29,7 @@ internal static class SettingsCatalogue
         "Alerts:StuckWindow", "Alerts:StuckBandPct", "Alerts:StuckDepositKg", "Alerts:StuckClearPct", "Alerts:RefireAfter", "Alerts:EscalateAfter",
         "Alerts:Webhooks:*", "Alerts:WebhookAttempts",
         "Fleet:Registry",
-        "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*",
+        "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*", "Scheduling:PredictedFromPct",
         "Routing:LeadTime", "Routing:Planner:SolutionLimit",
         "Health:Url",
         "Host:ProgressInterval", "Host:ProgressFormat", "Host:ShutdownTimeout",
