@@ -30,7 +30,7 @@ internal static class SettingsCatalogue
         "Alerts:Webhooks:*", "Alerts:WebhookAttempts",
         "Fleet:Registry",
         "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*", "Scheduling:PredictedFromPct",
-        "Routing:LeadTime", "Routing:Planner:SolutionLimit",
+        "Routing:LeadTime", "Routing:Planner:StopTime", "Routing:Planner:CompartmentTime", "Routing:Planner:UnloadTime", "Routing:Planner:DropPenalty", "Routing:Planner:UrgentDropPenalty", "Routing:Planner:LatePenaltyPerMinute", "Routing:Planner:SolutionLimit",
         "Health:Url",
         "Host:ProgressInterval", "Host:ProgressFormat", "Host:ShutdownTimeout",
     ];
