@@ -41,6 +41,15 @@ internal static class BenchSettings
         }
     }
 
+    public static Telemetry.Scheduling.SchedulingOptions Scheduling(IConfiguration config) =>
+        Bind<Telemetry.Scheduling.SchedulingOptions>(config, Telemetry.Scheduling.SchedulingOptions.Section, new Telemetry.Scheduling.SchedulingOptionsValidator());
+
+    public static Telemetry.Scheduling.AlertSettings Alerts(IConfiguration config, Telemetry.Scheduling.SchedulingOptions scheduling) =>
+        Bind<Telemetry.Scheduling.AlertSettings>(config, Telemetry.Scheduling.AlertSettings.Section, new Telemetry.Scheduling.AlertSettingsValidator(Options.Create(scheduling)));
+
+    public static Telemetry.Routing.Hosting.RoutingOptions Routing(IConfiguration config) =>
+        Bind<Telemetry.Routing.Hosting.RoutingOptions>(config, Telemetry.Routing.Hosting.RoutingOptions.Section, new Telemetry.Routing.Hosting.RoutingOptionsValidator());
+
     public static ITelemetryStore CreateStore(IConfiguration config) =>
         StorageHostingExtensions.CreateStore(Bind<StorageOptions>(config, StorageOptions.Section, new StorageOptionsValidator()));
 

@@ -10,7 +10,7 @@ var root = new RootCommand("Telemetry: fill and weight readings from smart recyc
     RunCommand.Create(),
     HealthCommand.Create(),
     KeysCommand.Create(),
-    new Command("bench", "Benchmarks.") { BenchIngestCommand.Create(), BenchPredictCommand.Create(), BenchApiCommand.Create(), BenchScheduleCommand.Create(), BenchRouteCommand.Create() },
+    new Command("bench", "Benchmarks.") { BenchIngestCommand.Create(), BenchPredictCommand.Create(), BenchApiCommand.Create(), BenchScheduleCommand.Create(), BenchRouteCommand.Create(), BenchLoopCommand.Create() },
 };
 
 // Ctrl+C and SIGTERM (docker stop, systemd) both stop a command cleanly: its token is cancelled and it

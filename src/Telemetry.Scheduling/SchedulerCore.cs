@@ -42,16 +42,17 @@ public sealed class SchedulerCore
 
     /// <summary>
     /// The scheduler over <paramref name="registry"/> with the alert rules; <paramref name="maxDwell"/>: per stream, the longest
-    /// its compartments may hold waste before a job empties them (<c>Scheduling:MaxDwell</c>; none when null).
+    /// its compartments may hold waste before a job empties them (<c>Scheduling:MaxDwell</c>; none when null);
+    /// <paramref name="predictedFromPct"/>: the level below which a prediction alone raises no job (<c>Scheduling:PredictedFromPct</c>).
     /// </summary>
-    public SchedulerCore(FleetRegistry registry, AlertOptions rules, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null)
+    public SchedulerCore(FleetRegistry registry, AlertOptions rules, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null, double predictedFromPct = 0)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(rules);
         _registry = registry;
         _rules = rules;
         Alerts = new AlertEngine(rules);
-        _planner = new JobPlanner(new ShiftCalendar(registry), rules.ThresholdPct, rules.OverflowPct, maxDwell);
+        _planner = new JobPlanner(new ShiftCalendar(registry), rules.ThresholdPct, rules.OverflowPct, maxDwell, predictedFromPct);
         foreach (var bin in registry.Bins)
         {
             foreach (var c in bin.Compartments)

@@ -32,6 +32,7 @@ public sealed class FleetSimulation
         _registry = registry;
         _options = options ?? new SimulationOptions();
         Now = start;
+        SelfCollecting = _options.SelfCollect;
         var communityRandom = new Random(seed);
         var communityFactors = registry.Communities.ToDictionary(
             c => c.Id,
@@ -65,6 +66,12 @@ public sealed class FleetSimulation
     public DateTimeOffset Now { get; private set; }
 
     public DateTimeOffset? NextEventAt => _queue.TryPeek(out _, out var p) ? p.Item1 : null;
+
+    /// <summary>
+    /// Whether the simulator plays the trucks (<see cref="SimulationOptions.SelfCollect"/> at the start); turned off, it stops
+    /// and the collections it had scheduled are not made (real trucks take over, emptying with <see cref="Empty"/>).
+    /// </summary>
+    public bool SelfCollecting { get; set; }
 
     /// <summary>Messages produced so far.</summary>
     public long MessagesProduced { get; private set; }
@@ -177,7 +184,10 @@ public sealed class FleetSimulation
                 Schedule(at + Jitter(bin.Random, _options.StatusInterval), e);
                 break;
             case EventKind.Collect:
-                Collect(bin, e.Stream, at, sink);
+                if (SelfCollecting)
+                {
+                    Collect(bin, e.Stream, at, sink);
+                }
                 break;
             case EventKind.DailyRoll:
                 RollFaults(bin, at);
@@ -240,7 +250,7 @@ public sealed class FleetSimulation
                 w.WriteEndArray();
             });
         }
-        if (_options.SelfCollect && !state.CollectionPending && state.FillPct >= _options.CollectAtPct)
+        if (SelfCollecting && !state.CollectionPending && state.FillPct >= _options.CollectAtPct)
         {
             // Every compartment of the stream waits for the same truck.
             foreach (var other in bin.Compartments.Where(o => o.Compartment.Stream == state.Compartment.Stream))

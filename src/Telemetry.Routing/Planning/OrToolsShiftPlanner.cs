@@ -468,7 +468,11 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
             var parameters = operations_research_constraint_solver.DefaultRoutingSearchParameters();
             parameters.FirstSolutionStrategy = firstSolution;
             parameters.LocalSearchMetaheuristic = LocalSearchMetaheuristic.Types.Value.GuidedLocalSearch;
-            parameters.TimeLimit = Duration.FromTimeSpan(solverTime);
+            parameters.TimeLimit = Duration.FromTimeSpan(solverTime > TimeSpan.Zero ? solverTime : TimeSpan.FromMilliseconds(1));
+            if (_options.SolutionLimit > 0)
+            {
+                parameters.SolutionLimit = _options.SolutionLimit;
+            }
             var began = Stopwatch.GetTimestamp();
             var solution = routing.SolveWithParameters(parameters);
             var status = routing.GetStatus();

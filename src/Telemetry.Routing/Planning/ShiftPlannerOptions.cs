@@ -29,6 +29,13 @@ public sealed record ShiftPlannerOptions
     /// <summary>Cost per minute a job is reached after its deadline (within the shift), in metres.</summary>
     public long LatePenaltyPerMinute { get; set; } = 200;
 
+    /// <summary>
+    /// When above 0, the search also stops after this many solutions (OR-Tools' <c>solution_limit</c>): a limit that does not
+    /// depend on the machine's speed, so the same problem gives the same plan (the loop benchmark's reproducibility), as long as
+    /// it is reached before the time limit. 0: the time limit alone.
+    /// </summary>
+    public long SolutionLimit { get; set; }
+
     /// <summary>Every problem of these settings, each naming its key (<c>Routing:Planner:...</c>); empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -43,6 +50,10 @@ public sealed record ShiftPlannerOptions
         if (UrgentDropPenalty < DropPenalty * 100 || UrgentDropPenalty > 100_000_000_000_000)
         {
             errors.Add($"{Section}:UrgentDropPenalty: '{UrgentDropPenalty}' must be at least 100 x {Section}:DropPenalty and at most 100000000000000");
+        }
+        if (SolutionLimit is < 0 or > 100_000_000)
+        {
+            errors.Add($"{Section}:SolutionLimit: '{SolutionLimit}' must be from 0 (none) to 100000000");
         }
         if (LatePenaltyPerMinute is < 0 or > 1_000_000)
         {

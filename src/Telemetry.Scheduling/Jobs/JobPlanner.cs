@@ -234,7 +234,12 @@ public sealed class JobBook
 /// go in one job (one truck empties them together); compartments an open job covers are left out. Overflowing compartments,
 /// and those with a critical alert, make their job urgent.
 /// </summary>
-public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double overflowPct, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null)
+/// <remarks>
+/// A prediction alone raises a job only for a compartment at <paramref name="predictedFromPct"/> or more now: below it, what
+/// the prediction says is mostly the sensor's noise (a slow compartment's learned rise is largely noise), and the next ticks
+/// still see it coming.
+/// </remarks>
+public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double overflowPct, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null, double predictedFromPct = 0)
 {
     public IReadOnlyList<CollectionJob> Tick(DateTimeOffset now, IEnumerable<CompartmentOutlook> compartments, JobBook book)
     {
@@ -249,7 +254,7 @@ public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double
                 continue;
             }
             var atThreshold = c.FillPct >= thresholdPct;
-            var soon = c.ThresholdAt is { } at && at < shift.AfterNext.Start;
+            var soon = c.ThresholdAt is { } at && at < shift.AfterNext.Start && !(c.FillPct < predictedFromPct);
             if (atThreshold || soon || c.Critical || DwellDue(c, shift.AfterNext.Start))
             {
                 if (!wanted.TryGetValue((c.Bin, c.Stream), out var list))

@@ -74,6 +74,26 @@ public class MaxDwellTests
     }
 
     [Fact]
+    public void Below_the_prediction_floor_a_prediction_alone_raises_no_job_but_the_threshold_and_the_dwell_still_do()
+    {
+        var now = Local(2, 14);
+        var planner = new JobPlanner(new ShiftCalendar(Registry), 80, 95, KitchenDaily, predictedFromPct: 30);
+        CompartmentOutlook[] fleet =
+        [
+            new("JY-001", "metal", WasteStream.Recyclable, 12, now.AddHours(6), now.AddHours(9), false, now.AddHours(-2)), // predicted, but at 12 %
+            new("JY-002", "paper", WasteStream.Recyclable, 45, now.AddHours(6), now.AddHours(9), false, now.AddHours(-20)), // predicted, at 45 %
+            new("JY-003", "kitchen", WasteStream.Kitchen, 5, null, null, false, null), // the dwell
+            new("JY-004", "glass", WasteStream.Recyclable, 10, null, null, Critical: true), // critical
+        ];
+        var jobs = planner.Tick(now, fleet, new JobBook());
+        Assert.Equal([("JY-002", JobReasons.Predicted), ("JY-003", JobReasons.Dwell), ("JY-004", JobReasons.Predicted)], jobs.Select(j => (j.Bin, j.Reason)));
+        // Without the floor, the metal compartment's prediction raises a job too.
+        Assert.Contains(new JobPlanner(new ShiftCalendar(Registry), 80, 95).Tick(now, fleet, new JobBook()), j => j.Bin == "JY-001");
+        Assert.Equal(30, new SchedulingOptions().PredictedFromPct);
+        Assert.Contains("Scheduling:PredictedFromPct", new SchedulingOptionsValidator().Validate(null, new SchedulingOptions { PredictedFromPct = 85 }).FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_setting_binds_per_stream_with_kitchen_daily_by_default_and_is_validated_naming_the_key()
     {
         var defaults = new SchedulingOptions();
