@@ -76,6 +76,8 @@ public sealed class RoutingService : BackgroundService
     private readonly IReadOnlyList<WasteStream> _streams;
     private readonly Channel<object> _work = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Queue<RoutePlanned> _outbox = new();
+    private readonly Queue<object> _waiting = new();
+    private const int MaxWaiting = 100_000;
     private RoutingCore? _core;
     private DateTimeOffset _nextTick = DateTimeOffset.MinValue;
     private long _nextActivationTry;
@@ -170,7 +172,14 @@ public sealed class RoutingService : BackgroundService
     {
         if (_core is not { } core)
         {
-            return; // not planning: the holder has it, and this worker reads the store when it takes over
+            // Not planning yet: the queue gave it to this worker (it holds the lease, and acts once it has held it long enough,
+            // or has just lost it). Kept for the takeover: a job the store does not have yet (the queue kept it while no worker
+            // ran) is not lost. Dropped if another worker takes the lease (that one reads the store).
+            if (_lease.Acting || _waiting.Count < MaxWaiting)
+            {
+                _waiting.Enqueue(item);
+            }
+            return;
         }
         switch (item)
         {
@@ -355,6 +364,10 @@ public sealed class RoutingService : BackgroundService
         }
         _core = core;
         Active = true;
+        while (_waiting.TryDequeue(out var waiting))
+        {
+            Take(waiting, now);
+        }
         _nextTick = now;
         OpenJobs = core.OpenJobs;
         CurrentPlans = [.. core.Current(now)];
