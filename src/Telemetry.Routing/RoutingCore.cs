@@ -97,6 +97,12 @@ public sealed class RoutingCore
                 open.PlanEnds = plan.Message.ShiftEnd;
             }
         }
+        if (open.PlanId is null && job.Priority == "urgent" && Running(stream, now) is null
+            && Shifts(stream, now, now + _policy.LeadTime).FirstOrDefault(s => s.Start > now && _plans.ContainsKey(s.PlanId)) is { } coming)
+        {
+            _plans[coming.PlanId].Dirty = true; // planned already, not started: planned again with it
+            return true;
+        }
         if (open.PlanId is null && job.Priority == "urgent" && Running(stream, now) is { } running)
         {
             if (_plans.TryGetValue(running.PlanId, out var current))
@@ -203,9 +209,12 @@ public sealed class RoutingCore
                         due.Add(new DuePlan(shift, request, 1, Replan: false));
                     }
                 }
-                else if (plan.Dirty && shift.Start <= now)
+                else if (plan.Dirty)
                 {
-                    due.Add(new DuePlan(shift, Request(shift, now, Progress(plan.Message, now)), plan.Message.Revision + 1, Replan: true));
+                    // A running shift starts from where its vehicles are, and from now; a coming one (an urgent job in the lead time) afresh.
+                    var running = shift.Start <= now;
+                    var request = Request(shift, now, running ? Progress(plan.Message, now) : null);
+                    due.Add(new DuePlan(shift, running ? request with { ShiftStart = now } : request, plan.Message.Revision + 1, Replan: true));
                 }
             }
         }

@@ -39,6 +39,7 @@ public sealed class SchedulerCore
     private readonly JobPlanner _planner;
     private readonly Dictionary<(string Bin, string Compartment), Outlook> _outlooks = [];
     private readonly List<KeyValuePair<(string Bin, string Compartment), Outlook>> _uncovered = [];
+    private readonly Dictionary<string, int> _planRevisions = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The scheduler over <paramref name="registry"/> with the alert rules; <paramref name="maxDwell"/>: per stream, the longest
@@ -229,6 +230,11 @@ public sealed class SchedulerCore
     {
         ArgumentNullException.ThrowIfNull(plan);
         var output = new SchedulerOutput();
+        if (_planRevisions.TryGetValue(plan.PlanId, out var known) && known > plan.Revision)
+        {
+            return output; // an older revision, late: the newer one decided
+        }
+        _planRevisions[plan.PlanId] = plan.Revision;
         foreach (var route in plan.Routes)
         {
             foreach (var stop in route.Stops)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Telemetry.Contracts.Devices;
 using Telemetry.Contracts.Messages;
 using Telemetry.Fleet;
@@ -18,7 +19,7 @@ namespace Telemetry.Host.Commands;
 /// on <c>vehicles/{id}/position</c> every 30 simulated seconds while out, as a truck's telematics unit would. Plans arrive from
 /// the bus on any thread; the trucks move on the simulator's loop.
 /// </summary>
-internal sealed class DemoTrucks : ISimulatedTrucks
+internal sealed class DemoTrucks(ILogger<DemoTrucks> logger) : ISimulatedTrucks
 {
     private static readonly TimeSpan PositionEvery = TimeSpan.FromSeconds(30);
 
@@ -69,11 +70,26 @@ internal sealed class DemoTrucks : ISimulatedTrucks
             return;
         }
         _revisions[plan.PlanId] = plan.Revision;
+        // A vehicle the new revision leaves out stops driving the old route.
+        foreach (var gone in _trucks.Where(t => t.Value.PlanId == plan.PlanId && plan.Routes.All(r => r.Vehicle != t.Key)).Select(t => t.Key).ToList())
+        {
+            _trucks.Remove(gone);
+        }
         foreach (var route in plan.Routes)
         {
-            var drive = new RouteDrive(RoutingCore.FromInfo(route), servedUntil: now);
+            RouteDrive drive;
+            try
+            {
+                drive = new RouteDrive(RoutingCore.FromInfo(route), servedUntil: now);
+            }
+            catch (ArgumentException ex)
+            {
+                // One bad route must not stop the simulated fleet: said, and the truck keeps what it had.
+                logger.LogError("Demo trucks: {Plan} revision {Revision}: {Error}; {Vehicle} does not take it", plan.PlanId, plan.Revision, ex.Message, route.Vehicle);
+                continue;
+            }
             var first = drive.Route.Stops[0].Departs;
-            _trucks[route.Vehicle] = new Truck(route.Vehicle, stream, drive) { NextPosition = first > now ? first : now };
+            _trucks[route.Vehicle] = new Truck(route.Vehicle, stream, drive) { NextPosition = first > now ? first : now, PlanId = plan.PlanId };
         }
     }
 
@@ -87,6 +103,7 @@ internal sealed class DemoTrucks : ISimulatedTrucks
         public RouteDrive Drive { get; } = drive;
         public DateTimeOffset NextPosition { get; set; }
         public bool Done { get; set; }
+        public string PlanId { get; init; } = "";
     }
 }
 

@@ -110,6 +110,9 @@ public sealed class RoutingService : BackgroundService
     /// <summary>Ticks done while planning (on the project clock), for tests and health.</summary>
     public long Ticks { get; private set; }
 
+    /// <summary>Messages dropped because too many waited for the takeover.</summary>
+    public long WaitingDropped { get; private set; }
+
     /// <summary>Plans this process made and stored.</summary>
     public long PlansMade { get; private set; }
 
@@ -175,9 +178,14 @@ public sealed class RoutingService : BackgroundService
             // Not planning yet: the queue gave it to this worker (it holds the lease, and acts once it has held it long enough,
             // or has just lost it). Kept for the takeover: a job the store does not have yet (the queue kept it while no worker
             // ran) is not lost. Dropped if another worker takes the lease (that one reads the store).
-            if (_lease.Acting || _waiting.Count < MaxWaiting)
+            if (_waiting.Count < MaxWaiting)
             {
                 _waiting.Enqueue(item);
+            }
+            else
+            {
+                WaitingDropped++;
+                _logger.LogWarning("Routing: {Count} message(s) wait for the takeover already; {Item} is dropped (the store has the jobs the scheduler stored)", MaxWaiting, item.GetType().Name);
             }
             return;
         }
@@ -307,6 +315,7 @@ public sealed class RoutingService : BackgroundService
         {
             Active = false;
             _core = null;
+            _waiting.Clear(); // another worker takes the lease and reads the store
             _logger.LogWarning("Routing: lost the lease ({Lease}); it stops planning", _lease.Describe());
         }
     }
@@ -364,6 +373,11 @@ public sealed class RoutingService : BackgroundService
         }
         _core = core;
         Active = true;
+        // The last holder may have stored these and died before publishing them (consumers deduplicate by plan id and revision).
+        foreach (var plan in core.Current(now))
+        {
+            _outbox.Enqueue(plan);
+        }
         while (_waiting.TryDequeue(out var waiting))
         {
             Take(waiting, now);
