@@ -14,8 +14,7 @@ namespace Telemetry.Benchmarks.Loop;
 /// </summary>
 internal sealed class LoopSignal(FleetRegistry registry, double thresholdPct, bool predict)
 {
-    private readonly FleetSignals _signals = new(registry, new CleaningOptions(), new PredictionOptions { ThresholdPct = thresholdPct });
-    private readonly Dictionary<(string Bin, char Kind, string Compartment), DateTimeOffset> _marks = [];
+    private readonly SignalFeed _feed = new(new FleetSignals(registry, new CleaningOptions(), new PredictionOptions { ThresholdPct = thresholdPct }));
     private readonly Dictionary<(string Bin, string Compartment), double> _latestKg = [];
 
     /// <summary>A compartment's latest net weight reading, kg; null before its first.</summary>
@@ -36,32 +35,9 @@ internal sealed class LoopSignal(FleetRegistry registry, double thresholdPct, bo
             {
                 continue;
             }
-            var key = r switch
+            if (!_feed.Take(r, output, observations))
             {
-                FillReading f => (r.BinId, 'f', f.Compartment),
-                WeightReading w => (r.BinId, 'w', w.Compartment),
-                _ => (r.BinId, 's', ""),
-            };
-            if (_marks.TryGetValue(key, out var mark) && r.Time <= mark)
-            {
-                continue;
-            }
-            _marks[key] = r.Time;
-            switch (r)
-            {
-                case FillReading f:
-                    _signals.Fill(f.BinId, f.Compartment, f.Time, f.Seq, f.Pct, output);
-                    var signal = _signals.Compartment(f.BinId, f.Compartment);
-                    observations.Add(new SignalObservation(r, signal is { Cleaner.HasLevel: true } ? signal.Cleaner.Level : null, signal?.Forecast));
-                    break;
-                case WeightReading w:
-                    _signals.Weight(w.BinId, w.Compartment, w.Time, w.Seq, w.NetKg, output);
-                    observations.Add(new SignalObservation(r, null, null));
-                    break;
-                case StatusReading s:
-                    _signals.Status(s.BinId, s.Time, s.Seq, s.TimeFromDevice, s.Online, output);
-                    observations.Add(new SignalObservation(r, null, null));
-                    break;
+                continue; // taken already (reads overlap), or late
             }
         }
         if (observations.Count == 0 && output.Collections.Count == 0)

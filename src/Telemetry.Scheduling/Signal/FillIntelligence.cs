@@ -32,10 +32,10 @@ public sealed class FillIntelligence : BackgroundService
     private readonly TelemetryClock _clock;
     private readonly ILogger<FillIntelligence> _logger;
     private readonly FleetSignals _signals;
+    private readonly SignalFeed _feed;
     // The newest reading taken per (bin, measurement, compartment): a reading at or before its key's mark was taken already
     // (identity: the same key and time is the same reading) or comes late. Reads look back Overlap before the oldest mark of
     // their bins, so a batch stored in parts (one instant's fill and weight in two writes) is still taken whole.
-    private readonly Dictionary<(string Bin, char Kind, string Compartment), DateTimeOffset> _marks = [];
     private readonly Dictionary<string, DateTimeOffset> _binMarks = new(StringComparer.Ordinal);
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan ReconcileEvery = TimeSpan.FromSeconds(30);
@@ -56,6 +56,7 @@ public sealed class FillIntelligence : BackgroundService
         _clock = clock;
         _logger = logger;
         _signals = new FleetSignals(registry, new CleaningOptions(), new PredictionOptions { ThresholdPct = _options.ThresholdPct });
+        _feed = new SignalFeed(_signals);
     }
 
     /// <summary>Done when the state has been rebuilt from the store.</summary>
@@ -226,32 +227,9 @@ public sealed class FillIntelligence : BackgroundService
         {
             foreach (var r in readings)
             {
-                var key = r switch
-                {
-                    FillReading f => (r.BinId, 'f', f.Compartment),
-                    WeightReading w => (r.BinId, 'w', w.Compartment),
-                    _ => (r.BinId, 's', ""),
-                };
-                if (_marks.TryGetValue(key, out var mark) && r.Time <= mark)
+                if (!_feed.Take(r, output, observations))
                 {
                     continue; // taken already (reads overlap), or late
-                }
-                _marks[key] = r.Time;
-                switch (r)
-                {
-                    case FillReading f:
-                        _signals.Fill(f.BinId, f.Compartment, f.Time, f.Seq, f.Pct, output);
-                        var signal = _signals.Compartment(f.BinId, f.Compartment);
-                        observations.Add(new SignalObservation(r, signal is { Cleaner.HasLevel: true } ? signal.Cleaner.Level : null, signal?.Forecast));
-                        break;
-                    case WeightReading w:
-                        _signals.Weight(w.BinId, w.Compartment, w.Time, w.Seq, w.NetKg, output);
-                        observations.Add(new SignalObservation(r, null, null));
-                        break;
-                    case StatusReading s:
-                        _signals.Status(s.BinId, s.Time, s.Seq, s.TimeFromDevice, s.Online, output);
-                        observations.Add(new SignalObservation(r, null, null));
-                        break;
                 }
                 ReadingsTaken++;
             }
