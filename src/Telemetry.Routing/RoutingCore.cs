@@ -204,7 +204,9 @@ public sealed class RoutingCore
                     {
                         request = request with { ShiftStart = now };
                     }
-                    if (request.Jobs.Count > 0 && (shift.Start >= now || request.Jobs.Any(j => j.Urgent)))
+                    // A coming shift is driven only when one of its jobs cannot wait for the stream's following shift; the jobs
+                    // that can wait ride along. A running one without a plan is planned for an urgent job.
+                    if (request.Jobs.Count > 0 && (shift.Start >= now ? request.Jobs.Any(j => MustGo(j, shift)) : request.Jobs.Any(j => j.Urgent)))
                     {
                         due.Add(new DuePlan(shift, request, 1, Replan: false));
                     }
@@ -220,6 +222,23 @@ public sealed class RoutingCore
         }
         return due;
     }
+
+    /// <summary>
+    /// A job that cannot wait for the stream's following shift: urgent, raised for a reason other than a prediction (the
+    /// threshold, an overflow, the dwell, a dispatcher), or predicted full before that shift starts (or with no prediction).
+    /// </summary>
+    private bool MustGo(RouteJob job, VehicleShift shift)
+    {
+        if (job.Urgent || !_jobs.TryGetValue(job.JobId, out var open) || open.Info.Reason != PredictedReason)
+        {
+            return true;
+        }
+        var following = Shifts(shift.Stream, shift.Start, shift.Start + TimeSpan.FromDays(8)).FirstOrDefault(s => s.Start > shift.Start);
+        return open.Info.PredictedFullAt is not { } full || following is null || full < following.Start;
+    }
+
+    /// <summary>The reason of a job raised because its compartment is predicted to fill (CONTRACT §6 job reasons).</summary>
+    private const string PredictedReason = "predicted";
 
     /// <summary>Takes the plan the planner made for a due plan: its jobs are routed by it until its shift ends. Returns the message to publish.</summary>
     public RoutePlanned Accept(DuePlan due, ShiftPlan plan, DateTimeOffset plannedAt)

@@ -44,16 +44,20 @@ public sealed class SchedulerCore
     /// <summary>
     /// The scheduler over <paramref name="registry"/> with the alert rules; <paramref name="maxDwell"/>: per stream, the longest
     /// its compartments may hold waste before a job empties them (<c>Scheduling:MaxDwell</c>; none when null);
-    /// <paramref name="predictedFromPct"/>: the level below which a prediction alone raises no job (<c>Scheduling:PredictedFromPct</c>).
+    /// <paramref name="predictedFromPct"/>: the level below which a prediction alone raises no job (<c>Scheduling:PredictedFromPct</c>);
+    /// <paramref name="collectAhead"/>: per stream, how long after the stream's next shift starts a compartment predicted full then
+    /// gets its job already (<c>Scheduling:CollectAhead</c>; none when null).
     /// </summary>
-    public SchedulerCore(FleetRegistry registry, AlertOptions rules, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null, double predictedFromPct = 0)
+    public SchedulerCore(
+        FleetRegistry registry, AlertOptions rules, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null, double predictedFromPct = 0,
+        IReadOnlyDictionary<WasteStream, TimeSpan>? collectAhead = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(rules);
         _registry = registry;
         _rules = rules;
         Alerts = new AlertEngine(rules);
-        _planner = new JobPlanner(new ShiftCalendar(registry), rules.ThresholdPct, rules.OverflowPct, maxDwell, predictedFromPct);
+        _planner = new JobPlanner(new ShiftCalendar(registry), rules.ThresholdPct, rules.OverflowPct, maxDwell, predictedFromPct, collectAhead);
         foreach (var bin in registry.Bins)
         {
             foreach (var c in bin.Compartments)
@@ -84,6 +88,12 @@ public sealed class SchedulerCore
                     outlook.HoldsSince ??= f.Time;
                     if (o.CleanedPct is { } cleaned)
                     {
+                        if (covered && JobEmptied(f.BinId, f.Compartment, f.Time, outlook.FillPct, cleaned) is { } done)
+                        {
+                            output.Jobs.Add(new JobEvent(JobStates.Completed, done, f.Time, "scheduler"));
+                            outlook.HoldsSince = f.Time;
+                            covered = false;
+                        }
                         outlook.FillPct = cleaned;
                         // A prediction from the current cycle's rise alone (no rhythm learned yet: a new bin, an empty store) is
                         // a guess from a few readings: it counts by the late end of its band, so it raises no job or alert early.
@@ -302,6 +312,23 @@ public sealed class SchedulerCore
         Jobs = book;
         return (replaced, output);
     }
+
+    /// <summary>
+    /// A job's compartment emptied at a low level: the fill signal names an emptying only for a fall of 30 points or more, so a
+    /// compartment collected at 25 % (kitchen waste on its daily round, a slow material taken along) would keep its job open
+    /// for ever. For a compartment a job waits for, a fall of <see cref="JobEmptiedFallPct"/> points or more of the cleaned level
+    /// to <see cref="JobEmptiedLevelPct"/> or less, after the job was requested, is its emptying.
+    /// </summary>
+    private CollectionJob? JobEmptied(string bin, string compartment, DateTimeOffset at, double? before, double cleaned) =>
+        Jobs.OpenFor(bin, compartment) is { } open && at > open.RequestedAt && before - cleaned >= JobEmptiedFallPct && cleaned <= JobEmptiedLevelPct
+            ? Jobs.Emptied(bin, compartment, at)
+            : null;
+
+    /// <summary>The level (%) a job's compartment falls to when emptied (sensor noise included).</summary>
+    private const double JobEmptiedLevelPct = 10;
+
+    /// <summary>The least fall (points) of a job's compartment that counts as its emptying.</summary>
+    private const double JobEmptiedFallPct = 10;
 
     private sealed class Outlook(WasteStream stream)
     {

@@ -35,6 +35,19 @@ public sealed class SchedulingOptions
     /// </summary>
     public double PredictedFromPct { get; set; } = 30;
 
+    /// <summary>
+    /// Per stream name, how far ahead a prediction gathers a stream's compartments into one round: a compartment predicted full
+    /// within this time after the stream's next shift starts gets its job now (reason <c>predicted</c>), besides those at the
+    /// threshold before the shift after next. The routing worker drives a shift only when one of its jobs cannot wait for the
+    /// following shift, and then takes the others along: so a stream's trucks go out less often, each time for more bins.
+    /// <c>00:00:00</c> (or no entry) turns it off for a stream.
+    /// </summary>
+    public Dictionary<string, TimeSpan> CollectAhead { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary><see cref="CollectAhead"/> by stream, the streams turned off left out (validated names).</summary>
+    public IReadOnlyDictionary<WasteStream, TimeSpan> CollectAheadByStream() =>
+        CollectAhead.Where(d => d.Value > TimeSpan.Zero).ToDictionary(d => WasteStreams.Parse(d.Key), d => d.Value);
+
     /// <summary><see cref="MaxDwell"/> by stream, the streams turned off left out (validated names).</summary>
     public IReadOnlyDictionary<WasteStream, TimeSpan> MaxDwellByStream() =>
         MaxDwell.Where(d => d.Value > TimeSpan.Zero).ToDictionary(d => WasteStreams.Parse(d.Key), d => d.Value);
@@ -72,6 +85,17 @@ internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOp
             if (dwell != TimeSpan.Zero && (dwell < TimeSpan.FromHours(1) || dwell > TimeSpan.FromDays(60)))
             {
                 return ValidateOptionsResult.Fail($"Scheduling:MaxDwell:{stream}: '{dwell}' must be 00:00:00 (off) or from 01:00:00 to 60.00:00:00");
+            }
+        }
+        foreach (var (stream, ahead) in o.CollectAhead)
+        {
+            if (!WasteStreams.TryParse(stream, out _))
+            {
+                return ValidateOptionsResult.Fail($"Scheduling:CollectAhead:{stream}: '{stream}' is not a stream (recyclable, kitchen, hazardous, residual)");
+            }
+            if (ahead < TimeSpan.Zero || ahead > TimeSpan.FromDays(14))
+            {
+                return ValidateOptionsResult.Fail($"Scheduling:CollectAhead:{stream}: '{ahead}' must be from 00:00:00 (off) to 14.00:00:00");
             }
         }
         if (o.LeaseTimeout < TimeSpan.FromSeconds(2) || o.LeaseTimeout > TimeSpan.FromSeconds(20))

@@ -96,14 +96,18 @@ public sealed class FleetSimulation
     public double? TrueKg(string binId, string compartment) =>
         _byId.TryGetValue(binId, out var bin) && bin.Compartments.FirstOrDefault(c => c.Compartment.Id == compartment) is { } c ? c.Kg : null;
 
-    /// <summary>Compartment-hours spent full (at 100 % of the volume) up to <see cref="Now"/>, over the whole fleet.</summary>
-    public double OverflowHours()
+    /// <summary>Compartment-hours spent full (at 100 % of the volume) up to <see cref="Now"/>, over the whole fleet (or one stream's compartments).</summary>
+    public double OverflowHours(WasteStream? stream = null)
     {
         var hours = 0.0;
         foreach (var bin in _bins)
         {
             foreach (var c in bin.Compartments)
             {
+                if (stream is { } only && c.Compartment.Stream != only)
+                {
+                    continue;
+                }
                 hours += c.FullHours + (c.FullSince is { } since && Now > since ? (Now - since).TotalHours : 0);
             }
         }

@@ -42,6 +42,7 @@ internal sealed class LoopBenchmark(LoopSettings settings, Func<IShiftPlanner> p
         output.WriteLine(Invariant($"loop:     {l.TruckKm:0.0} km ({Streams(l.KmByStream)}), {l.Trips} trips, {l.Stops} stops, overflow {l.OverflowHours:0.0} compartment-hours, fill at collection {l.FillAtCollectionPct:0.0} % over {l.Collected} compartments a job named ({Fills(l)}); {l.Alongside} emptied alongside at {l.AlongsideFillPct:0.0} %; deposits refused {l.RefusedDeposits} of {l.Deposits}"));
         output.WriteLine(Invariant($"          jobs {l.JobsRaised} raised ({string.Join(", ", l.JobsByReason.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Key} {x.Value}"))}), {l.JobsCompleted} completed; {l.Plans} plans ({l.Replans} re-plans), {l.Unserved} jobs left unserved by a plan; solver {l.SolverTime.TotalSeconds:0} s ({Statuses(l)})"));
         output.WriteLine(Invariant($"baseline: {b.TruckKm:0.0} km ({Streams(b.KmByStream)}), {b.Trips} trips, {b.Stops} stops, overflow {b.OverflowHours:0.0} compartment-hours, fill at collection {b.FillAtCollectionPct:0.0} % over {b.Collected} compartments ({Fills(b)}); deposits refused {b.RefusedDeposits} of {b.Deposits}; {b.Plans} plans, {b.Unserved} bins left unserved by a plan; solver {b.SolverTime.TotalSeconds:0} s ({Statuses(b)})"));
+        output.WriteLine(Invariant($"by stream, loop (baseline): plans {Pairs(l.PlansByStream, b.PlansByStream)}; overflow hours {Pairs(l.OverflowByStream, b.OverflowByStream)}"));
         output.WriteLine(Invariant($"goals: truckKm {Ratio(l.TruckKm, b.TruckKm)} of the baseline's (goal <= 1, stretch 0.6); overflowHours {Ratio(l.OverflowHours, b.OverflowHours)} of the baseline's (goal <= 0.1); fillAtCollectionPct {l.FillAtCollectionPct:0.0} (goal >= 70); {clock.Elapsed.TotalSeconds:0} s"));
         var json = new Dictionary<string, object>
         {
@@ -70,6 +71,9 @@ internal sealed class LoopBenchmark(LoopSettings settings, Func<IShiftPlanner> p
 
     private static string Streams<T>(Dictionary<WasteStream, T> byStream) where T : IFormattable =>
         string.Join(", ", byStream.Select(x => $"{x.Key.Name()} {x.Value.ToString("0.#", CultureInfo.InvariantCulture)}"));
+
+    private static string Pairs<T>(Dictionary<WasteStream, T> loop, Dictionary<WasteStream, T> baseline) where T : IFormattable =>
+        string.Join(", ", WasteStreams.All.Select(s => $"{s.Name()} {loop[s].ToString("0.#", CultureInfo.InvariantCulture)} ({baseline[s].ToString("0.#", CultureInfo.InvariantCulture)})"));
 
     private static string Fills(LoopFigures f) => string.Join(", ", WasteStreams.All.Select(s =>
         Invariant($"{s.Name()} {f.CollectedByStream[s]} at {(f.CollectedByStream[s] == 0 ? 0 : f.CollectedFillByStream[s] / f.CollectedByStream[s]):0.0} %")));
@@ -111,7 +115,7 @@ internal static class LoopBenchSetup
         var travel = Travel(config);
         var km = travel is GreatCircleTravel gc ? (Func<GeoPoint, GeoPoint, double>)((a, b) => gc.Metres(a, b) / 1000) : (a, b) => new GreatCircleTravel().Metres(a, b) / 1000;
         return new LoopSettings(registry, options.Seed, start, options.Days, options.WarmupDays, alerts.ToRules(scheduling.ThresholdPct), scheduling.MaxDwellByStream(),
-            scheduling.PredictedFromPct, scheduling.TickInterval, new RoutingPolicy(routing.LeadTime, solverTime), km);
+            scheduling.PredictedFromPct, scheduling.CollectAheadByStream(), scheduling.TickInterval, new RoutingPolicy(routing.LeadTime, solverTime), km);
     }
 
     /// <summary>The configured travel costs (<c>Routing:Travel</c>; great-circle x road factor by default).</summary>

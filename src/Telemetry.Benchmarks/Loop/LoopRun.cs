@@ -27,7 +27,7 @@ internal enum LoopMode
 /// </summary>
 internal sealed record LoopSettings(
     FleetRegistry Registry, int Seed, DateTimeOffset Start, int Days, int WarmupDays, AlertOptions Rules,
-    IReadOnlyDictionary<WasteStream, TimeSpan> MaxDwell, double PredictedFromPct, TimeSpan TickInterval, RoutingPolicy Routing, Func<GeoPoint, GeoPoint, double> Km);
+    IReadOnlyDictionary<WasteStream, TimeSpan> MaxDwell, double PredictedFromPct, IReadOnlyDictionary<WasteStream, TimeSpan> CollectAhead, TimeSpan TickInterval, RoutingPolicy Routing, Func<GeoPoint, GeoPoint, double> Km);
 
 /// <summary>What one simulated day (or the whole run) came to.</summary>
 internal sealed class LoopFigures
@@ -48,6 +48,8 @@ internal sealed class LoopFigures
     public long RefusedDeposits { get; set; }
     public long Deposits { get; set; }
     public Dictionary<WasteStream, double> KmByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
+    public Dictionary<WasteStream, double> OverflowByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
+    public Dictionary<WasteStream, int> PlansByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0);
     public Dictionary<WasteStream, int> CollectedByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0);
     public Dictionary<WasteStream, double> CollectedFillByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
     public Dictionary<string, int> JobsByReason { get; } = new(StringComparer.Ordinal);
@@ -97,7 +99,7 @@ internal sealed class LoopRun
         _sim.Emptied = OnEmptied;
         _decoder = new DeviceMessageDecoder(settings.Registry, new DecoderSettings());
         _signal = new LoopSignal(settings.Registry, settings.Rules.ThresholdPct, predict: mode == LoopMode.Loop);
-        _core = mode == LoopMode.Loop ? new SchedulerCore(settings.Registry, settings.Rules, settings.MaxDwell, settings.PredictedFromPct) : null;
+        _core = mode == LoopMode.Loop ? new SchedulerCore(settings.Registry, settings.Rules, settings.MaxDwell, settings.PredictedFromPct, settings.CollectAhead) : null;
         _routing = new RoutingCore(settings.Registry, settings.Routing, _signal.LatestKg, settings.Km);
     }
 
@@ -114,6 +116,7 @@ internal sealed class LoopRun
         _sim.SelfCollecting = false;
         _measuring = true;
         var overflowAtStart = _sim.OverflowHours();
+        var overflowByStreamAtStart = WasteStreams.All.ToDictionary(s => s, s => _sim.OverflowHours(s));
         var refusedAtStart = _sim.RefusedDeposits;
         var depositsAtStart = _sim.Deposits;
         var end = _s.Start + TimeSpan.FromDays(_s.Days);
@@ -157,6 +160,10 @@ internal sealed class LoopRun
             }
         }
         _total.OverflowHours = _sim.OverflowHours() - overflowAtStart;
+        foreach (var s in WasteStreams.All)
+        {
+            _total.OverflowByStream[s] = _sim.OverflowHours(s) - overflowByStreamAtStart[s];
+        }
         _total.RefusedDeposits = _sim.RefusedDeposits - refusedAtStart;
         _total.Deposits = _sim.Deposits - depositsAtStart;
         return _total;
@@ -312,6 +319,7 @@ internal sealed class LoopRun
         var by = plan.SolveTime >= _s.Routing.SolverTime * 0.95 ? "stopped by the time limit" : "stopped by the solution limit or done";
         _total.PlansByStatus[by] = _total.PlansByStatus.GetValueOrDefault(by) + 1;
         Count(f => f.Plans++);
+        Count(f => f.PlansByStream[due.Shift.Stream]++);
         Count(f => f.Unserved += plan.Unserved.Count);
         if (due.Replan)
         {

@@ -111,7 +111,9 @@ public sealed class FillForecaster
             }
             if (!emptied && last.Level < _o.FullPct - 5)
             {
-                Accumulate(last.Time, time, Math.Max(0, level - last.Level));
+                // The signed change: the noise left in the cleaned level cancels over a day, while its ups alone would add up
+                // to a rise a slow compartment does not have (tens of points a day from noise of a point).
+                Accumulate(last.Time, time, level - last.Level);
             }
             else if (emptied)
             {
@@ -424,7 +426,7 @@ public sealed class FillForecaster
         var dow = (int)_day.DayOfWeek;
         if (covered >= 18 && share > 0.5)
         {
-            var amount = rise / share;
+            var amount = Math.Max(0, rise / share);
             var deseasoned = amount / week[dow];
             var lambda = 1 - Math.Pow(0.5, 1 / _o.DailyHalfLifeDays);
             // A running mean until the half-life's window has filled, exponential weights after.
@@ -442,7 +444,7 @@ public sealed class FillForecaster
                 {
                     if (_dayCover[h] >= 0.75)
                     {
-                        Ew(_profile, h, _dayRise[h] / _dayCover[h] / (amount / 24), pl);
+                        Ew(_profile, h, Math.Max(0, _dayRise[h] / _dayCover[h] / (amount / 24)), pl);
                     }
                 }
                 Normalize(_profile, 24);

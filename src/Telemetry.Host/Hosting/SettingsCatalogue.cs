@@ -29,7 +29,7 @@ internal static class SettingsCatalogue
         "Alerts:StuckWindow", "Alerts:StuckBandPct", "Alerts:StuckDepositKg", "Alerts:StuckClearPct", "Alerts:RefireAfter", "Alerts:EscalateAfter",
         "Alerts:Webhooks:*", "Alerts:WebhookAttempts",
         "Fleet:Registry",
-        "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*", "Scheduling:PredictedFromPct",
+        "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*", "Scheduling:CollectAhead:*", "Scheduling:PredictedFromPct",
         "Routing:LeadTime", "Routing:SolverTime", "Routing:TickInterval", "Routing:LeaseTimeout", "Routing:Streams",
         "Routing:Travel:Provider", "Routing:Travel:RoadFactor", "Routing:Travel:SpeedKmh",
         "Routing:Travel:Osrm:Url", "Routing:Travel:Osrm:Profile", "Routing:Travel:Osrm:Timeout", "Routing:Travel:Osrm:MaxTableSize",

@@ -64,7 +64,7 @@ public sealed class SchedulerService : BackgroundService, IFillSignalListener
         _options = options.Value;
         _busOptions = busOptions.Value;
         _logger = logger;
-        _core = new SchedulerCore(registry, alerts.Value.ToRules(_options.ThresholdPct), _options.MaxDwellByStream(), _options.PredictedFromPct);
+        _core = new SchedulerCore(registry, alerts.Value.ToRules(_options.ThresholdPct), _options.MaxDwellByStream(), _options.PredictedFromPct, _options.CollectAheadByStream());
     }
 
     /// <summary>True while this process acts (holds the lease and adopted the stored state).</summary>

@@ -184,7 +184,11 @@ public sealed class JobBook
         return job;
     }
 
-    /// <summary>The compartment was emptied: the open job covering it completes (when all its compartments were). Returns it.</summary>
+    /// <summary>
+    /// The compartment was emptied: the open job covering it completes, with all its compartments. One truck stop empties a bin's
+    /// compartments of a stream together, and a compartment emptied nearly empty shows no emptying in its readings: waiting for
+    /// each would keep the job open, and send trucks back, for ever. Returns the job.
+    /// </summary>
     public CollectionJob? Emptied(string bin, string compartment, DateTimeOffset at)
     {
         if (!_openByCompartment.Remove((bin, compartment), out var id))
@@ -192,9 +196,12 @@ public sealed class JobBook
             return null;
         }
         var job = _jobs[id];
-        if (job.Compartments.Any(c => _openByCompartment.TryGetValue((bin, c), out var other) && other == id))
+        foreach (var c in job.Compartments)
         {
-            return null; // others of the job still wait for the truck
+            if (_openByCompartment.TryGetValue((bin, c), out var other) && other == id)
+            {
+                _openByCompartment.Remove((bin, c));
+            }
         }
         return _jobs[id] = job with { State = JobStates.Completed, CompletedAt = at };
     }
@@ -239,7 +246,9 @@ public sealed class JobBook
 /// the prediction says is mostly the sensor's noise (a slow compartment's learned rise is largely noise), and the next ticks
 /// still see it coming.
 /// </remarks>
-public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double overflowPct, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null, double predictedFromPct = 0)
+public sealed class JobPlanner(
+    ShiftCalendar shifts, double thresholdPct, double overflowPct, IReadOnlyDictionary<WasteStream, TimeSpan>? maxDwell = null, double predictedFromPct = 0,
+    IReadOnlyDictionary<WasteStream, TimeSpan>? collectAhead = null)
 {
     public IReadOnlyList<CollectionJob> Tick(DateTimeOffset now, IEnumerable<CompartmentOutlook> compartments, JobBook book)
     {
@@ -254,7 +263,7 @@ public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double
                 continue;
             }
             var atThreshold = c.FillPct >= thresholdPct;
-            var soon = c.ThresholdAt is { } at && at < shift.AfterNext.Start && !(c.FillPct < predictedFromPct);
+            var soon = Soon(c, shift.Next, shift.AfterNext);
             if (atThreshold || soon || c.Critical || DwellDue(c, shift.AfterNext.Start))
             {
                 if (!wanted.TryGetValue((c.Bin, c.Stream), out var list))
@@ -272,7 +281,7 @@ public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double
             var urgent = overflow || list.Any(c => c.Critical);
             var reason = overflow ? JobReasons.Overflow
                 : list.Any(c => c.FillPct >= thresholdPct) ? JobReasons.Threshold
-                : list.Any(c => c.Critical || c.ThresholdAt < upcoming[stream]!.Value.AfterNext.Start) ? JobReasons.Predicted
+                : list.Any(c => c.Critical || Soon(c, next, upcoming[stream]!.Value.AfterNext)) ? JobReasons.Predicted
                 : JobReasons.Dwell;
             var full = list.Where(c => c.FullAt is not null).Select(c => c.FullAt!.Value).DefaultIfEmpty().Min();
             DateTimeOffset? fullAt = full == default ? null : full;
@@ -286,6 +295,23 @@ public sealed class JobPlanner(ShiftCalendar shifts, double thresholdPct, double
             }
         }
         return jobs;
+    }
+
+    /// <summary>
+    /// Predicted to need the stream's next shift: at the threshold before the shift after it starts, or (streams with a
+    /// collect-ahead time) full within that time after the next shift starts; never below the prediction floor.
+    /// </summary>
+    private bool Soon(CompartmentOutlook c, ShiftWindow next, ShiftWindow afterNext)
+    {
+        if (c.FillPct < predictedFromPct)
+        {
+            return false;
+        }
+        if (c.ThresholdAt is { } at && at < afterNext.Start)
+        {
+            return true;
+        }
+        return collectAhead is not null && collectAhead.TryGetValue(c.Stream, out var ahead) && c.FullAt is { } full && full < next.Start + ahead;
     }
 
     /// <summary>Its waste would be older than the stream's maximum dwell by <paramref name="afterNext"/> (unknown age: due).</summary>

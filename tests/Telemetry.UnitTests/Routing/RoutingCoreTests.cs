@@ -69,6 +69,29 @@ public sealed class RoutingCoreTests
     }
 
     [Fact]
+    public void A_shift_whose_predicted_jobs_can_all_wait_for_the_next_one_is_not_driven_and_they_ride_along_when_one_cannot()
+    {
+        var core = Core();
+        var lead = KitchenShiftStart - TimeSpan.FromMinutes(30);
+        // Predicted full after the next kitchen shift (a day later) starts: both can wait.
+        core.Add(Job("p1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(30) }, lead);
+        core.Add(Job("p2", "JY-002", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(26) }, lead);
+        Assert.DoesNotContain(core.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.DoesNotContain(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
+
+        // One predicted full before the next shift starts cannot wait: the shift goes, and the others go with it.
+        core.Add(Job("p3", "JY-003", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(20) }, lead);
+        var due = Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal(["p1", "p2", "p3"], due.Request.Jobs.Select(j => j.JobId).Order(StringComparer.Ordinal));
+
+        // The threshold, an overflow, the dwell or a dispatcher do not wait for a prediction.
+        var next = KitchenShiftStart + TimeSpan.FromDays(1);
+        var other = Core();
+        other.Add(Job("t1", "JY-004", "kitchen", ["kitchen"], at: next - TimeSpan.FromHours(3)) with { Reason = "dwell", PredictedFullAt = next + TimeSpan.FromDays(3) }, next - TimeSpan.FromHours(3));
+        Assert.Single(other.Due(next - TimeSpan.FromMinutes(30)), d => d.Shift.Stream == WasteStream.Kitchen);
+    }
+
+    [Fact]
     public void An_urgent_job_during_a_shift_replans_it_from_where_the_vehicles_are()
     {
         var core = Core();

@@ -54,6 +54,24 @@ public class FillForecasterTests
     }
 
     [Fact]
+    public void A_slow_compartment_with_a_noisy_signal_learns_its_slow_rise_not_the_noise()
+    {
+        // 10 points a day (a metal compartment), the cleaned level wobbling by a point either way every 10 minutes.
+        var clock = new FakeTimeProvider(Monday);
+        var f = Forecaster();
+        var random = new Random(7);
+        var truth = 5.0;
+        for (var i = 0; i < 6 * 24 * 6; i++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(10));
+            truth += 10.0 / 144;
+            f.Observe(clock.GetUtcNow(), truth + ((random.NextDouble() * 2) - 1), emptied: false);
+        }
+        // Adding up only the rises would learn about 50 points a day from the noise.
+        Assert.InRange(f.DailyPct, 8, 12);
+    }
+
+    [Fact]
     public void A_weekend_that_fills_faster_is_learned()
     {
         var clock = new FakeTimeProvider(Monday);
