@@ -127,6 +127,19 @@ public sealed class FillForecaster
         }
         if (emptied)
         {
+            // Emptied before the threshold: a prediction whose time has passed was early by at least the time since. Left out,
+            // only the cycles that did reach the threshold (the fast ones) would teach the band, and it would learn that every
+            // compartment fills sooner than predicted: where trucks empty compartments early, ever sooner.
+            if (!_crossed)
+            {
+                foreach (var (madeAt, hours) in _pending)
+                {
+                    if (madeAt + TimeSpan.FromHours(hours) < time)
+                    {
+                        _calibration.Add(hours, (time - madeAt).TotalHours);
+                    }
+                }
+            }
             _cycle.Clear();
             _pending.Clear();
             _crossed = false;
