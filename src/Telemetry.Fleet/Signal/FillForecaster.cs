@@ -111,9 +111,7 @@ public sealed class FillForecaster
             }
             if (!emptied && last.Level < _o.FullPct - 5)
             {
-                // The signed change: the noise left in the cleaned level cancels over a day, while its ups alone would add up
-                // to a rise a slow compartment does not have (tens of points a day from noise of a point).
-                Accumulate(last.Time, time, level - last.Level);
+                Accumulate(last.Time, time, Math.Max(0, level - last.Level));
             }
             else if (emptied)
             {
@@ -127,19 +125,6 @@ public sealed class FillForecaster
         }
         if (emptied)
         {
-            // Emptied before the threshold: a prediction whose time has passed was early by at least the time since. Left out,
-            // only the cycles that did reach the threshold (the fast ones) would teach the band, and it would learn that every
-            // compartment fills sooner than predicted: where trucks empty compartments early, ever sooner.
-            if (!_crossed)
-            {
-                foreach (var (madeAt, hours) in _pending)
-                {
-                    if (madeAt + TimeSpan.FromHours(hours) < time)
-                    {
-                        _calibration.Add(hours, (time - madeAt).TotalHours);
-                    }
-                }
-            }
             _cycle.Clear();
             _pending.Clear();
             _crossed = false;
@@ -439,7 +424,7 @@ public sealed class FillForecaster
         var dow = (int)_day.DayOfWeek;
         if (covered >= 18 && share > 0.5)
         {
-            var amount = Math.Max(0, rise / share);
+            var amount = rise / share;
             var deseasoned = amount / week[dow];
             var lambda = 1 - Math.Pow(0.5, 1 / _o.DailyHalfLifeDays);
             // A running mean until the half-life's window has filled, exponential weights after.
@@ -457,7 +442,7 @@ public sealed class FillForecaster
                 {
                     if (_dayCover[h] >= 0.75)
                     {
-                        Ew(_profile, h, Math.Max(0, _dayRise[h] / _dayCover[h] / (amount / 24)), pl);
+                        Ew(_profile, h, _dayRise[h] / _dayCover[h] / (amount / 24), pl);
                     }
                 }
                 Normalize(_profile, 24);

@@ -54,58 +54,6 @@ public class FillForecasterTests
     }
 
     [Fact]
-    public void A_slow_compartment_with_a_noisy_signal_learns_its_slow_rise_not_the_noise()
-    {
-        // 10 points a day (a metal compartment), the cleaned level wobbling by a point either way every 10 minutes.
-        var clock = new FakeTimeProvider(Monday);
-        var f = Forecaster();
-        var random = new Random(7);
-        var truth = 5.0;
-        for (var i = 0; i < 6 * 24 * 6; i++)
-        {
-            clock.Advance(TimeSpan.FromMinutes(10));
-            truth += 10.0 / 144;
-            f.Observe(clock.GetUtcNow(), truth + ((random.NextDouble() * 2) - 1), emptied: false);
-        }
-        // Adding up only the rises would learn about 50 points a day from the noise.
-        Assert.InRange(f.DailyPct, 8, 12);
-    }
-
-    [Fact]
-    public void Predictions_that_passed_without_the_threshold_before_an_emptying_teach_the_band_they_were_early()
-    {
-        // Two compartments of a stream share its calibration; g's prediction is read at a fixed moment before and after f's cycle.
-        var calibration = new ForecastCalibration();
-        var gClock = new FakeTimeProvider(Monday);
-        var g = Forecaster(calibration);
-        var gLevel = 10.0;
-        Run(g, gClock, 8, Daytime, ref gLevel);
-        var before = g.HoursToThreshold(gClock.GetUtcNow());
-
-        var clock = new FakeTimeProvider(Monday);
-        var f = Forecaster(calibration);
-        var level = 10.0;
-        Run(f, clock, 8, Daytime, ref level);
-        // Three times it stops filling (a closed kiosk) at 40 %: the hourly predictions pass, and a truck empties it four days later.
-        for (var cycle = 0; cycle < 3; cycle++)
-        {
-            f.Observe(clock.GetUtcNow(), 40, emptied: true);
-            for (var i = 0; i < 96; i++)
-            {
-                clock.Advance(TimeSpan.FromHours(1));
-                f.Observe(clock.GetUtcNow(), 40, emptied: false);
-                f.Predict(clock.GetUtcNow());
-            }
-            clock.Advance(TimeSpan.FromHours(1));
-            f.Observe(clock.GetUtcNow(), 1, emptied: true);
-        }
-
-        Assert.True(calibration.Resolved >= 40, $"{calibration.Resolved} predictions resolved");
-        var after = g.HoursToThreshold(gClock.GetUtcNow());
-        Assert.True(after > before * 1.1, $"before {before:0.0} h, after {after:0.0} h");
-    }
-
-    [Fact]
     public void A_weekend_that_fills_faster_is_learned()
     {
         var clock = new FakeTimeProvider(Monday);
