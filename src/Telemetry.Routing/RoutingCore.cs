@@ -177,8 +177,9 @@ public sealed class RoutingCore
     /// <summary>
     /// The plans to make at <paramref name="now"/>, for the streams <paramref name="streams"/> allows (null: all): each shift
     /// starting within the lead time that has no plan yet, with every open job of its stream that no other running or coming plan
-    /// routes (a shift with no such job is not planned, and looked at again until it starts); and each running shift an urgent
-    /// job arrived in (a new revision, from where its vehicles are).
+    /// routes, when one of them cannot wait for the stream's following shift (a shift with no such job is not planned, and
+    /// looked at again until it starts); and each running shift an urgent job arrived in (a new revision, from where its
+    /// vehicles are).
     /// </summary>
     public IReadOnlyList<DuePlan> Due(DateTimeOffset now, Func<WasteStream, bool>? streams = null)
     {
@@ -206,7 +207,7 @@ public sealed class RoutingCore
                     }
                     // A coming shift is driven only when one of its jobs cannot wait for the stream's following shift; the jobs
                     // that can wait ride along. A running one without a plan is planned for an urgent job.
-                    if (request.Jobs.Count > 0 && (shift.Start >= now ? request.Jobs.Any(j => MustGo(j, shift)) : request.Jobs.Any(j => j.Urgent)))
+                    if (request.Jobs.Count > 0 && (shift.Start >= now ? CannotWait(request, shift) : request.Jobs.Any(j => j.Urgent)))
                     {
                         due.Add(new DuePlan(shift, request, 1, Replan: false));
                     }
@@ -225,17 +226,27 @@ public sealed class RoutingCore
 
     /// <summary>
     /// A job that cannot wait for the stream's following shift: urgent, raised for a reason other than a prediction (the
-    /// threshold, an overflow, the dwell, a dispatcher), or predicted full before that shift starts (or with no prediction).
+    /// threshold, an overflow, the dwell, a dispatcher), or predicted full before that shift ends (its trucks may reach the bin
+    /// at any time in it), or with no prediction.
     /// </summary>
-    private bool MustGo(RouteJob job, VehicleShift shift)
+    private bool MustGo(RouteJob job, VehicleShift? following)
     {
         if (job.Urgent || !_jobs.TryGetValue(job.JobId, out var open) || open.Info.Reason != PredictedReason)
         {
             return true;
         }
-        var following = Shifts(shift.Stream, shift.Start, shift.Start + TimeSpan.FromDays(8)).FirstOrDefault(s => s.Start > shift.Start);
         return open.Info.PredictedFullAt is not { } full || following is null || full < following.Start;
     }
+
+    private bool CannotWait(ShiftPlanRequest request, VehicleShift shift)
+    {
+        var following = Following(shift);
+        return request.Jobs.Any(j => MustGo(j, following));
+    }
+
+    /// <summary>The stream's next shift after <paramref name="shift"/> starts (null: none within a week).</summary>
+    private VehicleShift? Following(VehicleShift shift) =>
+        Shifts(shift.Stream, shift.Start, shift.Start + TimeSpan.FromDays(8)).FirstOrDefault(s => s.Start > shift.Start);
 
     /// <summary>The reason of a job raised because its compartment is predicted to fill (CONTRACT §6 job reasons).</summary>
     private const string PredictedReason = "predicted";
@@ -307,7 +318,12 @@ public sealed class RoutingCore
             }
             var bin = _registry.FindBin(job.Info.Bin)!;
             var kg = job.Info.Compartments.Sum(c => _latestKg(bin.Id, c) is { } known && known >= 0 ? known : bin.FindCompartment(c)!.MaxKg);
-            jobs.Add(new RouteJob(job.Info.Id, bin.Id, job.Info.Compartments, kg, job.Info.Priority == "urgent", job.Info.Deadline, job.Info.RequestedAt));
+            // A predicted job that waited for this shift has a deadline from the shift it was raised for (passed now): it is due
+            // by its predicted full time, within this shift.
+            var deadline = job.Info.Reason == PredictedReason && job.Info.Deadline < shift.Start && job.Info.PredictedFullAt is { } full && full > job.Info.Deadline
+                ? (full < shift.End ? full : shift.End)
+                : job.Info.Deadline;
+            jobs.Add(new RouteJob(job.Info.Id, bin.Id, job.Info.Compartments, kg, job.Info.Priority == "urgent", deadline, job.Info.RequestedAt));
         }
         return new ShiftPlanRequest(shift.Stream, shift.Start, shift.End, shift.Vehicles, jobs, _policy.SolverTime, progress);
     }

@@ -88,12 +88,13 @@ public sealed class SchedulerCore
                     outlook.HoldsSince ??= f.Time;
                     if (o.CleanedPct is { } cleaned)
                     {
-                        if (covered && JobEmptied(f.BinId, f.Compartment, f.Time, outlook.FillPct, cleaned) is { } done)
+                        if (covered && !EmptiedInBatch(batch, f.BinId, f.Compartment) && JobEmptied(f.BinId, f.Compartment, f.Time, outlook, cleaned) is { } done)
                         {
                             output.Jobs.Add(new JobEvent(JobStates.Completed, done, f.Time, "scheduler"));
-                            outlook.HoldsSince = f.Time;
+                            HoldsFrom(done, f.Time);
                             covered = false;
                         }
+                        outlook.PeakSinceJob = covered ? Math.Max(outlook.PeakSinceJob ?? cleaned, cleaned) : null;
                         outlook.FillPct = cleaned;
                         // A prediction from the current cycle's rise alone (no rhythm learned yet: a new bin, an empty store) is
                         // a guess from a few readings: it counts by the late end of its band, so it raises no job or alert early.
@@ -127,6 +128,7 @@ public sealed class SchedulerCore
             if (Jobs.OpenFor(c.BinId, c.Compartment) is { } open && c.Time > open.RequestedAt && Jobs.Emptied(c.BinId, c.Compartment, c.Time) is { } done)
             {
                 output.Jobs.Add(new JobEvent(JobStates.Completed, done, c.Time, "scheduler"));
+                HoldsFrom(done, c.Time);
             }
         }
         return output;
@@ -269,8 +271,8 @@ public sealed class SchedulerCore
     }
 
     /// <summary>
-    /// Takes what the store says was decided (at a start or a takeover): the jobs as stored replace the book, with those whose
-    /// compartments were all emptied since they were requested completed (returned as events); the alerts as stored win over
+    /// Takes what the store says was decided (at a start or a takeover): the jobs as stored replace the book, with those one of
+    /// whose compartments the signal saw emptied since they were requested completed (returned as events); the alerts as stored win over
     /// what the replay derived (see <see cref="AlertEngine.Adopt"/>). Returns the ids of alerts whose derived state was replaced
     /// (their events are not news).
     /// </summary>
@@ -307,6 +309,7 @@ public sealed class SchedulerCore
             if (book.OpenFor(c.BinId, c.Compartment) is { } open && c.Time > open.RequestedAt && book.Emptied(c.BinId, c.Compartment, c.Time) is { } done)
             {
                 output.Jobs.Add(new JobEvent(JobStates.Completed, done, c.Time, "scheduler"));
+                HoldsFrom(done, c.Time);
             }
         }
         Jobs = book;
@@ -316,13 +319,46 @@ public sealed class SchedulerCore
     /// <summary>
     /// A job's compartment emptied at a low level: the fill signal names an emptying only for a fall of 30 points or more, so a
     /// compartment collected at 25 % (kitchen waste on its daily round, a slow material taken along) would keep its job open
-    /// for ever. For a compartment a job waits for, a fall of <see cref="JobEmptiedFallPct"/> points or more of the cleaned level
-    /// to <see cref="JobEmptiedLevelPct"/> or less, after the job was requested, is its emptying.
+    /// for ever. For a compartment a job waits for, a fall of the cleaned level from its highest in the readings since the job
+    /// was requested, at least <see cref="JobEmptiedLevelPct"/> + <see cref="JobEmptiedFallPct"/> (20 %), to
+    /// <see cref="JobEmptiedLevelPct"/> or less is its emptying. Levels from before the request do not count: a job raised just
+    /// after an emptying the weight showed, while the cleaned level still held the old reading, is not emptied again when the
+    /// level follows.
     /// </summary>
-    private CollectionJob? JobEmptied(string bin, string compartment, DateTimeOffset at, double? before, double cleaned) =>
-        Jobs.OpenFor(bin, compartment) is { } open && at > open.RequestedAt && before - cleaned >= JobEmptiedFallPct && cleaned <= JobEmptiedLevelPct
+    private CollectionJob? JobEmptied(string bin, string compartment, DateTimeOffset at, Outlook outlook, double cleaned) =>
+        Jobs.OpenFor(bin, compartment) is { } open && at > open.RequestedAt && cleaned <= JobEmptiedLevelPct
+        && outlook.PeakSinceJob is { } peak && peak >= JobEmptiedLevelPct + JobEmptiedFallPct && peak - cleaned >= JobEmptiedFallPct
             ? Jobs.Emptied(bin, compartment, at)
             : null;
+
+    /// <summary>The signal names an emptying of the compartment in this batch: that one completes its job, at its own time.</summary>
+    private static bool EmptiedInBatch(FillSignalBatch batch, string bin, string compartment)
+    {
+        foreach (var c in batch.Collections)
+        {
+            if (c.Compartment == compartment && c.BinId == bin)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>A completed job's compartments hold waste from <paramref name="at"/> (one stop emptied them together).</summary>
+    private void HoldsFrom(CollectionJob job, DateTimeOffset at)
+    {
+        foreach (var c in job.Compartments)
+        {
+            if (_outlooks.TryGetValue((job.Bin, c), out var o))
+            {
+                o.PeakSinceJob = null; // the next job's emptying is seen in the readings after it
+                if (!(o.HoldsSince > at))
+                {
+                    o.HoldsSince = at;
+                }
+            }
+        }
+    }
 
     /// <summary>The level (%) a job's compartment falls to when emptied (sensor noise included).</summary>
     private const double JobEmptiedLevelPct = 10;
@@ -339,5 +375,8 @@ public sealed class SchedulerCore
 
         /// <summary>Its last emptying seen, else its first reading.</summary>
         public DateTimeOffset? HoldsSince { get; set; }
+
+        /// <summary>Its highest cleaned level while an open job covers it (null when none does).</summary>
+        public double? PeakSinceJob { get; set; }
     }
 }

@@ -281,8 +281,10 @@ public sealed class JobPlanner(
             var urgent = overflow || list.Any(c => c.Critical);
             var reason = overflow ? JobReasons.Overflow
                 : list.Any(c => c.FillPct >= thresholdPct) ? JobReasons.Threshold
-                : list.Any(c => c.Critical || Soon(c, next, upcoming[stream]!.Value.AfterNext)) ? JobReasons.Predicted
-                : JobReasons.Dwell;
+                : list.Any(c => c.Critical) ? JobReasons.Predicted
+                // The dwell before a prediction: a job predicted full later may wait a shift (docs/routing.md), one for the dwell not.
+                : list.Any(c => DwellDue(c, upcoming[stream]!.Value.AfterNext.Start)) ? JobReasons.Dwell
+                : JobReasons.Predicted;
             var full = list.Where(c => c.FullAt is not null).Select(c => c.FullAt!.Value).DefaultIfEmpty().Min();
             DateTimeOffset? fullAt = full == default ? null : full;
             var deadline = fullAt is { } f && f < next.End ? f : next.End;

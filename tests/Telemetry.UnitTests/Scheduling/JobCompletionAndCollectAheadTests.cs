@@ -6,6 +6,7 @@ using Telemetry.Scheduling;
 using Telemetry.Scheduling.Alerts;
 using Telemetry.Scheduling.Jobs;
 using Telemetry.Scheduling.Signal;
+using Telemetry.Storage;
 
 namespace Telemetry.UnitTests.Scheduling;
 
@@ -36,12 +37,37 @@ public class JobCompletionAndCollectAheadTests
         var done = Assert.Single(emptied.Jobs);
         Assert.Equal((JobStates.Completed, job.Id, t.AddHours(2)), (done.Type, done.Job.Id, done.Job.CompletedAt!.Value));
         Assert.False(core.Jobs.Covers("JY-001", "kitchen"));
-        // A job of a compartment already near empty does not complete by itself on noise.
+        // A job of a compartment near empty (raised just after an emptying, the level still settling) does not complete by itself.
         var core2 = new SchedulerCore(Registry, new AlertOptions(), KitchenDaily);
-        core2.Observe(Fill(t, "JY-002", "kitchen", 6));
+        core2.Observe(Fill(t, "JY-002", "kitchen", 14));
         Assert.Single(core2.Tick(t.AddMinutes(1)).Jobs);
-        Assert.Empty(core2.Observe(Fill(t.AddMinutes(10), "JY-002", "kitchen", 2)).Jobs);
+        Assert.Empty(core2.Observe(Fill(t.AddMinutes(10), "JY-002", "kitchen", 16)).Jobs);
+        Assert.Empty(core2.Observe(Fill(t.AddMinutes(20), "JY-002", "kitchen", 2)).Jobs);
         Assert.True(core2.Jobs.Covers("JY-002", "kitchen"));
+        // A fall of ten points that leaves more than 10 % is no emptying either.
+        var core3 = new SchedulerCore(Registry, new AlertOptions(), KitchenDaily);
+        core3.Observe(Fill(t, "JY-003", "kitchen", 35));
+        Assert.Single(core3.Tick(t.AddMinutes(1)).Jobs);
+        Assert.Empty(core3.Observe(Fill(t.AddMinutes(10), "JY-003", "kitchen", 13)).Jobs);
+        Assert.True(core3.Jobs.Covers("JY-003", "kitchen"));
+    }
+
+    [Fact]
+    public void A_job_raised_right_after_an_emptying_is_not_completed_by_the_level_catching_up()
+    {
+        var core = new SchedulerCore(Registry, new AlertOptions(), KitchenDaily);
+        var t = Local(2, 6);
+        core.Observe(Fill(t, "JY-001", "kitchen", 45));
+        var first = Assert.Single(core.Tick(t.AddMinutes(1)).Jobs).Job;
+        Assert.Empty(core.Observe(Fill(t.AddMinutes(10), "JY-001", "kitchen", 46)).Jobs);
+        // The truck at 07:00: the weight shows the emptying at once, the cleaned level still holds 46 % for confirmation.
+        var emptiedAt = Local(2, 7);
+        var done = core.Observe(new FillSignalBatch(false, [], [], [new CollectionEvent("JY-001", "c01", "kitchen", "kitchen", emptiedAt, 40, 46, 0)]));
+        Assert.Equal((JobStates.Completed, first.Id), (Assert.Single(done.Jobs).Type, done.Jobs[0].Job.Id));
+        var second = Assert.Single(core.Tick(emptiedAt.AddMinutes(1)).Jobs).Job; // the dwell for tomorrow's shift
+        // The level follows a minute later: no emptying for the new job, which waits for tomorrow's truck.
+        Assert.Empty(core.Observe(Fill(emptiedAt.AddMinutes(2), "JY-001", "kitchen", 1)).Jobs);
+        Assert.Equal(second.Id, core.Jobs.OpenFor("JY-001", "kitchen")!.Id);
     }
 
     [Fact]
