@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -14,42 +13,15 @@ public sealed class BenchApiTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Three_seconds_at_200_per_second_and_20_SSE_clients_on_SQLite_give_the_contract_fields_and_no_errors()
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = _dir,
-        };
-        foreach (var a in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "telemetry.dll"), "bench", "api", "--rps", "200", "--seconds", "3", "--warmup", "1", "--clients", "20",
+        var run = await TelemetryCommand.RunAsync(output, TimeSpan.FromSeconds(120),
+        [
+            "bench", "api", "--rps", "200", "--seconds", "3", "--warmup", "1", "--clients", "20",
             "--Storage:Backend=sqlite", $"--Storage:Sqlite:Path={Path.Combine(_dir, "bench.db")}",
-        })
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        var text = await stdout;
-        output.WriteLine(text);
-        output.WriteLine(await stderr);
-        Assert.Equal(0, process.ExitCode);
+        ], _dir);
+        Assert.Equal(0, run.ExitCode);
+        var text = run.Stdout;
 
-        var last = text.TrimEnd().Split('\n')[^1];
-        using var json = JsonDocument.Parse(last);
-        var r = json.RootElement;
+        var r = run.LastJson();
         Assert.Equal("api", r.GetProperty("bench").GetString());
         Assert.Equal(200, r.GetProperty("rps").GetInt32());
         Assert.InRange(r.GetProperty("requests").GetInt64(), 540, 660);

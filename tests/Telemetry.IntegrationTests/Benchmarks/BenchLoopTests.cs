@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -49,35 +48,8 @@ public sealed class BenchLoopTests(ITestOutputHelper output)
 
     private async Task<(JsonElement Json, string Text)> RunAsync(string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "telemetry.dll"), "bench", "loop" }.Concat(args))
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        var text = await stdout;
-        output.WriteLine(text);
-        output.WriteLine(await stderr);
-        Assert.Equal(0, process.ExitCode);
-        using var json = JsonDocument.Parse(text.TrimEnd().Split('\n')[^1]);
-        return (json.RootElement.Clone(), text);
+        var run = await TelemetryCommand.RunAsync(output, TimeSpan.FromSeconds(300), ["bench", "loop", .. args]);
+        Assert.Equal(0, run.ExitCode);
+        return (run.LastJson(), run.Stdout);
     }
 }

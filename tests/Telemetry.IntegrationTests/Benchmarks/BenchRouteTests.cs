@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -79,35 +78,7 @@ public sealed class BenchRouteTests(ITestOutputHelper output) : IDisposable
 
     private async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "telemetry.dll"));
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        var text = await stdout;
-        var error = await stderr;
-        output.WriteLine(text);
-        output.WriteLine(error);
-        return (process.ExitCode, text, error);
+        var run = await TelemetryCommand.RunAsync(output, TimeSpan.FromSeconds(60), args);
+        return (run.ExitCode, run.Stdout, run.Stderr);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -10,37 +9,11 @@ public sealed class BenchScheduleTests(ITestOutputHelper output)
     [Fact]
     public async Task Twenty_thousand_compartments_give_the_contract_fields_and_ticks_that_raise_alerts_and_jobs()
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "telemetry.dll"), "bench", "schedule", "--compartments", "20000" })
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        var text = await stdout;
-        output.WriteLine(text);
-        output.WriteLine(await stderr);
-        Assert.Equal(0, process.ExitCode);
+        var run = await TelemetryCommand.RunAsync(output, TimeSpan.FromSeconds(120), ["bench", "schedule", "--compartments", "20000"]);
+        Assert.Equal(0, run.ExitCode);
+        var text = run.Stdout;
 
-        using var json = JsonDocument.Parse(text.TrimEnd().Split('\n')[^1]);
-        var r = json.RootElement;
+        var r = run.LastJson();
         Assert.Equal("schedule", r.GetProperty("bench").GetString());
         Assert.Equal(20000, r.GetProperty("compartments").GetInt32());
         var tick = r.GetProperty("tickMs").GetDouble();

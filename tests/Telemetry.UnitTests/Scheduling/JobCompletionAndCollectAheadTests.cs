@@ -7,6 +7,7 @@ using Telemetry.Scheduling.Alerts;
 using Telemetry.Scheduling.Jobs;
 using Telemetry.Scheduling.Signal;
 using Telemetry.Storage;
+using static Telemetry.UnitTests.Scheduling.SchedulingTestData;
 
 namespace Telemetry.UnitTests.Scheduling;
 
@@ -16,11 +17,6 @@ namespace Telemetry.UnitTests.Scheduling;
 /// </summary>
 public class JobCompletionAndCollectAheadTests
 {
-    private static readonly FleetRegistry Registry = FleetRegistryLoader.LoadDefault();
-    private static readonly Dictionary<WasteStream, TimeSpan> KitchenDaily = new() { [WasteStream.Kitchen] = TimeSpan.FromDays(1) };
-
-    private static DateTimeOffset Local(int day, int hour) => new(2026, 11, day, hour, 0, 0, TimeSpan.FromHours(8));
-
     [Fact]
     public void A_kitchen_compartment_emptied_at_a_quarter_full_completes_its_job_and_noise_does_not()
     {
@@ -108,12 +104,5 @@ public class JobCompletionAndCollectAheadTests
         Assert.True(v.Validate(null, bound).Succeeded);
         Assert.Contains("Scheduling:CollectAhead:compost", v.Validate(null, new SchedulingOptions { CollectAhead = new() { ["compost"] = TimeSpan.FromDays(1) } }).FailureMessage, StringComparison.Ordinal);
         Assert.Contains("Scheduling:CollectAhead:kitchen", v.Validate(null, new SchedulingOptions { CollectAhead = new() { ["kitchen"] = TimeSpan.FromDays(30) } }).FailureMessage, StringComparison.Ordinal);
-    }
-
-    private static FillSignalBatch Fill(DateTimeOffset at, string bin, string compartment, double pct)
-    {
-        var stream = Registry.FindBin(bin)!.FindCompartment(compartment)!.Stream.Name();
-        var forecast = new FillForecast(at, pct, 80, null, null, null, null, null, null, 0.1, "own");
-        return new FillSignalBatch(false, [new SignalObservation(new FillReading(bin, "c01", compartment, stream, at, 1, pct), pct, forecast)], [], []);
     }
 }

@@ -7,17 +7,13 @@ using Telemetry.Scheduling.Alerts;
 using Telemetry.Scheduling.Jobs;
 using Telemetry.Scheduling.Signal;
 using Telemetry.Storage;
+using static Telemetry.UnitTests.Scheduling.SchedulingTestData;
 
 namespace Telemetry.UnitTests.Scheduling;
 
 /// <summary>A stream's maximum dwell (kitchen waste: a day): a job in time for the next shift, however little the compartment holds.</summary>
 public class MaxDwellTests
 {
-    private static readonly FleetRegistry Registry = FleetRegistryLoader.LoadDefault();
-    private static readonly Dictionary<WasteStream, TimeSpan> KitchenDaily = new() { [WasteStream.Kitchen] = TimeSpan.FromDays(1) };
-
-    private static DateTimeOffset Local(int day, int hour) => new(2026, 11, day, hour, 0, 0, TimeSpan.FromHours(8));
-
     [Fact]
     public void Kitchen_waste_that_would_be_older_than_a_day_by_the_shift_after_next_gets_a_dwell_job_for_the_next_shift()
     {
@@ -111,12 +107,5 @@ public class MaxDwellTests
         Assert.Contains("Scheduling:MaxDwell:compost", v.Validate(null, unknown).FailureMessage, StringComparison.Ordinal);
         var tooShort = new SchedulingOptions { MaxDwell = new() { ["kitchen"] = TimeSpan.FromMinutes(5) } };
         Assert.Contains("Scheduling:MaxDwell:kitchen", v.Validate(null, tooShort).FailureMessage, StringComparison.Ordinal);
-    }
-
-    private static FillSignalBatch Fill(DateTimeOffset at, string bin, string compartment, double pct)
-    {
-        var stream = Registry.FindBin(bin)!.FindCompartment(compartment)!.Stream.Name();
-        var forecast = new FillForecast(at, pct, 80, null, null, null, null, null, null, 0.1, "own");
-        return new FillSignalBatch(false, [new SignalObservation(new FillReading(bin, "c01", compartment, stream, at, 1, pct), pct, forecast)], [], []);
     }
 }
