@@ -337,20 +337,6 @@ public sealed class AlertsApiTests(ITestOutputHelper output) : IAsyncLifetime, I
         return [.. JsonDocument.Parse(text).RootElement.EnumerateArray().Select(e => e.Clone())];
     }
 
-    private async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (_process is { HasExited: true })
-            {
-                throw new InvalidOperationException($"telemetry exited with {_process.ExitCode} before: {what}\n{_process.Output}");
-            }
-            if (watch.Elapsed > timeout)
-            {
-                throw new TimeoutException($"not within {timeout}: {what}\n{_process?.Output}");
-            }
-            await Task.Delay(100);
-        }
-    }
+    private Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout) =>
+        Eventually.UntilAsync(condition, what, timeout, TimeSpan.FromMilliseconds(100), ("telemetry", _process));
 }

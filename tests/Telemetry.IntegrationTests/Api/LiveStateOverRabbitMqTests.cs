@@ -185,20 +185,6 @@ public sealed class LiveStateOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         }
     }
 
-    private async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var until = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (_api!.HasExited)
-            {
-                throw new InvalidOperationException($"the api exited with {_api.ExitCode} before {what}:\n{_api.Output}");
-            }
-            if (until.Elapsed > timeout)
-            {
-                throw new TimeoutException($"not within {timeout}: {what}\napi:\n{_api.Output}\ningestion:\n{_ingestion?.Output}");
-            }
-            await Task.Delay(20);
-        }
-    }
+    private Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout) =>
+        Eventually.UntilAsync(condition, what, timeout, TimeSpan.FromMilliseconds(20), ("the api", _api), ("ingestion", _ingestion));
 }

@@ -362,23 +362,6 @@ public sealed class SchedulerOverRabbitMqTests(ITestOutputHelper output) : IAsyn
         }
     }
 
-    private async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout, IngestionProcess? watched = null)
-    {
-        var until = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            foreach (var p in new[] { _api, watched })
-            {
-                if (p is { HasExited: true })
-                {
-                    throw new InvalidOperationException($"a process exited with {p.ExitCode} before {what}:\n{p.Output}");
-                }
-            }
-            if (until.Elapsed > timeout)
-            {
-                throw new TimeoutException($"not within {timeout}: {what}\napi:\n{_api?.Output}\nscheduler:\n{watched?.Output}");
-            }
-            await Task.Delay(250);
-        }
-    }
+    private Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout, IngestionProcess? watched = null) =>
+        Eventually.UntilAsync(condition, what, timeout, TimeSpan.FromMilliseconds(250), ("the api", _api), ("the scheduler", watched));
 }

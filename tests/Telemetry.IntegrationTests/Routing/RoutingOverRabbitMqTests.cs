@@ -234,20 +234,6 @@ public sealed class RoutingOverRabbitMqTests(ITestOutputHelper output) : IAsyncL
             "a hazardous plan with every job published while no worker ran", TimeSpan.FromSeconds(120), again);
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout, IngestionProcess? watched = null)
-    {
-        var until = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (watched is { HasExited: true })
-            {
-                throw new InvalidOperationException($"a worker exited with {watched.ExitCode} before {what}:\n{watched.Output}");
-            }
-            if (until.Elapsed > timeout)
-            {
-                throw new TimeoutException($"no {what} within {timeout.TotalSeconds:0} s{(watched is null ? "" : "\n" + watched.Output)}");
-            }
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout, IngestionProcess? watched = null) =>
+        Eventually.UntilAsync(condition, what, timeout, TimeSpan.FromMilliseconds(200), ("a worker", watched));
 }
