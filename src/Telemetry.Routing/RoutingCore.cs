@@ -7,10 +7,15 @@ namespace Telemetry.Routing;
 /// <summary>
 /// How the routing worker plans: <see cref="LeadTime"/> before a vehicle shift starts it plans that shift with every open job of
 /// the stream; an urgent job that arrives while a shift runs re-plans that stream's running shift (keeping the stops already
-/// served); the solver gets <see cref="SolverTime"/>.
+/// served); the solver gets <see cref="SolverTime"/>. A coming shift is driven only when waiting for the stream's following
+/// shift would leave its compartments predicted at 100 % for at least <see cref="WaitOverflowHours"/> compartment-hours in all
+/// (or one of its jobs cannot wait at all: urgent, overflowing, the dwell, a dispatcher's, no prediction).
 /// </summary>
-public sealed record RoutingPolicy(TimeSpan LeadTime, TimeSpan SolverTime)
+public sealed record RoutingPolicy(TimeSpan LeadTime, TimeSpan SolverTime, double WaitOverflowHours = RoutingPolicy.DefaultWaitOverflowHours)
 {
+    /// <summary>The default of <see cref="WaitOverflowHours"/> (the loop benchmark's measurements in docs/benchmarks.md).</summary>
+    public const double DefaultWaitOverflowHours = 12;
+
     public static RoutingPolicy Default { get; } = new(TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(5));
 }
 
@@ -177,8 +182,8 @@ public sealed class RoutingCore
     /// <summary>
     /// The plans to make at <paramref name="now"/>, for the streams <paramref name="streams"/> allows (null: all): each shift
     /// starting within the lead time that has no plan yet, with every open job of its stream that no other running or coming plan
-    /// routes, when one of them cannot wait for the stream's following shift (a shift with no such job is not planned, and
-    /// looked at again until it starts); and each running shift an urgent job arrived in (a new revision, from where its
+    /// routes, when they cannot all wait for the stream's following shift (see <see cref="RoutingPolicy.WaitOverflowHours"/>;
+    /// a shift that is not needed is not planned, and looked at again until it starts); and each running shift an urgent job arrived in (a new revision, from where its
     /// vehicles are).
     /// </summary>
     public IReadOnlyList<DuePlan> Due(DateTimeOffset now, Func<WasteStream, bool>? streams = null)
@@ -205,8 +210,8 @@ public sealed class RoutingCore
                     {
                         request = request with { ShiftStart = now };
                     }
-                    // A coming shift is driven only when one of its jobs cannot wait for the stream's following shift; the jobs
-                    // that can wait ride along. A running one without a plan is planned for an urgent job.
+                    // A coming shift is driven only when its jobs cannot all wait for the stream's following shift; the jobs
+                    // that could wait ride along. A running one without a plan is planned for an urgent job.
                     if (request.Jobs.Count > 0 && (shift.Start >= now ? CannotWait(request, shift) : request.Jobs.Any(j => j.Urgent)))
                     {
                         due.Add(new DuePlan(shift, request, 1, Replan: false));
@@ -225,23 +230,29 @@ public sealed class RoutingCore
     }
 
     /// <summary>
-    /// A job that cannot wait for the stream's following shift: urgent, raised for a reason other than a prediction (the
-    /// threshold, an overflow, the dwell, a dispatcher), or predicted full before that shift ends (its trucks may reach the bin
-    /// at any time in it), or with no prediction.
+    /// Whether a coming shift must be driven: one of its jobs cannot wait for the stream's following shift at all (urgent, raised
+    /// for an overflow, the dwell or by a dispatcher, with no prediction, or no following shift within a week), or waiting would
+    /// leave its compartments at 100 % for at least <see cref="RoutingPolicy.WaitOverflowHours"/> compartment-hours in all, by
+    /// their predictions: each job adds the hours from its predicted full time to the following shift's start, less those to
+    /// this shift's start (with 0: any such hour). The jobs that could wait ride along.
     /// </summary>
-    private bool MustGo(RouteJob job, VehicleShift? following)
+    private bool CannotWait(ShiftPlanRequest request, VehicleShift shift)
     {
-        if (job.Urgent || !_jobs.TryGetValue(job.JobId, out var open) || open.Info.Reason != PredictedReason)
+        if (Following(shift) is not { } following)
         {
             return true;
         }
-        return open.Info.PredictedFullAt is not { } full || following is null || full < following.Start;
-    }
-
-    private bool CannotWait(ShiftPlanRequest request, VehicleShift shift)
-    {
-        var following = Following(shift);
-        return request.Jobs.Any(j => MustGo(j, following));
+        var hours = 0.0;
+        foreach (var job in request.Jobs)
+        {
+            if (job.Urgent || !_jobs.TryGetValue(job.JobId, out var open) || open.Info.Reason is not (PredictedReason or ThresholdReason)
+                || open.Info.PredictedFullAt is not { } full)
+            {
+                return true;
+            }
+            hours += Math.Max(0, (following.Start - full).TotalHours) - Math.Max(0, (shift.Start - full).TotalHours);
+        }
+        return _policy.WaitOverflowHours == 0 ? hours > 0 : hours >= _policy.WaitOverflowHours;
     }
 
     /// <summary>The stream's next shift after <paramref name="shift"/> starts (null: none within a week).</summary>
@@ -250,6 +261,9 @@ public sealed class RoutingCore
 
     /// <summary>The reason of a job raised because its compartment is predicted to fill (CONTRACT §6 job reasons).</summary>
     private const string PredictedReason = "predicted";
+
+    /// <summary>The reason of a job raised because its compartment is at the collection threshold (CONTRACT §6 job reasons).</summary>
+    private const string ThresholdReason = "threshold";
 
     /// <summary>Takes the plan the planner made for a due plan: its jobs are routed by it until its shift ends. Returns the message to publish.</summary>
     public RoutePlanned Accept(DuePlan due, ShiftPlan plan, DateTimeOffset plannedAt)

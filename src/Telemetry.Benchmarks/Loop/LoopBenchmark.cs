@@ -115,7 +115,7 @@ internal static class LoopBenchSetup
         var travel = Travel(config);
         var km = travel is GreatCircleTravel gc ? (Func<GeoPoint, GeoPoint, double>)((a, b) => gc.Metres(a, b) / 1000) : (a, b) => new GreatCircleTravel().Metres(a, b) / 1000;
         return new LoopSettings(registry, options.Seed, start, options.Days, options.WarmupDays, alerts.ToRules(scheduling.ThresholdPct), scheduling.MaxDwellByStream(),
-            scheduling.PredictedFromPct, scheduling.CollectAheadByStream(), scheduling.TickInterval, new RoutingPolicy(routing.LeadTime, solverTime), km);
+            scheduling.PredictedFromPct, scheduling.CollectAheadByStream(), scheduling.TickInterval, new RoutingPolicy(routing.LeadTime, solverTime, routing.WaitOverflowHours), km);
     }
 
     /// <summary>The configured travel costs (<c>Routing:Travel</c>; great-circle x road factor by default).</summary>

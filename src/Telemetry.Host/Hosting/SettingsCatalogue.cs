@@ -30,7 +30,7 @@ internal static class SettingsCatalogue
         "Alerts:Webhooks:*", "Alerts:WebhookAttempts",
         "Fleet:Registry",
         "Scheduling:ThresholdPct", "Scheduling:HistoryDays", "Scheduling:TickInterval", "Scheduling:LeaseTimeout", "Scheduling:LockPath", "Scheduling:MaxDwell:*", "Scheduling:CollectAhead:*", "Scheduling:PredictedFromPct",
-        "Routing:LeadTime", "Routing:SolverTime", "Routing:TickInterval", "Routing:LeaseTimeout", "Routing:Streams",
+        "Routing:LeadTime", "Routing:SolverTime", "Routing:WaitOverflowHours", "Routing:TickInterval", "Routing:LeaseTimeout", "Routing:Streams",
         "Routing:Travel:Provider", "Routing:Travel:RoadFactor", "Routing:Travel:SpeedKmh",
         "Routing:Travel:Osrm:Url", "Routing:Travel:Osrm:Profile", "Routing:Travel:Osrm:Timeout", "Routing:Travel:Osrm:MaxTableSize",
         "Routing:Planner:StopTime", "Routing:Planner:CompartmentTime", "Routing:Planner:UnloadTime",

@@ -14,6 +14,13 @@ public sealed class RoutingOptions
     /// <summary>The solver's time limit for one shift's plan (real time); the best plan found by then is taken.</summary>
     public TimeSpan SolverTime { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A coming shift is driven only when waiting for the stream's following shift would leave its jobs' compartments at 100 %
+    /// for at least this many compartment-hours in all, by their predictions (or one job cannot wait at all: urgent, overflowing,
+    /// the dwell, a dispatcher's). 0: any predicted hour at 100 % drives the shift. Higher: fewer, fuller rounds, more overflow.
+    /// </summary>
+    public double WaitOverflowHours { get; set; } = RoutingPolicy.DefaultWaitOverflowHours;
+
     /// <summary>How often the worker looks for shifts to plan, on its clock (simulated time in <c>demo</c>).</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -44,6 +51,10 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
         if (o.SolverTime < TimeSpan.FromMilliseconds(100) || o.SolverTime > TimeSpan.FromMinutes(10))
         {
             return ValidateOptionsResult.Fail($"Routing:SolverTime: '{o.SolverTime}' must be from 00:00:00.1 to 00:10:00");
+        }
+        if (!(o.WaitOverflowHours >= 0 && o.WaitOverflowHours <= 1000))
+        {
+            return ValidateOptionsResult.Fail($"Routing:WaitOverflowHours: '{o.WaitOverflowHours}' must be from 0 to 1000");
         }
         if (o.TickInterval < TimeSpan.FromSeconds(1) || o.TickInterval > TimeSpan.FromHours(1))
         {

@@ -349,7 +349,7 @@ public sealed class RoutingService : BackgroundService
         {
             return;
         }
-        var core = new RoutingCore(_registry, new RoutingPolicy(_options.LeadTime, _options.SolverTime));
+        var core = new RoutingCore(_registry, new RoutingPolicy(_options.LeadTime, _options.SolverTime, _options.WaitOverflowHours));
         foreach (var stored in plans)
         {
             if (Plans(stored.Stream) && JsonSerializer.Deserialize<RoutePlanned>(stored.Body, Json) is { } plan)

@@ -457,7 +457,7 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
                 if (_options.LatePenaltyPerMinute > 0 && due < _horizon)
                 {
                     // Cost per second late; a job whose deadline has passed is due at once.
-                    clock.SetCumulVarSoftUpperBound(index, Math.Max(0, due), Math.Max(1, _options.LatePenaltyPerMinute / 60));
+                    clock.SetCumulVarSoftUpperBound(index, Math.Max(0, due), Math.Max(1, (_options.LatePenaltyPerMinute + 30) / 60));
                 }
             }
             for (var r = firstReload; r < nodes; r++)

@@ -26,8 +26,12 @@ public sealed record ShiftPlannerOptions
     /// <summary>The same for an urgent job: so large that an urgent job is dropped only when the shift cannot serve it at all.</summary>
     public long UrgentDropPenalty { get; set; } = 10_000_000_000;
 
-    /// <summary>Cost per minute a job is reached after its deadline (within the shift), in metres.</summary>
-    public long LatePenaltyPerMinute { get; set; } = 200;
+    /// <summary>
+    /// Cost per minute a job is reached after its deadline (within the shift), in metres; charged per second late, at this / 60
+    /// rounded to the nearest metre (at least 1). 0 (the default): none, the shift's route is the shortest that serves its jobs
+    /// (what the loop benchmark measured best: docs/benchmarks.md).
+    /// </summary>
+    public long LatePenaltyPerMinute { get; set; }
 
     /// <summary>
     /// When above 0, the search also stops after this many solutions (OR-Tools' <c>solution_limit</c>): a limit that does not

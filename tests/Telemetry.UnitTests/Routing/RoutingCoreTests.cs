@@ -16,7 +16,8 @@ public sealed class RoutingCoreTests
         new(id, bin, compartments, stream, "threshold", priority, null, (at ?? KitchenShiftStart) + TimeSpan.FromHours(12), "requested", null,
             at ?? KitchenShiftStart - TimeSpan.FromHours(3), "scheduler", null, null, null);
 
-    private static RoutingCore Core() => new(Registry, new RoutingPolicy(TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(1)));
+    private static RoutingCore Core(double waitOverflowHours = RoutingPolicy.DefaultWaitOverflowHours) =>
+        new(Registry, new RoutingPolicy(TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(1), waitOverflowHours));
 
     [Fact]
     public void Jobs_it_cannot_route_are_rejected_naming_the_problem()
@@ -69,26 +70,54 @@ public sealed class RoutingCoreTests
     }
 
     [Fact]
-    public void A_shift_whose_predicted_jobs_can_all_wait_for_the_next_one_is_not_driven_and_they_ride_along_when_one_cannot()
+    public void A_shift_whose_jobs_can_all_wait_for_the_next_one_is_not_driven_and_they_ride_along_when_waiting_would_overflow_too_long()
     {
         var core = Core();
         var lead = KitchenShiftStart - TimeSpan.FromMinutes(30);
-        // Predicted full after the next kitchen shift (a day later) starts: both can wait.
+        // Predicted full after the next kitchen shift (a day later) starts: waiting costs no hour at 100 %.
         core.Add(Job("p1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(30) }, lead);
         core.Add(Job("p2", "JY-002", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(26) }, lead);
         Assert.DoesNotContain(core.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+
+        // Full 4 h before the next shift: 4 compartment-hours at 100 %, fewer than the 12 that drive a shift.
+        core.Add(Job("p3", "JY-003", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(20) }, lead);
         Assert.DoesNotContain(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
 
-        // One predicted full before the next shift starts cannot wait: the shift goes, and the others go with it.
-        core.Add(Job("p3", "JY-003", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(20) }, lead);
+        // A compartment at the threshold predicted full 10 h before the next shift: 14 in all, the shift goes, the others with it.
+        core.Add(Job("t1", "JY-004", "kitchen", ["kitchen"]) with { PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(14) }, lead);
         var due = Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
-        Assert.Equal(["p1", "p2", "p3"], due.Request.Jobs.Select(j => j.JobId).Order(StringComparer.Ordinal));
+        Assert.Equal(["p1", "p2", "p3", "t1"], due.Request.Jobs.Select(j => j.JobId).Order(StringComparer.Ordinal));
 
-        // The threshold, an overflow, the dwell or a dispatcher do not wait for a prediction.
-        var next = KitchenShiftStart + TimeSpan.FromDays(1);
-        var other = Core();
-        other.Add(Job("t1", "JY-004", "kitchen", ["kitchen"], at: next - TimeSpan.FromHours(3)) with { Reason = "dwell", PredictedFullAt = next + TimeSpan.FromDays(3) }, next - TimeSpan.FromHours(3));
-        Assert.Single(other.Due(next - TimeSpan.FromMinutes(30)), d => d.Shift.Stream == WasteStream.Kitchen);
+        // Hours already at 100 % by this shift's start are not saved by driving it: full 30 h before it counts the 24 h to the
+        // next shift (fewer than 30), not 54.
+        var late = Core(waitOverflowHours: 30);
+        late.Add(Job("f1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart - TimeSpan.FromHours(30) }, lead);
+        Assert.DoesNotContain(late.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+        late.Add(Job("f2", "JY-002", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(16) }, lead);
+        Assert.Single(late.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+
+        // With 0, any predicted hour at 100 % drives the shift.
+        var strict = Core(waitOverflowHours: 0);
+        strict.Add(Job("p3", "JY-003", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(20) }, lead);
+        Assert.Single(strict.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+        var none = Core(waitOverflowHours: 0);
+        none.Add(Job("p1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(30) }, lead);
+        Assert.DoesNotContain(none.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+
+        // An overflow, the dwell, a dispatcher, an urgent job or one with no prediction do not wait.
+        foreach (var job in new[]
+        {
+            Job("o1", "JY-004", "kitchen", ["kitchen"]) with { Reason = "overflow", PredictedFullAt = KitchenShiftStart + TimeSpan.FromDays(3) },
+            Job("d1", "JY-004", "kitchen", ["kitchen"]) with { Reason = "dwell", PredictedFullAt = KitchenShiftStart + TimeSpan.FromDays(3) },
+            Job("m1", "JY-004", "kitchen", ["kitchen"]) with { Reason = "manual", PredictedFullAt = KitchenShiftStart + TimeSpan.FromDays(3) },
+            Job("u1", "JY-004", "kitchen", ["kitchen"], priority: "urgent") with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromDays(3) },
+            Job("n1", "JY-004", "kitchen", ["kitchen"]),
+        })
+        {
+            var other = Core();
+            other.Add(job, lead);
+            Assert.True(other.Due(lead).Any(d => d.Shift.Stream == WasteStream.Kitchen), job.Id);
+        }
     }
 
     [Fact]
