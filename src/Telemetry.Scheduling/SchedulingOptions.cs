@@ -38,8 +38,8 @@ public sealed class SchedulingOptions
     /// <summary>
     /// Per stream name, how far ahead a prediction gathers a stream's compartments into one round: a compartment predicted full
     /// within this time after the stream's next shift starts gets its job now (reason <c>predicted</c>), besides those at the
-    /// threshold before the shift after next. The routing worker drives a shift only when one of its jobs cannot wait for the
-    /// following shift, and then takes the others along: so a stream's trucks go out less often, each time for more bins.
+    /// threshold before the shift after next. The routing worker drives a shift only when its jobs cannot wait for the following
+    /// shift (<c>Routing:WaitOverflowHours</c>), and then takes them all along: so a stream's trucks go out less often, each time for more bins.
     /// <c>00:00:00</c> (or no entry) turns it off for a stream.
     /// </summary>
     public Dictionary<string, TimeSpan> CollectAhead { get; set; } = new(StringComparer.Ordinal);

@@ -287,18 +287,35 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
             return solved is not null && Cost(solved, jobs) <= Cost(greedy, jobs) ? solved : greedy;
         }
 
-        /// <summary>The model's objective for a plan: the penalties of the jobs it drops and the metres driven.</summary>
+        /// <summary>
+        /// The model's objective for a plan: the penalties of the jobs it drops, the metres driven, and what reaching jobs after
+        /// their deadlines costs (<see cref="ShiftPlannerOptions.LatePenaltyPerMinute"/>).
+        /// </summary>
         private long Cost(Solved solved, IReadOnlyList<int> jobs)
         {
             var visited = solved.Sequences.SelectMany(s => s).ToHashSet();
             var cost = jobs.Where(j => !visited.Contains(JobNode(j))).Sum(j => Penalty(_jobs[j].Job));
+            var reload = FirstJobNode + _jobs.Count;
             for (var v = 0; v < solved.Sequences.Count; v++)
             {
                 var here = _startPoints[v];
+                var at = StartOffset(v);
+                var service = 0L;
                 foreach (var node in solved.Sequences[v])
                 {
-                    var to = node >= FirstJobNode + _jobs.Count ? _facilityPoint : _jobPoints[node - FirstJobNode];
+                    var to = node >= reload ? _facilityPoint : _jobPoints[node - FirstJobNode];
                     cost += Metres(here, to);
+                    at += service + TravelSeconds(here, to);
+                    if (node < reload)
+                    {
+                        var job = _jobs[node - FirstJobNode].Job;
+                        cost += LateCost(job, at);
+                        service = Seconds(Service(job));
+                    }
+                    else
+                    {
+                        service = Seconds(_options.UnloadTime);
+                    }
                     here = to;
                 }
                 cost += solved.Sequences[v].Count == 0 ? 0 : Metres(here, _facilityPoint) + Metres(_facilityPoint, _depotPoints[v]);
@@ -453,11 +470,9 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
                 load.SlackVar(index).SetValue(0);
                 var job = _jobs[j].Job;
                 routing.AddDisjunction([index], Penalty(job));
-                var due = Seconds(job.Deadline - _request.ShiftStart);
-                if (_options.LatePenaltyPerMinute > 0 && due < _horizon)
+                if (LateBound(job) is { } late)
                 {
-                    // Cost per second late; a job whose deadline has passed is due at once.
-                    clock.SetCumulVarSoftUpperBound(index, Math.Max(0, due), Math.Max(1, (_options.LatePenaltyPerMinute + 30) / 60));
+                    clock.SetCumulVarSoftUpperBound(index, late.Due, late.PerSecond);
                 }
             }
             for (var r = firstReload; r < nodes; r++)
@@ -501,6 +516,21 @@ public sealed class OrToolsShiftPlanner : IShiftPlanner
             };
             return new Solved(name, sequences);
         }
+
+        /// <summary>
+        /// A job due within the shift, with a late penalty set: its deadline in seconds from the shift's start (a deadline that has
+        /// passed is due at once) and the cost per second late; otherwise null.
+        /// </summary>
+        private (long Due, long PerSecond)? LateBound(RouteJob job)
+        {
+            var due = Seconds(job.Deadline - _request.ShiftStart);
+            return _options.LatePenaltyPerMinute > 0 && due < _horizon
+                ? (Math.Max(0, due), Math.Max(1, (_options.LatePenaltyPerMinute + 30) / 60))
+                : null;
+        }
+
+        /// <summary>What reaching <paramref name="job"/> at <paramref name="at"/> (seconds from the shift's start) costs in lateness.</summary>
+        private long LateCost(RouteJob job, long at) => LateBound(job) is { } late ? Math.Max(0, at - late.Due) * late.PerSecond : 0;
 
         /// <summary>What dropping a job costs: more for urgent ones, and growing as its deadline nears (8 x at the shift's start).</summary>
         private long Penalty(RouteJob job)

@@ -119,6 +119,32 @@ public sealed class OrToolsShiftPlannerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_late_penalty_brings_a_job_due_early_in_the_shift_forward_and_none_gives_the_shortest_route()
+    {
+        // One truck, eight bins, nothing due within the shift: the default (no late penalty) plans the shortest route.
+        var truck = MorningVehicles().First(v => v.CapacityKg == 2000);
+        var jobs = Enumerable.Range(1, 8).Select(i => Job(BinId(i * 6), 100)).ToList();
+        var shortest = await Planner().PlanAsync(Request(jobs, [truck]), CancellationToken.None);
+        var order = Assert.Single(shortest.Routes).Stops.Where(s => s.Kind == StopKind.Bin).Select(s => s.JobId!).ToList();
+        Assert.Equal(8, order.Count);
+
+        // The bin that route reaches last becomes due 20 minutes into the shift: with a late penalty the plan goes there first,
+        // though the route is longer (the greedy stand-in, shorter and late, must not win either).
+        var last = order[^1];
+        var dueEarly = jobs.Select(j => j.JobId == last ? j with { Deadline = ShiftStart + TimeSpan.FromMinutes(20) } : j).ToList();
+        var penalised = new OrToolsShiftPlanner(Registry, Travel, new FakeTimeProvider(ShiftStart), new ShiftPlannerOptions { LatePenaltyPerMinute = 100_000 });
+        var request = Request(dueEarly, [truck]);
+        var early = await penalised.PlanAsync(request, CancellationToken.None);
+        AssertConsistent(early, request);
+        var earlyRoute = Assert.Single(early.Routes);
+        var earlyStops = earlyRoute.Stops.Where(s => s.Kind == StopKind.Bin).ToList();
+        output.WriteLine($"shortest {shortest.Routes[0].DistanceKm:F2} km, {last} last; with the penalty {earlyRoute.DistanceKm:F2} km, {last} at stop {earlyStops.FindIndex(s => s.JobId == last) + 1}");
+        Assert.Equal(last, earlyStops[0].JobId);
+        Assert.True(earlyRoute.DistanceKm > shortest.Routes[0].DistanceKm,
+            $"the penalised route ({earlyRoute.DistanceKm} km) is no longer than the shortest ({shortest.Routes[0].DistanceKm} km)");
+    }
+
+    [Fact]
     public async Task Loads_over_a_vehicles_capacity_take_further_trips_to_the_facility()
     {
         // One 2,000 kg truck and 12 jobs of 400 kg: at least three loads.
