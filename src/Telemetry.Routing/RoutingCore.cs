@@ -8,8 +8,8 @@ namespace Telemetry.Routing;
 /// How the routing worker plans: <see cref="LeadTime"/> before a vehicle shift starts it plans that shift with every open job of
 /// the stream; an urgent job that arrives while a shift runs re-plans that stream's running shift (keeping the stops already
 /// served); the solver gets <see cref="SolverTime"/>. A coming shift is driven only when waiting for the stream's following
-/// shift would leave its compartments predicted at 100 % for at least <see cref="WaitOverflowHours"/> compartment-hours in all
-/// (or one of its jobs cannot wait at all: urgent, overflowing, the dwell, a dispatcher's, no prediction).
+/// shift would leave its jobs predicted at 100 % for at least <see cref="WaitOverflowHours"/> hours in all, or one of them alone
+/// that long (or one of its jobs cannot wait at all: urgent, raised for an overflow, the dwell or by a dispatcher, no prediction).
 /// </summary>
 public sealed record RoutingPolicy(TimeSpan LeadTime, TimeSpan SolverTime, double WaitOverflowHours = RoutingPolicy.DefaultWaitOverflowHours)
 {
@@ -232,9 +232,10 @@ public sealed class RoutingCore
     /// <summary>
     /// Whether a coming shift must be driven: one of its jobs cannot wait for the stream's following shift at all (urgent, raised
     /// for an overflow, the dwell or by a dispatcher, with no prediction, or no following shift within a week), or waiting would
-    /// leave its compartments at 100 % for at least <see cref="RoutingPolicy.WaitOverflowHours"/> compartment-hours in all, by
-    /// their predictions: each job adds the hours from its predicted full time to the following shift's start, less those to
-    /// this shift's start (with 0: any such hour). The jobs that could wait ride along.
+    /// leave its jobs at 100 % for at least <see cref="RoutingPolicy.WaitOverflowHours"/> hours in all, by their predictions: each
+    /// job adds the hours from its predicted full time to the following shift's start, less those to this shift's start (with
+    /// 0: any such hour); or one job alone would by the following shift's start have been at 100 % for that long. The jobs that
+    /// could wait ride along.
     /// </summary>
     private bool CannotWait(ShiftPlanRequest request, VehicleShift shift)
     {
@@ -250,7 +251,14 @@ public sealed class RoutingCore
             {
                 return true;
             }
-            hours += Math.Max(0, (following.Start - full).TotalHours) - Math.Max(0, (shift.Start - full).TotalHours);
+            var byFollowing = Math.Max(0, (following.Start - full).TotalHours);
+            if (_policy.WaitOverflowHours > 0 && byFollowing >= _policy.WaitOverflowHours)
+            {
+                // One job alone would have stood at 100 % that long (its reason and prediction stay those it was raised with, so a
+                // compartment long full would otherwise add only the gap between two shifts, and could wait for ever).
+                return true;
+            }
+            hours += byFollowing - Math.Max(0, (shift.Start - full).TotalHours);
         }
         return _policy.WaitOverflowHours == 0 ? hours > 0 : hours >= _policy.WaitOverflowHours;
     }

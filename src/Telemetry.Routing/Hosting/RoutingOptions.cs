@@ -15,9 +15,10 @@ public sealed class RoutingOptions
     public TimeSpan SolverTime { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// A coming shift is driven only when waiting for the stream's following shift would leave its jobs' compartments at 100 %
-    /// for at least this many compartment-hours in all, by their predictions (or one job cannot wait at all: urgent, overflowing,
-    /// the dwell, a dispatcher's). 0: any predicted hour at 100 % drives the shift. Higher: fewer, fuller rounds, more overflow.
+    /// A coming shift is driven only when waiting for the stream's following shift would leave its jobs at 100 % for at least
+    /// this many hours in all (summed over the jobs, from each one's predicted full time), or one of them alone that long by the
+    /// following shift's start (or one job cannot wait at all: urgent, raised for an overflow, the dwell or by a dispatcher, no
+    /// prediction). 0: any predicted hour at 100 % drives the shift. Higher: fewer, fuller rounds, more overflow.
     /// </summary>
     public double WaitOverflowHours { get; set; } = RoutingPolicy.DefaultWaitOverflowHours;
 

@@ -83,18 +83,28 @@ public sealed class RoutingCoreTests
         core.Add(Job("p3", "JY-003", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(20) }, lead);
         Assert.DoesNotContain(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
 
-        // A compartment at the threshold predicted full 10 h before the next shift: 14 in all, the shift goes, the others with it.
-        core.Add(Job("t1", "JY-004", "kitchen", ["kitchen"]) with { PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(14) }, lead);
+        // A compartment at the threshold predicted full 8 h before the next shift: 12 in all, the shift goes, the others with it.
+        core.Add(Job("t1", "JY-004", "kitchen", ["kitchen"]) with { PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(16) }, lead);
         var due = Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
         Assert.Equal(["p1", "p2", "p3", "t1"], due.Request.Jobs.Select(j => j.JobId).Order(StringComparer.Ordinal));
 
-        // Hours already at 100 % by this shift's start are not saved by driving it: full 30 h before it counts the 24 h to the
-        // next shift (fewer than 30), not 54.
+        // Hours already at 100 % by this shift's start are not saved by driving it: full 4 h before it adds the 24 h to the next
+        // shift, not 28; with one full 4 h before the next shift, 28 in all, fewer than 30.
         var late = Core(waitOverflowHours: 30);
-        late.Add(Job("f1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart - TimeSpan.FromHours(30) }, lead);
+        late.Add(Job("f1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart - TimeSpan.FromHours(4) }, lead);
+        late.Add(Job("f2", "JY-002", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(20) }, lead);
         Assert.DoesNotContain(late.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
-        late.Add(Job("f2", "JY-002", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(16) }, lead);
+        late.Add(Job("f3", "JY-003", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(18) }, lead);
         Assert.Single(late.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+
+        // A compartment long full (its job keeps the reason and prediction it was raised with) cannot wait for ever, whatever the
+        // gap between shifts: full 10 h before this shift, it would stand at 100 % for 34 h by the next one, over 30.
+        var stale = Core(waitOverflowHours: 30);
+        stale.Add(Job("s1", "JY-001", "kitchen", ["kitchen"]) with { PredictedFullAt = KitchenShiftStart - TimeSpan.FromHours(10) }, lead);
+        Assert.Single(stale.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+        var fresh = Core(waitOverflowHours: 30);
+        fresh.Add(Job("s1", "JY-001", "kitchen", ["kitchen"]) with { PredictedFullAt = KitchenShiftStart - TimeSpan.FromHours(5) }, lead);
+        Assert.DoesNotContain(fresh.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
 
         // With 0, any predicted hour at 100 % drives the shift.
         var strict = Core(waitOverflowHours: 0);
