@@ -293,6 +293,8 @@ internal static partial class FleetRegistryValidator
         }
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var depots = facilityKinds.GetValueOrDefault(FacilityKind.Depot) ?? [];
+        // A stream's vehicles that start together are one shift (one plan, named by the stream and the start): they end together.
+        var shiftsByStart = new Dictionary<(WasteStream Stream, TimeOnly Start), (string Id, TimeOnly End)>();
         for (var i = 0; i < vehicles.Count; i++)
         {
             var v = vehicles[i];
@@ -345,6 +347,18 @@ internal static partial class FleetRegistryValidator
             if (start is not null && start == end)
             {
                 errors.Add($"{at}: shift starts and ends at the same time");
+            }
+            else if (start is { } s && end is { } e && WasteStreams.TryParse(v.Stream, out var shiftStream))
+            {
+                if (!shiftsByStart.TryGetValue((shiftStream, s), out var first))
+                {
+                    shiftsByStart[(shiftStream, s)] = (v.Id, e);
+                }
+                else if (first.End != e)
+                {
+                    errors.Add($"{at}: shift {s:HH\\:mm}–{e:HH\\:mm} starts with '{first.Id}''s {s:HH\\:mm}–{first.End:HH\\:mm} but ends otherwise: " +
+                        $"a stream's vehicles that start together must end together (one plan per stream and start)");
+                }
             }
         }
     }
