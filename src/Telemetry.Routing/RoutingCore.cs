@@ -38,6 +38,13 @@ public sealed class RouteJobRejectedException(string jobId, string reason) : Exc
 public sealed record DuePlan(VehicleShift Shift, ShiftPlanRequest Request, int Revision, bool Replan);
 
 /// <summary>
+/// A shift that started without being driven, its open jobs left for the stream's following shift (starting at
+/// <paramref name="FollowingStart"/>): as last weighed before it started, <paramref name="Jobs"/> jobs that waiting would leave
+/// at 100 % for <paramref name="OverflowHours"/> hours in all, fewer than <see cref="RoutingPolicy.WaitOverflowHours"/>.
+/// </summary>
+public sealed record WaitedShift(VehicleShift Shift, int Jobs, double OverflowHours, DateTimeOffset FollowingStart);
+
+/// <summary>
 /// The routing worker's decisions (pure, single-threaded; every time comes from the caller): the open jobs per stream, which
 /// vehicle shift is due for planning, and what the current plans are. A job is routed by one plan at a time; when its plan's shift
 /// has ended and the job is still open (the truck did not get there, the plan dropped it), the next shift takes it again.
@@ -50,6 +57,7 @@ public sealed class RoutingCore
     private readonly Func<GeoPoint, GeoPoint, double> _km;
     private readonly Dictionary<string, OpenJob> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CurrentPlan> _plans = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WaitedShift> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<WasteStream, (TimeOnly Start, TimeOnly End, Vehicle[] Vehicles)[]> _shiftHours;
 
     /// <param name="registry">The fleet.</param>
@@ -212,9 +220,28 @@ public sealed class RoutingCore
                     }
                     // A coming shift is driven only when its jobs cannot all wait for the stream's following shift; the jobs
                     // that could wait ride along. A running one without a plan is planned for an urgent job.
-                    if (request.Jobs.Count > 0 && (shift.Start >= now ? CannotWait(request, shift) : request.Jobs.Any(j => j.Urgent)))
+                    var drive = false;
+                    if (request.Jobs.Count > 0 && shift.Start >= now)
                     {
+                        var weighed = Weigh(request, shift);
+                        drive = weighed is null;
+                        if (weighed is not null)
+                        {
+                            _waiting[shift.PlanId] = weighed;
+                        }
+                    }
+                    else if (request.Jobs.Any(j => j.Urgent))
+                    {
+                        drive = true;
+                    }
+                    if (drive)
+                    {
+                        _waiting.Remove(shift.PlanId);
                         due.Add(new DuePlan(shift, request, 1, Replan: false));
+                    }
+                    else if (request.Jobs.Count == 0)
+                    {
+                        _waiting.Remove(shift.PlanId); // its jobs closed meanwhile: nothing waits
                     }
                 }
                 else if (plan.Dirty)
@@ -230,18 +257,32 @@ public sealed class RoutingCore
     }
 
     /// <summary>
-    /// Whether a coming shift must be driven: one of its jobs cannot wait for the stream's following shift at all (urgent, raised
-    /// for an overflow, the dwell or by a dispatcher, with no prediction, or no following shift within a week), or waiting would
-    /// leave its jobs at 100 % for at least <see cref="RoutingPolicy.WaitOverflowHours"/> hours in all, by their predictions: each
-    /// job adds the hours from its predicted full time to the following shift's start, less those to this shift's start (with
-    /// 0: any such hour); or one job alone would by the following shift's start have been at 100 % for that long. The jobs that
-    /// could wait ride along.
+    /// The shifts that started at or before <paramref name="now"/> without being driven while jobs waited for the following shift,
+    /// each once (for the log and the metrics: what the worker chose not to drive, and why).
     /// </summary>
-    private bool CannotWait(ShiftPlanRequest request, VehicleShift shift)
+    public IReadOnlyList<WaitedShift> TakeWaited(DateTimeOffset now)
+    {
+        var started = _waiting.Values.Where(w => w.Shift.Start <= now).OrderBy(w => w.Shift.Start).ToList();
+        foreach (var w in started)
+        {
+            _waiting.Remove(w.Shift.PlanId);
+        }
+        return started;
+    }
+
+    /// <summary>
+    /// Whether a coming shift may wait: null when it must be driven, because one of its jobs cannot wait for the stream's following
+    /// shift at all (urgent, raised for an overflow, the dwell or by a dispatcher, with no prediction, or no following shift within
+    /// a week), or waiting would leave its jobs at 100 % for at least <see cref="RoutingPolicy.WaitOverflowHours"/> hours in all,
+    /// by their predictions: each job adds the hours from its predicted full time to the following shift's start, less those to
+    /// this shift's start (with 0: any such hour); or one job alone would by the following shift's start have been at 100 % for
+    /// that long. Otherwise what waiting costs. When the shift is driven, the jobs that could wait ride along.
+    /// </summary>
+    private WaitedShift? Weigh(ShiftPlanRequest request, VehicleShift shift)
     {
         if (Following(shift) is not { } following)
         {
-            return true;
+            return null;
         }
         var hours = 0.0;
         foreach (var job in request.Jobs)
@@ -249,18 +290,19 @@ public sealed class RoutingCore
             if (job.Urgent || !_jobs.TryGetValue(job.JobId, out var open) || open.Info.Reason is not (PredictedReason or ThresholdReason)
                 || open.Info.PredictedFullAt is not { } full)
             {
-                return true;
+                return null;
             }
             var byFollowing = Math.Max(0, (following.Start - full).TotalHours);
             if (_policy.WaitOverflowHours > 0 && byFollowing >= _policy.WaitOverflowHours)
             {
                 // One job alone would have stood at 100 % that long (its reason and prediction stay those it was raised with, so a
                 // compartment long full would otherwise add only the gap between two shifts, and could wait for ever).
-                return true;
+                return null;
             }
             hours += byFollowing - Math.Max(0, (shift.Start - full).TotalHours);
         }
-        return _policy.WaitOverflowHours == 0 ? hours > 0 : hours >= _policy.WaitOverflowHours;
+        var drive = _policy.WaitOverflowHours == 0 ? hours > 0 : hours >= _policy.WaitOverflowHours;
+        return drive ? null : new WaitedShift(shift, request.Jobs.Count, hours, following.Start);
     }
 
     /// <summary>The stream's next shift after <paramref name="shift"/> starts (null: none within a week).</summary>
@@ -291,12 +333,16 @@ public sealed class RoutingCore
         return message;
     }
 
-    /// <summary>Forgets plans whose shift ended before <paramref name="before"/>.</summary>
+    /// <summary>Forgets plans (and shifts that waited, not taken) whose shift ended before <paramref name="before"/>.</summary>
     public void Prune(DateTimeOffset before)
     {
         foreach (var id in _plans.Where(p => p.Value.Message.ShiftEnd < before).Select(p => p.Key).ToList())
         {
             _plans.Remove(id);
+        }
+        foreach (var id in _waiting.Where(w => w.Value.Shift.End < before).Select(w => w.Key).ToList())
+        {
+            _waiting.Remove(id);
         }
     }
 

@@ -50,6 +50,8 @@ internal sealed class LoopFigures
     public Dictionary<WasteStream, double> KmByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
     public Dictionary<WasteStream, double> OverflowByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
     public Dictionary<WasteStream, int> PlansByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0);
+    /// <summary>Shifts that started without being driven, their jobs waiting for the following shift (Routing:WaitOverflowHours).</summary>
+    public Dictionary<WasteStream, int> WaitedByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0);
     public Dictionary<WasteStream, int> CollectedByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0);
     public Dictionary<WasteStream, double> CollectedFillByStream { get; } = WasteStreams.All.ToDictionary(s => s, _ => 0.0);
     public Dictionary<string, int> JobsByReason { get; } = new(StringComparer.Ordinal);
@@ -264,6 +266,10 @@ internal sealed class LoopRun
             foreach (var due in _routing.Due(now))
             {
                 await PlanAsync(due, now, ct);
+            }
+            foreach (var waited in _routing.TakeWaited(now))
+            {
+                Count(f => f.WaitedByStream[waited.Shift.Stream]++);
             }
             _routing.Prune(now - TimeSpan.FromDays(2));
             return;

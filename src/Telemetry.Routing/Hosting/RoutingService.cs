@@ -23,6 +23,7 @@ public sealed class RoutingMetrics
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _plans;
     private readonly Counter<long> _unserved;
+    private readonly Counter<long> _waited;
     private readonly Histogram<double> _solve;
 
     public RoutingMetrics(IMeterFactory? factory = null)
@@ -32,6 +33,16 @@ public sealed class RoutingMetrics
         _plans = meter.CreateCounter<long>("telemetry.routing.plans", "{plan}", "Shift plans made, by stream");
         _unserved = meter.CreateCounter<long>("telemetry.routing.jobs_unserved", "{job}", "Jobs a plan could not serve, by stream");
         _solve = meter.CreateHistogram<double>("telemetry.routing.solve_duration", "s", "Time to plan one shift");
+        _waited = meter.CreateCounter<long>("telemetry.routing.shifts_waited", "{shift}", "Shifts not driven, their jobs left for the following shift, by stream");
+    }
+
+    /// <summary>Shifts this process did not drive, their jobs waiting for the following shift.</summary>
+    public long Waited { get; private set; }
+
+    public void ShiftWaited(string stream)
+    {
+        Waited++;
+        _waited.Add(1, new KeyValuePair<string, object?>("stream", stream));
     }
 
     /// <summary>Jobs rejected by this process.</summary>
@@ -115,6 +126,9 @@ public sealed class RoutingService : BackgroundService
 
     /// <summary>Plans this process made and stored.</summary>
     public long PlansMade { get; private set; }
+
+    /// <summary>Shifts that started without being driven, their jobs left for the following shift (since this process started).</summary>
+    public long ShiftsWaited => _metrics.Waited;
 
     public int OpenJobs { get; private set; }
 
@@ -217,6 +231,14 @@ public sealed class RoutingService : BackgroundService
     private async Task PlanDueAsync(RoutingCore core, DateTimeOffset now, CancellationToken ct)
     {
         var due = core.Due(now, _streams.Contains);
+        foreach (var waited in core.TakeWaited(now))
+        {
+            _metrics.ShiftWaited(waited.Shift.Stream.Name());
+            _logger.LogInformation(
+                "Routing: {Plan} is not driven: its {Jobs} open job(s) wait for the shift at {Following:yyyy-MM-dd HH:mm}Z, which leaves them " +
+                "{Hours:0.#} h at 100 % in all by their predictions (Routing:WaitOverflowHours: {Limit})",
+                waited.Shift.PlanId, waited.Jobs, waited.FollowingStart.UtcDateTime, waited.OverflowHours, _options.WaitOverflowHours);
+        }
         if (due.Count == 0)
         {
             return;
@@ -436,6 +458,7 @@ public sealed class RoutingHealthCheck(RoutingService routing) : IHealthCheck
             ["streams"] = string.Join(",", routing.Streams.Select(s => s.Name())),
             ["openJobs"] = routing.OpenJobs,
             ["plansMade"] = routing.PlansMade,
+            ["shiftsWaited"] = routing.ShiftsWaited,
             ["ticks"] = routing.Ticks,
             ["currentPlans"] = routing.CurrentPlans.Count,
             ["lease"] = routing.LeaseState,

@@ -744,7 +744,8 @@ internal sealed class InfluxDbRecordingServer : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
-        _listener.Stop();
+        // Close alone: after Stop, Close unregisters the prefixes a second time, and the managed HttpListener binds the port
+        // again to do it, which fails when another test took the port meanwhile ("Address already in use").
         _listener.Close();
         try
         {

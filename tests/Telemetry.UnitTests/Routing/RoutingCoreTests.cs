@@ -87,6 +87,18 @@ public sealed class RoutingCoreTests
         core.Add(Job("t1", "JY-004", "kitchen", ["kitchen"]) with { PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(16) }, lead);
         var due = Assert.Single(core.Due(KitchenShiftStart - TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
         Assert.Equal(["p1", "p2", "p3", "t1"], due.Request.Jobs.Select(j => j.JobId).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(core.TakeWaited(KitchenShiftStart), w => w.Shift.Stream == WasteStream.Kitchen); // it was driven
+
+        // A shift that starts without being driven is reported once, as last weighed.
+        var quiet = Core();
+        quiet.Add(Job("p3", "JY-003", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(20) }, lead);
+        Assert.DoesNotContain(quiet.Due(lead), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.DoesNotContain(quiet.TakeWaited(lead), w => w.Shift.Stream == WasteStream.Kitchen); // not started yet
+        Assert.DoesNotContain(quiet.Due(KitchenShiftStart), d => d.Shift.Stream == WasteStream.Kitchen);
+        var waited = Assert.Single(quiet.TakeWaited(KitchenShiftStart), w => w.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal((1, 4.0, KitchenShiftStart + TimeSpan.FromDays(1)), (waited.Jobs, waited.OverflowHours, waited.FollowingStart));
+        Assert.Equal(KitchenShiftStart, waited.Shift.Start);
+        Assert.DoesNotContain(quiet.TakeWaited(KitchenShiftStart + TimeSpan.FromMinutes(5)), w => w.Shift.Stream == WasteStream.Kitchen);
 
         // Hours already at 100 % by this shift's start are not saved by driving it: full 4 h before it adds the 24 h to the next
         // shift, not 28; with one full 4 h before the next shift, 28 in all, fewer than 30.
