@@ -58,6 +58,7 @@ public sealed class RoutingCore
     private readonly Dictionary<string, OpenJob> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CurrentPlan> _plans = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WaitedShift> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _lookedAt = new(StringComparer.Ordinal); // shifts seen before they started, by end
     private readonly Dictionary<WasteStream, (TimeOnly Start, TimeOnly End, Vehicle[] Vehicles)[]> _shiftHours;
 
     /// <param name="registry">The fleet.</param>
@@ -219,9 +220,13 @@ public sealed class RoutingCore
                         request = request with { ShiftStart = now };
                     }
                     // A coming shift is driven only when its jobs cannot all wait for the stream's following shift; the jobs
-                    // that could wait ride along. A running one without a plan is planned for an urgent job.
+                    // that could wait ride along. A running one without a plan is planned for an urgent job; but one that was never
+                    // looked at before it started (the worker was busy past its lead time, or came up during it) is weighed as a
+                    // coming one, from now, so that its jobs are not left for the following shift unseen.
+                    var missed = shift.Start < now && !_lookedAt.ContainsKey(shift.PlanId);
+                    _lookedAt[shift.PlanId] = shift.End; // a missed one is weighed once
                     var drive = false;
-                    if (request.Jobs.Count > 0 && shift.Start >= now)
+                    if (request.Jobs.Count > 0 && (shift.Start >= now || missed))
                     {
                         var weighed = Weigh(request, shift);
                         drive = weighed is null;
@@ -343,6 +348,10 @@ public sealed class RoutingCore
         foreach (var id in _waiting.Where(w => w.Value.Shift.End < before).Select(w => w.Key).ToList())
         {
             _waiting.Remove(id);
+        }
+        foreach (var id in _lookedAt.Where(l => l.Value < before).Select(l => l.Key).ToList())
+        {
+            _lookedAt.Remove(id);
         }
     }
 

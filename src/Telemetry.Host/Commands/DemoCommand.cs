@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,6 +64,7 @@ internal static class DemoCommand
                 new KeyValuePair<string, string?>($"Api:Keys:demo-{k.Key}:Role", k.Key),
                 new KeyValuePair<string, string?>($"Api:Keys:demo-{k.Key}:Sha256", ApiKeys.Hash(k.Value)),
             }));
+            var solverTime = DemoSolverTime(builder.Configuration, parse.GetValue(speed));
             var mqttPort = parse.GetValue(port);
             EnsurePortFree(mqttPort, "--mqtt-port", "another broker or demo?; stop it or pick another port with --mqtt-port");
             if (Uri.TryCreate(builder.Configuration["Urls"]?.Split(';')[0], UriKind.Absolute, out var apiUrl) && apiUrl.IsLoopback)
@@ -119,6 +121,7 @@ internal static class DemoCommand
                   simulator     {registry.Bins.Count} devices, one connection each (client id = username = bin id), seed {demo.Seed}
                   ingestion     {ingestion.ClientId} on {string.Join(" and ", ingestion.SubscriptionTopics)} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
                   clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{demo.Speed} (shared by every component){(demo.Until is { } until ? $", until {until.UtcDateTime:yyyy-MM-dd HH:mm}Z" : "")}
+                  routing       each stream's shift planned {builder.Configuration["Routing:LeadTime"] ?? "00:30:00"} (simulated) before it starts; the solver takes up to {solverTime.TotalSeconds:0.###} s (real) a plan
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
                   dashboard     {urls}/   (sign in with a key below; keys are for this run only)
                   api           {urls}/api/bins   API docs {urls}/docs
@@ -148,6 +151,24 @@ internal static class DemoCommand
             return code;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The solver's time limit is real time, the lead time simulated: at a high speed, four streams' plans of 5 s each would outlast
+    /// the lead time and the shifts would start unplanned. Unless <c>Routing:SolverTime</c> is set, the demo gives each plan a quarter
+    /// of the lead time in real time, from 100 ms to the usual 5 s; returns the limit in force.
+    /// </summary>
+    private static TimeSpan DemoSolverTime(IConfigurationManager configuration, double speed)
+    {
+        if (configuration["Routing:SolverTime"] is { } set)
+        {
+            return TimeSpan.TryParse(set, CultureInfo.InvariantCulture, out var given) ? given : new RoutingOptions().SolverTime; // a bad value: the validator names it
+        }
+        var defaults = new RoutingOptions();
+        var lead = TimeSpan.TryParse(configuration["Routing:LeadTime"], CultureInfo.InvariantCulture, out var l) ? l : defaults.LeadTime;
+        var limit = TimeSpan.FromTicks(Math.Clamp((long)(lead.Ticks / speed / 4), TimeSpan.FromMilliseconds(100).Ticks, defaults.SolverTime.Ticks));
+        configuration.AddInMemoryCollection([new KeyValuePair<string, string?>("Routing:SolverTime", limit.ToString("c", CultureInfo.InvariantCulture))]);
+        return limit;
     }
 
     private static void EnsurePortFree(int port, string setting, string hint)

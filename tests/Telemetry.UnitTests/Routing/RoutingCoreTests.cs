@@ -143,6 +143,33 @@ public sealed class RoutingCoreTests
     }
 
     [Fact]
+    public void A_shift_the_worker_first_sees_after_it_started_is_weighed_from_now_once()
+    {
+        // Busy past the lead time (or started during it): at 21:40 the 21:00 kitchen shift has no plan and was never looked at.
+        var late = Core();
+        late.Add(Job("k1", "JY-001", "kitchen", ["kitchen"]), KitchenShiftStart - TimeSpan.FromHours(3));
+        var now = KitchenShiftStart + TimeSpan.FromMinutes(40);
+        var due = Assert.Single(late.Due(now), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal("kitchen:20261202T2100Z", due.Shift.PlanId);
+        Assert.Equal(now, due.Request.ShiftStart);
+        Assert.Equal(["k1"], due.Request.Jobs.Select(j => j.JobId));
+
+        // Jobs that may wait: weighed once, the shift reported as waited, and not weighed again at the next ticks.
+        var waiting = Core();
+        waiting.Add(Job("p1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(30) }, now);
+        Assert.DoesNotContain(waiting.Due(now), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.Single(waiting.TakeWaited(now), w => w.Shift.Stream == WasteStream.Kitchen);
+        Assert.DoesNotContain(waiting.Due(now + TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
+        Assert.DoesNotContain(waiting.TakeWaited(now + TimeSpan.FromMinutes(1)), w => w.Shift.Stream == WasteStream.Kitchen);
+
+        // Looked at before it started (with nothing to do then): a job that comes during the shift waits for the next one.
+        var seen = Core();
+        Assert.DoesNotContain(seen.Due(KitchenShiftStart - TimeSpan.FromMinutes(10)), d => d.Shift.Stream == WasteStream.Kitchen);
+        seen.Add(Job("k2", "JY-002", "kitchen", ["kitchen"], at: now), now);
+        Assert.DoesNotContain(seen.Due(now), d => d.Shift.Stream == WasteStream.Kitchen);
+    }
+
+    [Fact]
     public void An_urgent_job_during_a_shift_replans_it_from_where_the_vehicles_are()
     {
         var core = Core();
