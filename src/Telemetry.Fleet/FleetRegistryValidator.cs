@@ -356,7 +356,7 @@ internal static partial class FleetRegistryValidator
                 }
                 else if (first.End != e)
                 {
-                    errors.Add($"{at}: shift {s:HH\\:mm}–{e:HH\\:mm} starts with '{first.Id}''s {s:HH\\:mm}–{first.End:HH\\:mm} but ends otherwise: " +
+                    errors.Add($"{at}: shift {s:HH\\:mm}–{e:HH\\:mm} starts with '{first.Id}' ({s:HH\\:mm}–{first.End:HH\\:mm}) but ends otherwise: " +
                         $"a stream's vehicles that start together must end together (one plan per stream and start)");
                 }
             }

@@ -224,7 +224,6 @@ public sealed class RoutingCore
                     // looked at before it started (the worker was busy past its lead time, or came up during it) is weighed as a
                     // coming one, from now, so that its jobs are not left for the following shift unseen.
                     var missed = shift.Start < now && !_lookedAt.ContainsKey(shift.PlanId);
-                    _lookedAt[shift.PlanId] = shift.End; // a missed one is weighed once
                     var drive = false;
                     if (request.Jobs.Count > 0 && (shift.Start >= now || missed))
                     {
@@ -241,12 +240,17 @@ public sealed class RoutingCore
                     }
                     if (drive)
                     {
+                        // Not marked as looked at: should its planning fail, a missed shift is weighed again at the next call.
                         _waiting.Remove(shift.PlanId);
                         due.Add(new DuePlan(shift, request, 1, Replan: false));
                     }
-                    else if (request.Jobs.Count == 0)
+                    else
                     {
-                        _waiting.Remove(shift.PlanId); // its jobs closed meanwhile: nothing waits
+                        _lookedAt[shift.PlanId] = shift.End; // a missed one is weighed once
+                        if (request.Jobs.Count == 0)
+                        {
+                            _waiting.Remove(shift.PlanId); // its jobs closed meanwhile: nothing waits
+                        }
                     }
                 }
                 else if (plan.Dirty)
@@ -304,7 +308,8 @@ public sealed class RoutingCore
                 // compartment long full would otherwise add only the gap between two shifts, and could wait for ever).
                 return null;
             }
-            hours += byFollowing - Math.Max(0, (shift.Start - full).TotalHours);
+            // Hours at 100 % before the plan's start (the shift's, or now for a shift first seen running) are not saved by driving it.
+            hours += byFollowing - Math.Max(0, (request.ShiftStart - full).TotalHours);
         }
         var drive = _policy.WaitOverflowHours == 0 ? hours > 0 : hours >= _policy.WaitOverflowHours;
         return drive ? null : new WaitedShift(shift, request.Jobs.Count, hours, following.Start);

@@ -75,7 +75,7 @@ public class FleetRegistryTests
         { "vehicles[0].stream=glass", "vehicles[0] 'REC-01': vehicle for an unknown stream 'glass'" },
         { "vehicles[0].depot=nowhere", "vehicles[0] 'REC-01': unknown depot 'nowhere'" },
         { "vehicles[0].shiftStart=25:00", "vehicles[0] 'REC-01': shiftStart '25:00'" },
-        { "vehicles[0].shiftEnd=16:00", "vehicles[1] 'REC-02': shift 07:00–15:00 starts with 'REC-01''s 07:00–16:00 but ends otherwise" },
+        { "vehicles[0].shiftEnd=16:00", "vehicles[1] 'REC-02': shift 07:00–15:00 starts with 'REC-01' (07:00–16:00) but ends otherwise" },
         { "bins[0].compartments[0].stream=kitchen", "material 'paper' belongs to stream 'recyclable'" },
         { "bins[0].compartments[1].id=paper", "bins[0] 'JY-001' compartments[1] 'paper': duplicate compartment id" },
         { "bins[0].compartments[0].litres=-5", "bins[0] 'JY-001' compartments[0] 'paper': litres must be a positive number" },

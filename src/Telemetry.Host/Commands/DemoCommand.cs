@@ -121,7 +121,7 @@ internal static class DemoCommand
                   simulator     {registry.Bins.Count} devices, one connection each (client id = username = bin id), seed {demo.Seed}
                   ingestion     {ingestion.ClientId} on {string.Join(" and ", ingestion.SubscriptionTopics)} → {store.Name}{(store is SqliteStore sqlite ? " " + sqlite.Path : "")}
                   clock         starts {start.UtcDateTime:yyyy-MM-dd HH:mm}Z, x{demo.Speed} (shared by every component){(demo.Until is { } until ? $", until {until.UtcDateTime:yyyy-MM-dd HH:mm}Z" : "")}
-                  routing       each stream's shift planned {builder.Configuration["Routing:LeadTime"] ?? "00:30:00"} (simulated) before it starts; the solver takes up to {solverTime.TotalSeconds:0.###} s (real) a plan
+                  routing       each stream's shift planned {builder.Configuration["Routing:LeadTime"] ?? new RoutingOptions().LeadTime.ToString("c", CultureInfo.InvariantCulture)} (simulated) before it starts; the solver takes up to {solverTime.TotalSeconds:0.###} s (real) a plan
                   watch         mosquitto_sub -h 127.0.0.1 -p {mqttPort} -t 'bins/#' -v
                   dashboard     {urls}/   (sign in with a key below; keys are for this run only)
                   api           {urls}/api/bins   API docs {urls}/docs
@@ -160,7 +160,7 @@ internal static class DemoCommand
     /// </summary>
     private static TimeSpan DemoSolverTime(IConfigurationManager configuration, double speed)
     {
-        if (configuration["Routing:SolverTime"] is { } set)
+        if (configuration["Routing:SolverTime"] is { } set && !string.IsNullOrWhiteSpace(set))
         {
             return TimeSpan.TryParse(set, CultureInfo.InvariantCulture, out var given) ? given : new RoutingOptions().SolverTime; // a bad value: the validator names it
         }

@@ -153,6 +153,17 @@ public sealed class RoutingCoreTests
         Assert.Equal("kitchen:20261202T2100Z", due.Shift.PlanId);
         Assert.Equal(now, due.Request.ShiftStart);
         Assert.Equal(["k1"], due.Request.Jobs.Select(j => j.JobId));
+        // Its planning failed (no plan accepted): it is weighed again, and due again, at the next call.
+        Assert.Single(late.Due(now + TimeSpan.FromMinutes(1)), d => d.Shift.Stream == WasteStream.Kitchen);
+
+        // Weighed from now: hours at 100 % before now are not saved by driving it late. Full 20 min into the shift, 20 min
+        // before now: 23.3 h by the next shift, with 6.5 h of another job 29.8 h in all, under 30 (30.2 counted from the start).
+        var fromNow = Core(waitOverflowHours: 30);
+        fromNow.Add(Job("f1", "JY-001", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromMinutes(20) }, now);
+        fromNow.Add(Job("f2", "JY-002", "kitchen", ["kitchen"]) with { Reason = "predicted", PredictedFullAt = KitchenShiftStart + TimeSpan.FromHours(17.5) }, now);
+        Assert.DoesNotContain(fromNow.Due(now), d => d.Shift.Stream == WasteStream.Kitchen);
+        var fromNowWaited = Assert.Single(fromNow.TakeWaited(now), w => w.Shift.Stream == WasteStream.Kitchen);
+        Assert.Equal(29.83, fromNowWaited.OverflowHours, 2);
 
         // Jobs that may wait: weighed once, the shift reported as waited, and not weighed again at the next ticks.
         var waiting = Core();
