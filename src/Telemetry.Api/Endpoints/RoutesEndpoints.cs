@@ -15,17 +15,19 @@ internal static class RoutesEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/routes", (string? stream, string? vehicle, RouteBoard routes, VehicleBoard vehicles, FleetRegistry registry, IOptions<ApiOptions> options) =>
-                Results.Json(Answer(stream, vehicle, routes.Current(), vehicles.Current(), registry, options.Value.Map), ApiJson.Options))
+                Results.Json(Answer(stream, vehicle, routes.Current(), vehicles.Current(), registry, options.Value.Map, routes.Waiting()), ApiJson.Options))
             .RequireAuthorization(ApiEndpoints.ReadPolicy).Produces<RoutesResponse>().ProducesProblem(StatusCodes.Status400BadRequest)
             .WithSummary("Planned routes and the trucks' latest positions")
             .WithDescription("routes: per vehicle of each current plan (the running or next shift of a stream, else its last one), the stops in order " +
                 "from the depot back to it (kind depot, bin or facility; name: the bin's address or the facility's name, nameZh in Chinese; eta and departs; " +
                 "kg taken on, negative when unloaded at the facility; loadKg on board after the stop; the job and its compartments), distance in km and trips " +
-                "to the facility. unserved: the jobs a plan left out, and why. vehicles: the newest position of each truck heard from. lat/lon are WGS 84; " +
+                "to the facility. unserved: the jobs a plan left out, and why. waiting: the shifts that started without being driven, their jobs left for the " +
+                "stream's following shift (how many, the hours at 100 % that leaves them by their predictions, and the limit Routing:WaitOverflowHours). vehicles: the newest position of each truck heard from. lat/lon are WGS 84; " +
                 "map is where the dashboard's map draws the point (Api:Map:TileDatum). stream, vehicle: filters (400 for one the registry does not have).");
     }
 
-    internal static RoutesResponse Answer(string? stream, string? vehicle, IReadOnlyList<RoutePlanned> plans, IReadOnlyList<VehiclePositionUpdate> positions, FleetRegistry registry, MapOptions map)
+    internal static RoutesResponse Answer(string? stream, string? vehicle, IReadOnlyList<RoutePlanned> plans, IReadOnlyList<VehiclePositionUpdate> positions, FleetRegistry registry, MapOptions map,
+        IReadOnlyList<ShiftWaited>? waits = null)
     {
         if (stream is not null && !WasteStreams.TryParse(stream, out _))
         {
@@ -65,7 +67,10 @@ internal static class RoutesEndpoints
             }
             trucks.Add(new VehicleView(known.Id, known.Stream.Name(), p.Lat, p.Lon, Draw(datum, p.Lat, p.Lon), p.SpeedKmh, p.Time));
         }
-        return new RoutesResponse(routes, unserved, trucks);
+        var waiting = (waits ?? []).Where(w => wanted is null || string.Equals(w.Stream, wanted, StringComparison.Ordinal))
+            .OrderBy(w => streamOrder.IndexOf(w.Stream) is var i && i < 0 ? int.MaxValue : i).ThenBy(w => w.ShiftStart)
+            .Select(w => new WaitingView(w.PlanId, w.Stream, w.ShiftStart, w.ShiftEnd, w.Jobs, w.OverflowHours, w.FollowingStart, w.WaitOverflowHours, w.DecidedAt)).ToList();
+        return new RoutesResponse(routes, unserved, trucks, waiting);
     }
 
     private static RouteStopView Stop(int seq, RouteStopInfo s, FleetRegistry registry, Dictionary<string, Facility> facilities, MapDatum datum)
@@ -108,5 +113,10 @@ public sealed record UnservedView(string PlanId, string Stream, string JobId, st
 /// <summary>A truck's newest position: where (WGS 84, and where the map draws it), its speed and when.</summary>
 public sealed record VehicleView(string Id, string Stream, double Lat, double Lon, MapPoint Map, double SpeedKmh, DateTimeOffset Ts);
 
+/// <summary>A shift that started without being driven: its jobs wait for the stream's following shift.</summary>
+public sealed record WaitingView(
+    string PlanId, string Stream, DateTimeOffset ShiftStart, DateTimeOffset ShiftEnd, int Jobs, double OverflowHours, DateTimeOffset FollowingStart,
+    double WaitOverflowHours, DateTimeOffset DecidedAt);
+
 /// <summary>The answer of <c>GET /api/routes</c>.</summary>
-public sealed record RoutesResponse(IReadOnlyList<RouteView> Routes, IReadOnlyList<UnservedView> Unserved, IReadOnlyList<VehicleView> Vehicles);
+public sealed record RoutesResponse(IReadOnlyList<RouteView> Routes, IReadOnlyList<UnservedView> Unserved, IReadOnlyList<VehicleView> Vehicles, IReadOnlyList<WaitingView> Waiting);

@@ -20,6 +20,7 @@ public sealed class RouteBoard(TelemetryClock clock)
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, RoutePlanned> _plans = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ShiftWaited> _waits = new(StringComparer.Ordinal);
 
     /// <summary>Changes so far (plans taken); the dashboard need not redraw when it has not moved.</summary>
     public long Version { get; private set; }
@@ -59,6 +60,35 @@ public sealed class RouteBoard(TelemetryClock clock)
         return taken;
     }
 
+    /// <summary>
+    /// Takes the notice that a shift started without being driven (its jobs wait for the following shift); kept until that
+    /// following shift starts, or a plan of the shift itself arrives (an urgent job drove it after all). True when it was taken.
+    /// </summary>
+    public bool Apply(ShiftWaited waited)
+    {
+        ArgumentNullException.ThrowIfNull(waited);
+        lock (_gate)
+        {
+            if (_waits.ContainsKey(waited.PlanId) || _plans.ContainsKey(waited.PlanId) || clock.GetUtcNow() >= waited.FollowingStart)
+            {
+                return false;
+            }
+            _waits[waited.PlanId] = waited;
+            Version++;
+            return true;
+        }
+    }
+
+    /// <summary>The shifts not driven whose jobs still wait for the following shift, by stream, then shift start.</summary>
+    public IReadOnlyList<ShiftWaited> Waiting()
+    {
+        lock (_gate)
+        {
+            Prune(clock.GetUtcNow());
+            return [.. _waits.Values.OrderBy(w => w.Stream, StringComparer.Ordinal).ThenBy(w => w.ShiftStart)];
+        }
+    }
+
     /// <summary>The current plans by stream (registry order of streams is the caller's), then shift start.</summary>
     public IReadOnlyList<RoutePlanned> Current()
     {
@@ -71,6 +101,11 @@ public sealed class RouteBoard(TelemetryClock clock)
 
     private void Prune(DateTimeOffset now)
     {
+        foreach (var id in _waits.Values.Where(w => now >= w.FollowingStart || _plans.ContainsKey(w.PlanId)).Select(w => w.PlanId).ToList())
+        {
+            _waits.Remove(id);
+            Version++;
+        }
         List<string>? gone = null;
         foreach (var stream in _plans.Values.GroupBy(p => p.Stream, StringComparer.Ordinal))
         {
@@ -107,3 +142,15 @@ public sealed class RoutePlannedConsumer(RouteBoard routes) : IConsumer<RoutePla
 }
 
 public sealed class RoutePlannedConsumerDefinition() : TemporaryQueueDefinition<RoutePlannedConsumer>("api-routes");
+
+/// <summary>The routing worker's notices of shifts not driven, for the route board: a temporary queue per process.</summary>
+public sealed class ShiftWaitedConsumer(RouteBoard routes) : IConsumer<ShiftWaited>
+{
+    public Task Consume(ConsumeContext<ShiftWaited> context)
+    {
+        routes.Apply(context.Message);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class ShiftWaitedConsumerDefinition() : TemporaryQueueDefinition<ShiftWaitedConsumer>("api-waits");

@@ -24,3 +24,14 @@ public sealed record RouteStopInfo(
 
 /// <summary>A job a plan leaves out, and why.</summary>
 public sealed record UnservedJobInfo(string JobId, string Bin, string Reason);
+
+/// <summary>
+/// Published by the routing worker when a stream's vehicle shift started without being driven: its <see cref="Jobs"/> open jobs
+/// were left for the stream's following shift (starting at <see cref="FollowingStart"/>), which by their predictions leaves them at
+/// 100 % for <see cref="OverflowHours"/> hours in all, under <see cref="WaitOverflowHours"/> (<c>Routing:WaitOverflowHours</c>).
+/// For the dashboard: why no truck went out. <see cref="PlanId"/> is the plan id the shift would have had. Delivered at least once:
+/// a consumer deduplicates by <see cref="PlanId"/>.
+/// </summary>
+public sealed record ShiftWaited(
+    string PlanId, string Stream, DateTimeOffset ShiftStart, DateTimeOffset ShiftEnd, int Jobs, double OverflowHours, DateTimeOffset FollowingStart,
+    double WaitOverflowHours, DateTimeOffset DecidedAt);

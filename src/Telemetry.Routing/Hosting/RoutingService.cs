@@ -87,6 +87,7 @@ public sealed class RoutingService : BackgroundService
     private readonly IReadOnlyList<WasteStream> _streams;
     private readonly Channel<object> _work = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Queue<RoutePlanned> _outbox = new();
+    private readonly Queue<ShiftWaited> _waitedOutbox = new();
     private readonly Queue<object> _waiting = new();
     private const int MaxWaiting = 100_000;
     private RoutingCore? _core;
@@ -238,6 +239,8 @@ public sealed class RoutingService : BackgroundService
                 "Routing: {Plan} is not driven: its {Jobs} open job(s) wait for the shift at {Following:yyyy-MM-dd HH:mm}Z, which leaves them " +
                 "{Hours:0.#} h at 100 % in all by their predictions (Routing:WaitOverflowHours: {Limit})",
                 waited.Shift.PlanId, waited.Jobs, waited.FollowingStart.UtcDateTime, waited.OverflowHours, _options.WaitOverflowHours);
+            _waitedOutbox.Enqueue(new ShiftWaited(waited.Shift.PlanId, waited.Shift.Stream.Name(), waited.Shift.Start, waited.Shift.End, waited.Jobs,
+                Math.Round(waited.OverflowHours, 2), waited.FollowingStart, _options.WaitOverflowHours, now));
         }
         if (due.Count == 0)
         {
@@ -413,7 +416,7 @@ public sealed class RoutingService : BackgroundService
 
     private async Task FlushOutboxAsync(CancellationToken ct)
     {
-        if (_outbox.Count == 0 || TimeProvider.System.GetTimestamp() < _nextPublishTry)
+        if ((_outbox.Count == 0 && _waitedOutbox.Count == 0) || TimeProvider.System.GetTimestamp() < _nextPublishTry)
         {
             return;
         }
@@ -438,6 +441,23 @@ public sealed class RoutingService : BackgroundService
                     _logger.LogWarning("Routing: publishing {Plan} failed ({Error}); {Count} plan(s) wait, retried every 2 s", message.PlanId, ex.Message, _outbox.Count);
                     _publishFailing = true;
                 }
+                _nextPublishTry = TimeProvider.System.GetTimestamp() + (2 * TimeProvider.System.TimestampFrequency);
+                return;
+            }
+        }
+        // The notices of shifts not driven, after the plans (one whose plan was published meanwhile says so by itself).
+        while (_waitedOutbox.TryPeek(out var notice))
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(_busOptions.PublishTimeout);
+                await _bus.Publish(notice, timeout.Token);
+                _waitedOutbox.Dequeue();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException && !ct.IsCancellationRequested)
+            {
+                _logger.LogWarning("Routing: publishing that {Plan} waits failed ({Error}); retried every 2 s", notice.PlanId, ex.Message);
                 _nextPublishTry = TimeProvider.System.GetTimestamp() + (2 * TimeProvider.System.TimestampFrequency);
                 return;
             }

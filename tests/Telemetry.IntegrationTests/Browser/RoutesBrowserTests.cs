@@ -190,6 +190,37 @@ public sealed class RoutesBrowserTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_shift_not_driven_says_why_in_both_languages_until_a_plan_drives_it()
+    {
+        var start = RoutePlans.RunningShift();
+        var planId = $"hazardous:{start.UtcDateTime:yyyyMMdd'T'HHmm'Z'}";
+        await _api.Bus.Publish(new ShiftWaited(planId, "hazardous", start, start.AddHours(8), 2, 4.25, start.AddDays(1), 12, start));
+        foreach (var (locale, text) in new[] { ("en-GB", "2 jobs wait for the shift of"), ("zh-CN", "2 个任务等待") })
+        {
+            await using var browser = await OpenAsync(locale);
+            var page = browser.Page;
+            await SignInAsync(page, _api.Keys.Analyst);
+            var line = page.Locator($"#routes-waiting li[data-plan-id='{planId}']");
+            await Assertions.Expect(line).ToContainTextAsync(text);
+            await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "Hazardous" : "有害垃圾");
+            await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "4.3 h at 100 %" : "满溢 4.3 小时");
+            await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "under the 12 h" : "12 小时");
+            browser.AssertClean(_api.Origin);
+        }
+
+        // An urgent job drove it after all: its plan takes the notice's place.
+        await using (var browser = await OpenAsync())
+        {
+            var page = browser.Page;
+            await SignInAsync(page, _api.Keys.Analyst);
+            await Assertions.Expect(page.Locator($"#routes-waiting li[data-plan-id='{planId}']")).ToHaveCountAsync(1);
+            await _api.Bus.Publish(RoutePlans.Plan(_api.Registry, "hazardous", "HAZ-01", start, 1, "JY-010") with { PlanId = planId, Unserved = [] });
+            await Assertions.Expect(page.Locator($"#routes-waiting li[data-plan-id='{planId}']")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
+            browser.AssertClean(_api.Origin);
+        }
+    }
+
+    [Fact]
     public async Task On_a_tablet_the_map_with_its_route_the_panel_and_the_sheet_do_not_scroll_sideways_in_either_language()
     {
         foreach (var locale in new[] { "en-GB", "zh-CN" })

@@ -105,6 +105,34 @@ public sealed class RouteBoardTests
         Assert.Equal((36.99, 117.18, 25.0), (p.Lat, p.Lon, p.SpeedKmh));
     }
 
+    private static ShiftWaited Waited(string stream, DateTimeOffset shiftStart, int jobs = 3, double hours = 4.2) =>
+        new($"{stream}-{shiftStart:yyyyMMddHH}", stream, shiftStart, shiftStart.AddHours(8), jobs, hours, shiftStart.AddDays(1), 12, shiftStart);
+
+    [Fact]
+    public void A_shift_not_driven_is_shown_until_the_following_shift_starts_or_a_plan_drives_it_after_all()
+    {
+        var board = Board();
+        _time.SetUtcNow(Shift1);
+        Assert.True(board.Apply(Waited("recyclable", Shift1)));
+        Assert.False(board.Apply(Waited("recyclable", Shift1))); // a redelivery
+        Assert.True(board.Apply(Waited("hazardous", Shift1, jobs: 1, hours: 0)));
+        Assert.Equal(["hazardous", "recyclable"], board.Waiting().Select(w => w.Stream));
+
+        // An urgent job drove the recyclable shift after all: its plan replaces the notice.
+        Assert.True(board.Apply(Plan("recyclable", Shift1)));
+        Assert.Equal(["hazardous"], board.Waiting().Select(w => w.Stream));
+        Assert.False(board.Apply(Waited("recyclable", Shift1))); // late: the plan is there
+
+        // Gone when the following shift starts; a notice already past it is not taken.
+        _time.SetUtcNow(Shift2);
+        Assert.Empty(board.Waiting());
+        Assert.False(board.Apply(Waited("kitchen", Shift1)));
+
+        var answer = RoutesEndpoints.Answer("hazardous", null, [], [], Registry, new MapOptions(), [Waited("hazardous", Shift1, jobs: 1), Waited("recyclable", Shift1)]);
+        var w = Assert.Single(answer.Waiting);
+        Assert.Equal(("hazardous", 1, 4.2, Shift2, 12.0), (w.Stream, w.Jobs, w.OverflowHours, w.FollowingStart, w.WaitOverflowHours));
+    }
+
     [Fact]
     public void The_answer_names_stops_by_address_or_facility_and_filters_by_stream_and_vehicle()
     {

@@ -836,11 +836,12 @@ function routesPanel({ onJobChanged } = {}) {
   const state = el('div', { class: 'routes-state' }, loading());
   const list = el('div', { class: 'route-list', id: 'route-list' });
   const unserved = el('div', { class: 'unserved', id: 'unserved' });
+  const waiting = el('div', { class: 'waiting', id: 'routes-waiting' });
   const node = el('section', { class: 'card routes-panel', id: 'routes', 'aria-labelledby': 'routes-title' },
     el('div', { class: 'card-head' },
       el('h2', { id: 'routes-title' }, t('routes.title'), ' ', count),
       el('label', { class: 'inline-label', for: 'routes-toggle' }, toggle, el('span', { text: t('routes.onMap') }))),
-    notice, state, list, unserved);
+    notice, state, list, waiting, unserved);
   let map = null;
   const lines = L.layerGroup();
   const trucks = L.layerGroup();
@@ -876,10 +877,21 @@ function routesPanel({ onJobChanged } = {}) {
     count.dataset.count = String(routes.length);
     count.title = t('routes.count', { n: routes.length });
     state.replaceChildren(routes.length === 0 ? el('p', { class: 'state empty', id: 'routes-empty', text: t('routes.empty') }) : '');
-    const signature = JSON.stringify([routes.map(r => [r.planId, r.revision, r.vehicle]), answer.unserved, i18n.lang(), canAct()]);
+    const waits = answer.waiting || [];
+    const signature = JSON.stringify([routes.map(r => [r.planId, r.revision, r.vehicle]), answer.unserved, waits, i18n.lang(), canAct()]);
     if (signature !== listed) {
       listed = signature;
       list.replaceChildren(...routes.map(routeCard));
+      // Shifts that started without a truck: their jobs wait for the stream's following shift (Routing:WaitOverflowHours).
+      waiting.replaceChildren(...(waits.length === 0 ? [] : [
+        el('h3', { text: t('routes.waiting', { n: waits.length }) }),
+        el('ul', { class: 'waiting-list' }, ...waits.map(w => el('li', { dataset: { planId: w.planId, stream: w.stream } },
+          el('span', { class: `stream-dot stream-${w.stream}` }),
+          el('strong', { text: i18n.term('stream', w.stream) }), ' ',
+          el('span', { class: 'route-shift', text: shiftText(w) }), ' · ',
+          el('span', { class: 'waiting-why', text: t('routes.waitingWhy', {
+            jobs: w.jobs, next: `${i18n.day(w.followingStart)} ${i18n.time(w.followingStart)}`,
+            hours: i18n.number(w.overflowHours, 1), limit: i18n.number(w.waitOverflowHours, 0) }) }))))]));
       unserved.replaceChildren(...(answer.unserved.length === 0 ? [] : [
         el('h3', { text: t('routes.unserved', { n: answer.unserved.length }) }),
         el('ul', { class: 'unserved-list' }, ...answer.unserved.map(u => el('li', { dataset: { jobId: u.jobId, bin: u.bin } },
