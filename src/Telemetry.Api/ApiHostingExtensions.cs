@@ -120,7 +120,6 @@ public static class ApiHostingExtensions
         bus.AddConsumer<ReadingsStoredConsumer, ReadingsStoredConsumerDefinition>();
         bus.AddConsumer<SchedulingEventsConsumer, SchedulingEventsConsumerDefinition>();
         bus.AddConsumer<RoutePlannedConsumer, RoutePlannedConsumerDefinition>();
-        bus.AddConsumer<ShiftWaitedConsumer, ShiftWaitedConsumerDefinition>();
         bus.AddReceiveEndpointObserver<BusReconnectObserver>();
         // Commands to the active scheduler; it answers once what they did is stored.
         var scheduler = Telemetry.Scheduling.Hosting.SchedulerHosting.Address;

@@ -15,7 +15,11 @@ internal static class RoutesEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/routes", (string? stream, string? vehicle, RouteBoard routes, VehicleBoard vehicles, FleetRegistry registry, IOptions<ApiOptions> options) =>
-                Results.Json(Answer(stream, vehicle, routes.Current(), vehicles.Current(), registry, options.Value.Map, routes.Waiting()), ApiJson.Options))
+            {
+                // Plans and notices read together: a plan that replaces a notice is never missing from both.
+                var (plans, waiting) = routes.Snapshot();
+                return Results.Json(Answer(stream, vehicle, plans, vehicles.Current(), registry, options.Value.Map, waiting), ApiJson.Options);
+            })
             .RequireAuthorization(ApiEndpoints.ReadPolicy).Produces<RoutesResponse>().ProducesProblem(StatusCodes.Status400BadRequest)
             .WithSummary("Planned routes and the trucks' latest positions")
             .WithDescription("routes: per vehicle of each current plan (the running or next shift of a stream, else its last one), the stops in order " +

@@ -13,6 +13,9 @@ namespace Telemetry.Api.State;
 /// <item>Per stream, a plan gives way to one of a later shift (a later <see cref="RoutePlanned.ShiftStart"/>) once that shift has
 /// started or its own shift has ended. So the plans of shifts that have not ended are kept (the running shift and the next one,
 /// planned ahead), and of the ended ones only the most recent, until the next shift starts.</item>
+/// <item>The notices of shifts that started without a truck (<see cref="ShiftWaited"/>), each until the stream's following shift
+/// starts; a plan of the same shift (an urgent job drove it after all) removes its notice, and one arriving after such a plan, even
+/// a plan since given way, is not taken.</item>
 /// </list>
 /// Time is the project clock (the demo's accelerated one). Thread-safe.
 /// </summary>
@@ -21,9 +24,20 @@ public sealed class RouteBoard(TelemetryClock clock)
     private readonly object _gate = new();
     private readonly Dictionary<string, RoutePlanned> _plans = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ShiftWaited> _waits = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _planned = new(StringComparer.Ordinal); // plan ids seen, until 2 days after their shift
+    private long _version;
 
-    /// <summary>Changes so far (plans taken); the dashboard need not redraw when it has not moved.</summary>
-    public long Version { get; private set; }
+    /// <summary>Changes so far (plans and notices taken or gone); the dashboard need not redraw when it has not moved.</summary>
+    public long Version
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _version;
+            }
+        }
+    }
 
     /// <summary>Takes a plan unless the board has it at this or a later revision; true when it was taken.</summary>
     public bool Apply(RoutePlanned plan)
@@ -36,7 +50,9 @@ public sealed class RouteBoard(TelemetryClock clock)
                 return false;
             }
             _plans[plan.PlanId] = plan;
-            Version++;
+            _planned[plan.PlanId] = plan.ShiftEnd.AddDays(2);
+            _waits.Remove(plan.PlanId);
+            _version++;
             Prune(clock.GetUtcNow());
             return true;
         }
@@ -69,42 +85,43 @@ public sealed class RouteBoard(TelemetryClock clock)
         ArgumentNullException.ThrowIfNull(waited);
         lock (_gate)
         {
-            if (_waits.ContainsKey(waited.PlanId) || _plans.ContainsKey(waited.PlanId) || clock.GetUtcNow() >= waited.FollowingStart)
+            if (_waits.ContainsKey(waited.PlanId) || _planned.ContainsKey(waited.PlanId) || clock.GetUtcNow() >= waited.FollowingStart)
             {
                 return false;
             }
             _waits[waited.PlanId] = waited;
-            Version++;
+            _version++;
             return true;
         }
     }
 
     /// <summary>The shifts not driven whose jobs still wait for the following shift, by stream, then shift start.</summary>
-    public IReadOnlyList<ShiftWaited> Waiting()
+    public IReadOnlyList<ShiftWaited> Waiting() => Snapshot().Waiting;
+
+    /// <summary>The current plans (as <see cref="Current"/>) and the shifts waiting (as <see cref="Waiting"/>), read together.</summary>
+    public (IReadOnlyList<RoutePlanned> Plans, IReadOnlyList<ShiftWaited> Waiting) Snapshot()
     {
         lock (_gate)
         {
             Prune(clock.GetUtcNow());
-            return [.. _waits.Values.OrderBy(w => w.Stream, StringComparer.Ordinal).ThenBy(w => w.ShiftStart)];
+            return ([.. _plans.Values.OrderBy(p => p.Stream, StringComparer.Ordinal).ThenBy(p => p.ShiftStart).ThenBy(p => p.PlanId, StringComparer.Ordinal)],
+                [.. _waits.Values.OrderBy(w => w.Stream, StringComparer.Ordinal).ThenBy(w => w.ShiftStart)]);
         }
     }
 
     /// <summary>The current plans by stream (registry order of streams is the caller's), then shift start.</summary>
-    public IReadOnlyList<RoutePlanned> Current()
-    {
-        lock (_gate)
-        {
-            Prune(clock.GetUtcNow());
-            return [.. _plans.Values.OrderBy(p => p.Stream, StringComparer.Ordinal).ThenBy(p => p.ShiftStart).ThenBy(p => p.PlanId, StringComparer.Ordinal)];
-        }
-    }
+    public IReadOnlyList<RoutePlanned> Current() => Snapshot().Plans;
 
     private void Prune(DateTimeOffset now)
     {
-        foreach (var id in _waits.Values.Where(w => now >= w.FollowingStart || _plans.ContainsKey(w.PlanId)).Select(w => w.PlanId).ToList())
+        var changed = false;
+        foreach (var id in _waits.Values.Where(w => now >= w.FollowingStart).Select(w => w.PlanId).ToList())
         {
-            _waits.Remove(id);
-            Version++;
+            changed |= _waits.Remove(id);
+        }
+        foreach (var id in _planned.Where(p => now >= p.Value).Select(p => p.Key).ToList())
+        {
+            _planned.Remove(id);
         }
         List<string>? gone = null;
         foreach (var stream in _plans.Values.GroupBy(p => p.Stream, StringComparer.Ordinal))
@@ -119,33 +136,29 @@ public sealed class RouteBoard(TelemetryClock clock)
                 }
             }
         }
-        if (gone is null)
+        foreach (var id in gone ?? [])
         {
-            return;
+            changed |= _plans.Remove(id);
         }
-        foreach (var id in gone)
+        if (changed)
         {
-            _plans.Remove(id);
+            _version++;
         }
-        Version++;
     }
 }
 
-/// <summary>The routing worker's plans for the api's route board: a temporary queue per process (every replica sees every plan).</summary>
-public sealed class RoutePlannedConsumer(RouteBoard routes) : IConsumer<RoutePlanned>
+/// <summary>
+/// The routing worker's plans and notices of shifts not driven, for the api's route board: a temporary queue per process (every
+/// replica sees every plan), one for both so that they arrive in the order they were published.
+/// </summary>
+public sealed class RoutePlannedConsumer(RouteBoard routes) : IConsumer<RoutePlanned>, IConsumer<ShiftWaited>
 {
     public Task Consume(ConsumeContext<RoutePlanned> context)
     {
         routes.Apply(context.Message);
         return Task.CompletedTask;
     }
-}
 
-public sealed class RoutePlannedConsumerDefinition() : TemporaryQueueDefinition<RoutePlannedConsumer>("api-routes");
-
-/// <summary>The routing worker's notices of shifts not driven, for the route board: a temporary queue per process.</summary>
-public sealed class ShiftWaitedConsumer(RouteBoard routes) : IConsumer<ShiftWaited>
-{
     public Task Consume(ConsumeContext<ShiftWaited> context)
     {
         routes.Apply(context.Message);
@@ -153,4 +166,4 @@ public sealed class ShiftWaitedConsumer(RouteBoard routes) : IConsumer<ShiftWait
     }
 }
 
-public sealed class ShiftWaitedConsumerDefinition() : TemporaryQueueDefinition<ShiftWaitedConsumer>("api-waits");
+public sealed class RoutePlannedConsumerDefinition() : TemporaryQueueDefinition<RoutePlannedConsumer>("api-routes");

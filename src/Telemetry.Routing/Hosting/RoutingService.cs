@@ -445,19 +445,35 @@ public sealed class RoutingService : BackgroundService
                 return;
             }
         }
-        // The notices of shifts not driven, after the plans (one whose plan was published meanwhile says so by itself).
+        // The notices of shifts not driven, after the plans. One that no longer holds is dropped: its following shift has started,
+        // or the shift got a plan meanwhile (an urgent job drove it after all).
+        var now = _clock.GetUtcNow();
         while (_waitedOutbox.TryPeek(out var notice))
         {
+            if (now >= notice.FollowingStart || _core?.Current(now).Any(p => p.PlanId == notice.PlanId) == true)
+            {
+                _waitedOutbox.Dequeue();
+                continue;
+            }
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(_busOptions.PublishTimeout);
                 await _bus.Publish(notice, timeout.Token);
                 _waitedOutbox.Dequeue();
+                if (_publishFailing)
+                {
+                    _publishFailing = false;
+                    _logger.LogInformation("Routing: the bus takes plans again");
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException && !ct.IsCancellationRequested)
             {
-                _logger.LogWarning("Routing: publishing that {Plan} waits failed ({Error}); retried every 2 s", notice.PlanId, ex.Message);
+                if (!_publishFailing)
+                {
+                    _logger.LogWarning("Routing: publishing that {Plan} is not driven failed ({Error}); retried every 2 s", notice.PlanId, ex.Message);
+                    _publishFailing = true;
+                }
                 _nextPublishTry = TimeProvider.System.GetTimestamp() + (2 * TimeProvider.System.TimestampFrequency);
                 return;
             }

@@ -195,7 +195,7 @@ public sealed class RoutesBrowserTests(ITestOutputHelper output) : IAsyncLifetim
         var start = RoutePlans.RunningShift();
         var planId = $"hazardous:{start.UtcDateTime:yyyyMMdd'T'HHmm'Z'}";
         await _api.Bus.Publish(new ShiftWaited(planId, "hazardous", start, start.AddHours(8), 2, 4.25, start.AddDays(1), 12, start));
-        foreach (var (locale, text) in new[] { ("en-GB", "2 jobs wait for the shift of"), ("zh-CN", "2 个任务等待") })
+        foreach (var (locale, text) in new[] { ("en-GB", "jobs waiting: 2, for the shift of"), ("zh-CN", "2 个收运任务留待") })
         {
             await using var browser = await OpenAsync(locale);
             var page = browser.Page;
@@ -203,8 +203,8 @@ public sealed class RoutesBrowserTests(ITestOutputHelper output) : IAsyncLifetim
             var line = page.Locator($"#routes-waiting li[data-plan-id='{planId}']");
             await Assertions.Expect(line).ToContainTextAsync(text);
             await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "Hazardous" : "有害垃圾");
-            await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "4.3 h at 100 %" : "满溢 4.3 小时");
-            await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "under the 12 h" : "12 小时");
+            await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "4.3 h at 100 %" : "累计满箱 4.3 小时");
+            await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "a truck goes out at 12 h" : "低于出车阈值 12 小时");
             browser.AssertClean(_api.Origin);
         }
 

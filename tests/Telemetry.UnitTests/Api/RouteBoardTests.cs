@@ -128,6 +128,16 @@ public sealed class RouteBoardTests
         Assert.Empty(board.Waiting());
         Assert.False(board.Apply(Waited("kitchen", Shift1)));
 
+        // A late notice of a shift whose plan has since given way to a later shift's is not taken either (its following shift
+        // not started yet); another shift's is.
+        var late = Board();
+        Assert.True(late.Apply(Plan("recyclable", Shift1)));
+        Assert.True(late.Apply(Plan("recyclable", Shift2)));
+        Assert.Equal([Shift2], late.Current().Select(p => p.ShiftStart)); // the ended plan gave way
+        Assert.False(late.Apply(Waited("recyclable", Shift1) with { FollowingStart = Shift2.AddHours(6) }));
+        Assert.True(late.Apply(Waited("kitchen", Shift1) with { FollowingStart = Shift2.AddHours(6) }));
+        Assert.Equal(["kitchen"], late.Waiting().Select(w => w.Stream));
+
         var answer = RoutesEndpoints.Answer("hazardous", null, [], [], Registry, new MapOptions(), [Waited("hazardous", Shift1, jobs: 1), Waited("recyclable", Shift1)]);
         var w = Assert.Single(answer.Waiting);
         Assert.Equal(("hazardous", 1, 4.2, Shift2, 12.0), (w.Stream, w.Jobs, w.OverflowHours, w.FollowingStart, w.WaitOverflowHours));
