@@ -205,6 +205,8 @@ public sealed class RoutesBrowserTests(ITestOutputHelper output) : IAsyncLifetim
             await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "Hazardous" : "有害垃圾");
             await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "4.3 h at 100 %" : "累计满箱 4.3 小时");
             await Assertions.Expect(line).ToContainTextAsync(locale == "en-GB" ? "a truck goes out at 12 h" : "低于出车阈值 12 小时");
+            await line.ScrollIntoViewIfNeededAsync();
+            await DashboardBrowserTests.DemoAndBrowser.ScreenshotAsync(page, $"routes-waiting-{locale[..2]}");
             browser.AssertClean(_api.Origin);
         }
 
