@@ -206,7 +206,7 @@ public sealed class AlertsApiTests(ITestOutputHelper output) : IAsyncLifetime, I
         await StatusAsync("JY-041", "\"tilt\":false");
         await StatusAsync("JY-042", "\"tilt\":true");
         using var analyst = Client(_keys.Analyst);
-        await WaitUntilAsync(async () => (await AlertsAsync(analyst, "active")).Any(a => a.GetProperty("bin").GetString() == "JY-042"), "JY-042's tilt in /api/alerts", TimeSpan.FromSeconds(10));
+        await WaitUntilAsync(async () => (await AlertsAsync(analyst, "active")).Any(a => a.GetProperty("bin").GetString() == "JY-042" && a.GetProperty("kind").GetString() == "tilt"), "JY-042's tilt in /api/alerts", TimeSpan.FromSeconds(10));
         using var again = await Stream.OpenAsync(Client(_keys.Analyst, Timeout.InfiniteTimeSpan), raised.Id);
         await WaitUntilAsync(() => Task.FromResult(again.Find("raised", "JY-042", "tilt") is not null && again.Find("cleared", "JY-041", "tilt") is not null),
             "the missed clear and raise replayed", TimeSpan.FromSeconds(10));
@@ -217,9 +217,9 @@ public sealed class AlertsApiTests(ITestOutputHelper output) : IAsyncLifetime, I
 
         // The history: cleared and all.
         var cleared = await AlertsAsync(analyst, "cleared");
-        var tilt = Assert.Single(cleared, a => a.GetProperty("bin").GetString() == "JY-041");
+        var tilt = Assert.Single(cleared, a => a.GetProperty("bin").GetString() == "JY-041" && a.GetProperty("kind").GetString() == "tilt");
         Assert.NotEqual(JsonValueKind.Null, tilt.GetProperty("clearedAt").ValueKind);
-        Assert.Contains(await AlertsAsync(analyst, "all"), a => a.GetProperty("bin").GetString() == "JY-042");
+        Assert.Contains(await AlertsAsync(analyst, "all"), a => a.GetProperty("bin").GetString() == "JY-042" && a.GetProperty("kind").GetString() == "tilt");
     }
 
     [Fact]
@@ -228,8 +228,8 @@ public sealed class AlertsApiTests(ITestOutputHelper output) : IAsyncLifetime, I
         await StatusAsync("JY-043", "\"tilt\":true");
         using var analyst = Client(_keys.Analyst);
         using var dispatcher = Client(_keys.Dispatcher);
-        await WaitUntilAsync(async () => (await AlertsAsync(analyst, "active")).Any(a => a.GetProperty("bin").GetString() == "JY-043"), "JY-043's tilt", TimeSpan.FromSeconds(10));
-        var id = (await AlertsAsync(analyst, "active")).First(a => a.GetProperty("bin").GetString() == "JY-043").GetProperty("id").GetString()!;
+        await WaitUntilAsync(async () => (await AlertsAsync(analyst, "active")).Any(a => a.GetProperty("bin").GetString() == "JY-043" && a.GetProperty("kind").GetString() == "tilt"), "JY-043's tilt", TimeSpan.FromSeconds(10));
+        var id = (await AlertsAsync(analyst, "active")).First(a => a.GetProperty("bin").GetString() == "JY-043" && a.GetProperty("kind").GetString() == "tilt").GetProperty("id").GetString()!;
         var path = $"/api/alerts/{Uri.EscapeDataString(id)}/ack";
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await Client(null).PostAsync(path, null)).StatusCode);
