@@ -224,33 +224,25 @@ public sealed class RoutingCore
                     // looked at before it started (the worker was busy past its lead time, or came up during it) is weighed as a
                     // coming one, from now, so that its jobs are not left for the following shift unseen.
                     var missed = shift.Start < now && !_lookedAt.ContainsKey(shift.PlanId);
-                    var drive = false;
-                    if (request.Jobs.Count > 0 && (shift.Start >= now || missed))
-                    {
-                        var weighed = Weigh(request, shift);
-                        drive = weighed is null;
-                        if (weighed is not null)
-                        {
-                            _waiting[shift.PlanId] = weighed;
-                        }
-                    }
-                    else if (request.Jobs.Any(j => j.Urgent))
-                    {
-                        drive = true;
-                    }
+                    WaitedShift? waited = null;
+                    var drive = request.Jobs.Count > 0 && (shift.Start >= now || missed)
+                        ? (waited = Weigh(request, shift)) is null
+                        : request.Jobs.Any(j => j.Urgent);
                     if (drive)
                     {
                         // Not marked as looked at: should its planning fail, a missed shift is weighed again at the next call.
                         _waiting.Remove(shift.PlanId);
                         due.Add(new DuePlan(shift, request, 1, Replan: false));
+                        continue;
                     }
-                    else
+                    _lookedAt[shift.PlanId] = shift.End; // a missed one is weighed once
+                    if (waited is not null)
                     {
-                        _lookedAt[shift.PlanId] = shift.End; // a missed one is weighed once
-                        if (request.Jobs.Count == 0)
-                        {
-                            _waiting.Remove(shift.PlanId); // its jobs closed meanwhile: nothing waits
-                        }
+                        _waiting[shift.PlanId] = waited;
+                    }
+                    else if (request.Jobs.Count == 0)
+                    {
+                        _waiting.Remove(shift.PlanId); // its jobs closed meanwhile: nothing waits
                     }
                 }
                 else if (plan.Dirty)
@@ -346,17 +338,16 @@ public sealed class RoutingCore
     /// <summary>Forgets plans (and shifts that waited, not taken) whose shift ended before <paramref name="before"/>.</summary>
     public void Prune(DateTimeOffset before)
     {
-        foreach (var id in _plans.Where(p => p.Value.Message.ShiftEnd < before).Select(p => p.Key).ToList())
+        RemoveWhere(_plans, p => p.Message.ShiftEnd < before);
+        RemoveWhere(_waiting, w => w.Shift.End < before);
+        RemoveWhere(_lookedAt, end => end < before);
+
+        static void RemoveWhere<T>(Dictionary<string, T> entries, Func<T, bool> gone)
         {
-            _plans.Remove(id);
-        }
-        foreach (var id in _waiting.Where(w => w.Value.Shift.End < before).Select(w => w.Key).ToList())
-        {
-            _waiting.Remove(id);
-        }
-        foreach (var id in _lookedAt.Where(l => l.Value < before).Select(l => l.Key).ToList())
-        {
-            _lookedAt.Remove(id);
+            foreach (var id in entries.Where(e => gone(e.Value)).Select(e => e.Key).ToList())
+            {
+                entries.Remove(id);
+            }
         }
     }
 

@@ -422,61 +422,53 @@ public sealed class RoutingService : BackgroundService
         }
         while (_outbox.TryPeek(out var message))
         {
-            try
+            if (!await TryPublishAsync(message, $"{message.PlanId} ({_outbox.Count} plan(s) wait)", ct))
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(_busOptions.PublishTimeout);
-                await _bus.Publish(message, timeout.Token);
-                _outbox.Dequeue();
-                if (_publishFailing)
-                {
-                    _publishFailing = false;
-                    _logger.LogInformation("Routing: the bus takes plans again");
-                }
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException && !ct.IsCancellationRequested)
-            {
-                if (!_publishFailing)
-                {
-                    _logger.LogWarning("Routing: publishing {Plan} failed ({Error}); {Count} plan(s) wait, retried every 2 s", message.PlanId, ex.Message, _outbox.Count);
-                    _publishFailing = true;
-                }
-                _nextPublishTry = TimeProvider.System.GetTimestamp() + (2 * TimeProvider.System.TimestampFrequency);
                 return;
             }
+            _outbox.Dequeue();
         }
         // The notices of shifts not driven, after the plans. One that no longer holds is dropped: its following shift has started,
         // or the shift got a plan meanwhile (an urgent job drove it after all).
         var now = _clock.GetUtcNow();
         while (_waitedOutbox.TryPeek(out var notice))
         {
-            if (now >= notice.FollowingStart || _core?.Current(now).Any(p => p.PlanId == notice.PlanId) == true)
+            var stale = now >= notice.FollowingStart || _core?.Current(now).Any(p => p.PlanId == notice.PlanId) == true;
+            if (!stale && !await TryPublishAsync(notice, $"that {notice.PlanId} is not driven", ct))
             {
-                _waitedOutbox.Dequeue();
-                continue;
-            }
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(_busOptions.PublishTimeout);
-                await _bus.Publish(notice, timeout.Token);
-                _waitedOutbox.Dequeue();
-                if (_publishFailing)
-                {
-                    _publishFailing = false;
-                    _logger.LogInformation("Routing: the bus takes plans again");
-                }
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException && !ct.IsCancellationRequested)
-            {
-                if (!_publishFailing)
-                {
-                    _logger.LogWarning("Routing: publishing that {Plan} is not driven failed ({Error}); retried every 2 s", notice.PlanId, ex.Message);
-                    _publishFailing = true;
-                }
-                _nextPublishTry = TimeProvider.System.GetTimestamp() + (2 * TimeProvider.System.TimestampFrequency);
                 return;
             }
+            _waitedOutbox.Dequeue();
+        }
+    }
+
+    /// <summary>
+    /// Publishes one message of the outbox within <c>Bus:PublishTimeout</c>. False when the bus refused it: logged once until the bus
+    /// takes messages again, and the outbox is tried again in 2 s.
+    /// </summary>
+    private async Task<bool> TryPublishAsync<T>(T message, string what, CancellationToken ct) where T : class
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(_busOptions.PublishTimeout);
+            await _bus.Publish(message, timeout.Token);
+            if (_publishFailing)
+            {
+                _publishFailing = false;
+                _logger.LogInformation("Routing: the bus takes plans again");
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException && !ct.IsCancellationRequested)
+        {
+            if (!_publishFailing)
+            {
+                _logger.LogWarning("Routing: publishing {What} failed ({Error}); retried every 2 s", what, ex.Message);
+                _publishFailing = true;
+            }
+            _nextPublishTry = TimeProvider.System.GetTimestamp() + (2 * TimeProvider.System.TimestampFrequency);
+            return false;
         }
     }
 
