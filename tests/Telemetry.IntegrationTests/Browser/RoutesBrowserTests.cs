@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Playwright;
@@ -51,17 +50,11 @@ public sealed class RoutesBrowserTests(ITestOutputHelper output) : IAsyncLifetim
     private async Task WaitForRouteAsync()
     {
         using var http = _api.Client(_api.Keys.Analyst);
-        var clock = Stopwatch.StartNew();
-        while (true)
+        await Eventually.UntilAsync(async () =>
         {
             using var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/routes", UriKind.Relative)));
-            if (doc.RootElement.GetProperty("routes").GetArrayLength() == 1 && doc.RootElement.GetProperty("vehicles").GetArrayLength() == 1)
-            {
-                return;
-            }
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the plan and the position did not reach /api/routes within 10 s");
-            await Task.Delay(50);
-        }
+            return doc.RootElement.GetProperty("routes").GetArrayLength() == 1 && doc.RootElement.GetProperty("vehicles").GetArrayLength() == 1;
+        }, "the plan and the position reach /api/routes", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
     }
 
     private async Task<DashboardBrowserTests.CheckedPage> OpenAsync(string locale = "en-GB", int width = 1280, int height = 900)
